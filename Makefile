@@ -1,0 +1,48 @@
+# PSaaS Portal. `make run` and `make test` are the two commands a new user needs.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check lint format e2e clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Installs are pinned by requirements.lock (used as constraints) and redone when it changes.
+$(VENV)/.installed-run: pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install -q -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo
+	@echo "PSaaS Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the web server, the worker and beat)"
+	@echo "Emails the portal sends are written to var/mail/."
+	@bash -c 'trap "kill 0" EXIT; \
+	  $(VENV)/bin/celery -A psaas_portal worker --loglevel=WARNING --concurrency=1 & \
+	  $(VENV)/bin/celery -A psaas_portal beat --loglevel=WARNING & \
+	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)'
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=0 SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-value-for-the-deploy-check-only \
+	  ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from . import services
+from .models import Engagement, EngagementTask, Event, Membership, Organization, Profile, TaskParty
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["user__username", "user__email", "organization__name"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "party", "role_title", "is_manager"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # through the Membership admin, so permissions are derived
+
+
+class EngagementForm(forms.ModelForm):
+    class Meta:
+        model = Engagement
+        fields = ["organization", "name", "template_version", "kickoff_date", "state"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            try:
+                services.check_new_engagement(
+                    organization=data["organization"],
+                    name=data["name"],
+                    version=data["template_version"],
+                )
+            except services.DomainError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@admin.register(Engagement)
+class EngagementAdmin(admin.ModelAdmin):
+    form = EngagementForm
+    list_display = [
+        "name",
+        "organization",
+        "state",
+        "template_version",
+        "kickoff_date",
+        "created_at",
+    ]
+    list_filter = ["state", "organization", "template_version__template"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization", "template_version__template"]
+    inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Tasks are copied once, at creation: the version changes only by applying a newer one.
+        return (
+            ["template_version", "created_at", "created_by"]
+            if obj
+            else ["created_at", "created_by"]
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.create_engagement(
+            organization=obj.organization,
+            name=obj.name,
+            version=obj.template_version,
+            kickoff_date=obj.kickoff_date,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj.created_at = created.created_at
+
+
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["engagement", "user", "party", "role_title", "is_manager"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                services.check_membership(data["engagement"], data["user"], party=data["party"])
+            except services.DomainError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
+    list_display = ["user", "engagement", "party", "role_title", "is_manager"]
+    list_filter = ["party", "is_manager", "engagement__organization"]
+    search_fields = ["user__username", "engagement__name", "role_title"]
+    list_select_related = ["user", "engagement__organization", "party"]
+    autocomplete_fields = ["user", "engagement"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        membership = services.add_member(
+            obj.engagement,
+            obj.user,
+            party=obj.party,
+            role_title=obj.role_title,
+            is_manager=obj.is_manager,
+            actor=request.user,
+        )
+        obj.pk = membership.pk
+
+    def delete_model(self, request, obj) -> None:
+        services.remove_member(obj.engagement, obj.user, actor=request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False if obj else super().has_change_permission(request, obj)
+
+
+class TaskPartyInline(admin.TabularInline):
+    model = TaskParty
+    fields = [
+        "party",
+        "responsible",
+        "accountable",
+        "consulted",
+        "informed",
+        "condition",
+        "role_title",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(EngagementTask)
+class EngagementTaskAdmin(admin.ModelAdmin):
+    list_display = ["position", "name", "environment", "engagement", "status", "due_date"]
+    list_display_links = ["name"]
+    list_filter = ["status", "environment", "tracking", "engagement__organization"]
+    search_fields = ["name", "engagement__name", "engagement__organization__name"]
+    list_select_related = ["engagement__organization"]
+    # Status moves go through the workflow (with its events), never a raw edit here.
+    readonly_fields = [
+        "engagement",
+        "template_task",
+        "status",
+        "blocked_reason",
+        "revision",
+        "updated_at",
+    ]
+    inlines = [TaskPartyInline]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "engagement", "task", "actor", "verb", "from_state", "to_state"]
+    list_filter = ["verb", "engagement__organization"]
+    search_fields = ["verb", "engagement__name", "task__name", "actor__username"]
+    list_select_related = ["engagement__organization", "task", "actor"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,49 @@
+"""Fetch one object with its access check: 404 when the user may not see it (no
+existence leak), 403 when they may see it but not do what they asked."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from . import permissions
+from .models import Engagement, EngagementTask
+
+
+def get_engagement_for_view(user, engagement_id: int) -> Engagement:
+    engagement = (
+        Engagement.objects.visible_to(user)
+        .select_related("organization", "template_version__template")
+        .filter(pk=engagement_id)
+        .first()
+    )
+    if engagement is None:
+        raise Http404("No such engagement.")
+    return engagement
+
+
+def get_engagement_for_admin(user, engagement_id: int) -> Engagement:
+    engagement = get_engagement_for_view(user, engagement_id)
+    if not permissions.can_administer(user, engagement):
+        raise PermissionDenied("Only the engagement's managers and portal admins can do that.")
+    return engagement
+
+
+def get_task_for_view(user, task_id: int) -> EngagementTask:
+    task = (
+        EngagementTask.objects.visible_to(user)
+        .select_related("engagement__organization")
+        .prefetch_related("parties__party")
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def get_task_for_action(user, task_id: int) -> EngagementTask:
+    task = get_task_for_view(user, task_id)
+    if not permissions.can_act(user, task.engagement):
+        raise PermissionDenied("You can see this engagement but not act on it.")
+    return task

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from engagements import services
+from engagements.choices import Environment, OrganizationKind, TaskStatus
+from engagements.models import Engagement, Organization, Profile
+from raci.models import Party
+from raci.services import load_seed_template
+
+# Demo only: these accounts exist to try the portal, never in production.
+DEMO_PASSWORD = "psaas-demo-2026"
+PORTAL_ADMINS = "Portal admins"
+ADMIN_PERMS = [
+    ("engagements", "administer_portal"),
+    *[
+        ("raci", f"{action}_{model}")
+        for model in (
+            "party",
+            "racitemplate",
+            "templateversion",
+            "versionparty",
+            "templatetask",
+            "templatecell",
+        )
+        for action in ("view", "add", "change", "delete")
+    ],
+    *[
+        ("engagements", f"{action}_{model}")
+        for model in ("organization", "profile", "engagement", "membership")
+        for action in ("view", "add", "change")
+    ],
+    ("engagements", "view_event"),
+    ("engagements", "view_engagementtask"),
+    ("auth", "view_user"),
+    ("auth", "add_user"),
+    ("auth", "change_user"),
+]
+
+USERS = [
+    # username, first, last, organisation, portal admin
+    ("admin", "Ada", "Admin", "Auth0", True),
+    ("cse", "Casey", "Engineer", "Auth0", False),
+    ("acme-engineer", "Alex", "Acme", "Acme Corp", False),
+    ("globex-engineer", "Gita", "Globex", "Globex", False),
+]
+
+
+class Command(BaseCommand):
+    help = "Loads the PSaaS Appliance template and demo organisations, engagements and users (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            version = load_seed_template()
+            admins = self._admin_group()
+            orgs = {
+                "Auth0": self._org("Auth0", OrganizationKind.VENDOR),
+                "Acme Corp": self._org("Acme Corp", OrganizationKind.SUBSCRIBER),
+                "Globex": self._org("Globex", OrganizationKind.SUBSCRIBER),
+            }
+            users = {}
+            for username, first, last, org, is_admin in USERS:
+                users[username] = self._user(
+                    username, first, last, orgs[org], admins if is_admin else None
+                )
+            vendor = Party.objects.get(name="Auth0")
+            subscriber = Party.objects.get(name="Subscriber")
+            today = timezone.localdate()
+            acme = self._engagement(
+                orgs["Acme Corp"],
+                "Acme identity appliance",
+                version,
+                today - dt.timedelta(days=40),
+                users["admin"],
+            )
+            globex = self._engagement(
+                orgs["Globex"],
+                "Globex identity appliance",
+                version,
+                today - dt.timedelta(days=10),
+                users["admin"],
+            )
+            for engagement, engineer in ((acme, "acme-engineer"), (globex, "globex-engineer")):
+                services.add_member(
+                    engagement,
+                    users["cse"],
+                    party=vendor,
+                    role_title="Auth0 Customer Success Engineer",
+                    is_manager=True,
+                    actor=users["admin"],
+                )
+                services.add_member(
+                    engagement,
+                    users[engineer],
+                    party=subscriber,
+                    role_title="Infrastructure engineer",
+                    actor=users["admin"],
+                )
+            if not acme.events.filter(verb__startswith="task.").exists():
+                self._progress_acme(acme, users)
+            if not globex.events.filter(verb__startswith="task.").exists():
+                self._progress_globex(globex, users)
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
+        )
+        for username, _first, _last, org, is_admin in USERS:
+            role = (
+                "portal admin"
+                if is_admin
+                else (
+                    "CSE, both engagements"
+                    if username == "cse"
+                    else f"infrastructure engineer, {org}"
+                )
+            )
+            self.stdout.write(f"  {username:<16} {DEMO_PASSWORD}   ({role})")
+
+    def _admin_group(self) -> Group:
+        group, _ = Group.objects.get_or_create(name=PORTAL_ADMINS)
+        for app_label, codename in ADMIN_PERMS:
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        return group
+
+    def _org(self, name: str, kind: str) -> Organization:
+        org, _ = Organization.objects.get_or_create(name=name, defaults={"kind": kind})
+        return org
+
+    def _user(self, username: str, first: str, last: str, org: Organization, group: Group | None):
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_user(
+                username,
+                email=f"{username}@{org.name.lower().replace(' ', '')}.example",
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
+        Profile.objects.get_or_create(user=user, defaults={"organization": org})
+        if group is not None:
+            user.groups.add(group)
+            if not user.is_staff:
+                user.is_staff = True  # reaches the Django admin with the group's model permissions
+                user.save(update_fields=["is_staff"])
+        return user
+
+    def _engagement(self, org, name, version, kickoff, actor) -> Engagement:
+        existing = Engagement.objects.filter(organization=org, name=name).first()
+        if existing:
+            return existing
+        return services.create_engagement(
+            organization=org, name=name, version=version, kickoff_date=kickoff, actor=actor
+        )
+
+    def _task(self, engagement, name_start: str, environment: str = ""):
+        return engagement.tasks.get(name__startswith=name_start, environment=environment)
+
+    def _move(self, task, actor, *statuses, reason=""):
+        for status in statuses:
+            task.refresh_from_db()
+            services.transition_task(
+                task, to=status, actor=actor, reason=reason if status == TaskStatus.BLOCKED else ""
+            )
+
+    def _progress_acme(self, engagement, users) -> None:
+        eng, cse = users["acme-engineer"], users["cse"]
+        dev = Environment.DEVELOPMENT
+        prod = Environment.PRODUCTION
+        vm_dev = self._task(engagement, "Preparing VM", dev)
+        self._move(vm_dev, eng, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
+        vm_dev.refresh_from_db()
+        services.sign_off_task(vm_dev, actor=eng, comment="Checklist complete for Development.")
+        deploy_dev = self._task(engagement, "Deployment", dev)
+        self._move(deploy_dev, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
+        self._move(self._task(engagement, "Preparing VM", prod), eng, TaskStatus.IN_PROGRESS)
+        self._move(self._task(engagement, "Configuration", dev), eng, TaskStatus.IN_PROGRESS)
+        self._move(
+            self._task(engagement, "Configuration", prod),
+            eng,
+            TaskStatus.BLOCKED,
+            reason="Waiting for the production SSL certificate from our PKI team.",
+        )
+        services.add_comment(
+            self._task(engagement, "Code Integration"),
+            actor=eng,
+            body="Which SDK version should our login app use against the appliance?",
+            addressed_to=Party.objects.get(name="Auth0"),
+        )
+
+    def _progress_globex(self, engagement, users) -> None:
+        eng = users["globex-engineer"]
+        self._move(
+            self._task(engagement, "Preparing VM", Environment.DEVELOPMENT),
+            eng,
+            TaskStatus.IN_PROGRESS,
+        )

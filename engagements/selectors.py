@@ -1,0 +1,225 @@
+"""Read-side queries for the pages: each returns everything a page needs in a
+fixed number of SQL queries, whatever the size of the engagement or portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Value, When
+from django.utils import timezone
+
+from raci.matrix import Cell, Matrix, Row
+from raci.models import VersionParty
+
+from . import workflow
+from .choices import CLOSED_STATUSES, TaskStatus
+from .models import Engagement, EngagementTask, Event, Membership, TaskParty
+
+PAGE_SIZE = 50
+EVENTS_PAGE_SIZE = 25
+
+
+def _letters_prefetch() -> Prefetch:
+    return Prefetch("parties", queryset=TaskParty.objects.select_related("party"))
+
+
+def urgency(today: dt.date) -> Case:
+    soon = today + dt.timedelta(days=settings.PORTAL_DUE_SOON_DAYS)
+    return Case(
+        When(due_date__lt=today, then=Value(0)),
+        When(due_date__lte=soon, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def expectation(task: EngagementTask, party_id: int | None) -> str:
+    """What the task expects of this party now, in words for My work."""
+    roles = workflow.roles_of(task, party_id)
+    if task.status == TaskStatus.DONE:
+        return "Sign off" if workflow.Role.SIGNER in roles else "Waiting for sign-off"
+    if task.status in CLOSED_STATUSES:
+        return ""
+    if workflow.Role.RESPONSIBLE in roles:
+        return "Unblock" if task.status == TaskStatus.BLOCKED else "Act"
+    return "Waiting on the Responsible party"
+
+
+def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
+    """Tasks where the user's party is Responsible or Accountable, most urgent first.
+
+    Queries: the counts (1), the page count (1), the page (1), its letters (1).
+    """
+    today = today or timezone.localdate()
+    mine = (
+        EngagementTask.objects.filter(
+            Q(engagement__memberships__user=user)
+            & Q(parties__party_id=F("engagement__memberships__party_id"))
+            & (Q(parties__responsible=True) | Q(parties__accountable=True))
+        )
+        .exclude(status__in=CLOSED_STATUSES)
+        .annotate(urgency=urgency(today), my_party_id=F("engagement__memberships__party_id"))
+    )
+    counts = mine.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(urgency=0)),
+        due_soon=Count("pk", filter=Q(urgency=1)),
+        blocked=Count("pk", filter=Q(status=TaskStatus.BLOCKED)),
+        to_sign=Count("pk", filter=Q(status=TaskStatus.DONE)),
+    )
+    ordered = (
+        mine.select_related("engagement__organization")
+        .prefetch_related(_letters_prefetch())
+        .order_by(
+            "urgency",
+            F("due_date").asc(nulls_last=True),
+            "engagement__name",
+            "position",
+            "environment",
+        )
+    )
+    paginator = Paginator(ordered, PAGE_SIZE)
+    page_obj = paginator.get_page(page)
+    rows = [
+        {
+            "task": task,
+            "expected": expectation(task, task.my_party_id),
+            "waiting_on": workflow.waiting_on(task),
+        }
+        for task in page_obj.object_list
+    ]
+    return {"counts": counts, "rows": rows, "page_obj": page_obj, "today": today}
+
+
+@dataclass
+class MatrixRow:
+    """One template task of an engagement: its letters and a task per environment."""
+
+    position: int
+    name: str
+    notes: str
+    is_optional: bool
+    cells: list[TaskParty | None] = field(default_factory=list)
+    tasks: list[EngagementTask] = field(default_factory=list)
+
+
+def progress(status_counts: Counter) -> dict:
+    applicable = sum(n for s, n in status_counts.items() if s != TaskStatus.NOT_APPLICABLE)
+    finished = status_counts[TaskStatus.DONE] + status_counts[TaskStatus.SIGNED_OFF]
+    return {
+        "applicable": applicable,
+        "finished": finished,
+        "percent": round(100 * finished / applicable) if applicable else 0,
+    }
+
+
+def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
+    """Everything the engagement page shows.
+
+    Queries: columns (1), tasks (1), their letters (1), members (1), my
+    membership (1), events page count and rows (2).
+    """
+    columns = list(
+        VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
+            "party"
+        )
+    )
+    tasks = list(
+        engagement.tasks.prefetch_related(_letters_prefetch()).order_by("position", "environment")
+    )
+    rows: dict[int, MatrixRow] = {}
+    for task in tasks:
+        row = rows.get(task.position)
+        if row is None:
+            by_party = {tp.party_id: tp for tp in task.parties.all()}
+            row = rows[task.position] = MatrixRow(
+                position=task.position,
+                name=task.name,
+                notes=task.notes,
+                is_optional=task.is_optional,
+                cells=[by_party.get(c.party_id) for c in columns],
+            )
+        task.waiting = workflow.waiting_on(task)
+        row.tasks.append(task)
+    status_counts = Counter(task.status for task in tasks)
+    today = timezone.localdate()
+    overdue = sum(
+        1
+        for t in tasks
+        if t.due_date and t.due_date < today and t.status not in (*CLOSED_STATUSES, TaskStatus.DONE)
+    )
+    members = list(
+        Membership.objects.filter(engagement=engagement)
+        .select_related("user", "party")
+        .order_by("party__name", "user__username")
+    )
+    members_by_party = [
+        (c.party, [m for m in members if m.party_id == c.party_id]) for c in columns
+    ]
+    my_membership = next((m for m in members if m.user_id == user.pk), None)
+    events = Paginator(
+        Event.objects.filter(engagement=engagement).select_related("actor", "task"),
+        EVENTS_PAGE_SIZE,
+    ).get_page(events_page)
+    return {
+        "engagement": engagement,
+        "columns": columns,
+        "rows": list(rows.values()),
+        "status_counts": [
+            (s, TaskStatus(s).label, status_counts[s])
+            for s in TaskStatus.values
+            if status_counts[s]
+        ],
+        "progress": progress(status_counts),
+        "overdue": overdue,
+        "today": today,
+        "members_by_party": members_by_party,
+        "my_membership": my_membership,
+        "events": events,
+    }
+
+
+def engagement_rows(user):
+    return Engagement.objects.visible_to(user).select_related(
+        "organization", "template_version__template"
+    )
+
+
+def engagement_matrix(engagement: Engagement) -> Matrix:
+    """The engagement's copy of the matrix (letters as copied), one row per template task.
+
+    The JSON form also carries each environment's status and due date.
+    """
+    columns = list(
+        VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
+            "party"
+        )
+    )
+    rows: dict[int, Row] = {}
+    for task in engagement.tasks.prefetch_related(_letters_prefetch()).order_by(
+        "position", "environment"
+    ):
+        row = rows.get(task.position)
+        if row is None:
+            row = rows[task.position] = Row(
+                name=task.name,
+                cells={tp.party.name: Cell.of(tp) for tp in task.parties.all()},
+                notes=task.notes,
+                description=task.description,
+                is_optional=task.is_optional,
+                tracking=task.tracking,
+                extra={"status": {}},
+            )
+        row.extra["status"][task.environment or "all"] = {
+            "status": task.status,
+            "due_date": task.due_date.isoformat() if task.due_date else None,
+        }
+    return Matrix(
+        title=f"{engagement.organization.name}: {engagement.name}",
+        parties=[(c.party.name, c.party.is_vendor) for c in columns],
+        rows=list(rows.values()),
+    )

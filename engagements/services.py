@@ -1,0 +1,418 @@
+"""Writes to the live work. One transaction each, a keyword-only actor, an Event row.
+
+Views, the admin, management commands and Celery tasks all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from raci.choices import Tracking
+from raci.models import Party, TemplateTask, TemplateVersion
+
+from . import permissions, workflow
+from .choices import Environment, OrganizationKind, TaskStatus
+from .models import (
+    Comment,
+    Engagement,
+    EngagementTask,
+    Event,
+    Membership,
+    Organization,
+    SignOff,
+    TaskParty,
+)
+
+
+class DomainError(Exception):
+    """An action the rules refuse; the message is for the person who tried it."""
+
+
+def record_event(
+    engagement: Engagement,
+    verb: str,
+    *,
+    actor=None,
+    task: EngagementTask | None = None,
+    from_state: str = "",
+    to_state: str = "",
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Appends one event to the engagement's audit trail (inside the caller's transaction)."""
+    return Event.objects.create(
+        engagement=engagement,
+        task=task,
+        actor=actor,
+        verb=verb,
+        from_state=from_state,
+        to_state=to_state,
+        data=data or {},
+    )
+
+
+def _expand(template_task: TemplateTask) -> list[str]:
+    if template_task.tracking == Tracking.PER_ENVIRONMENT:
+        return [Environment.DEVELOPMENT, Environment.PRODUCTION]
+    return [""]
+
+
+def check_new_engagement(
+    *, organization: Organization, name: str, version: TemplateVersion
+) -> None:
+    """Raises DomainError when an engagement with these values cannot be created."""
+    if organization.kind != OrganizationKind.SUBSCRIBER:
+        raise DomainError("An engagement belongs to a subscriber organisation.")
+    if version.is_draft:
+        raise DomainError("Engagements are created from a published template version.")
+    if Engagement.objects.filter(organization=organization, name=name).exists():
+        raise DomainError(f"{organization.name} already has an engagement named {name!r}.")
+
+
+@transaction.atomic
+def create_engagement(
+    *,
+    organization: Organization,
+    name: str,
+    version: TemplateVersion,
+    kickoff_date: dt.date,
+    actor=None,
+) -> Engagement:
+    """Creates an engagement with its tasks and letters copied from a published template version.
+
+    Per-environment tasks become one task for Development and one for
+    Production; due dates are the kickoff date plus the template's offsets.
+    """
+    check_new_engagement(organization=organization, name=name, version=version)
+    engagement = Engagement.objects.create(
+        organization=organization,
+        name=name,
+        template_version=version,
+        kickoff_date=kickoff_date,
+        created_by=actor,
+    )
+    template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
+    _copy_tasks(engagement, template_tasks)
+    record_event(
+        engagement,
+        "engagement.created",
+        actor=actor,
+        data={"template": version.template.name, "version": version.number},
+    )
+    return engagement
+
+
+def _copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
+    pairs = [(tt, env) for tt in template_tasks for env in _expand(tt)]
+    tasks = EngagementTask.objects.bulk_create(
+        EngagementTask(
+            engagement=engagement,
+            template_task=tt,
+            position=tt.position,
+            name=tt.name,
+            description=tt.description,
+            notes=tt.notes,
+            environment=env,
+            tracking=tt.tracking,
+            is_optional=tt.is_optional,
+            due_date=(
+                engagement.kickoff_date + dt.timedelta(days=tt.due_offset_days)
+                if tt.due_offset_days is not None
+                else None
+            ),
+        )
+        for tt, env in pairs
+    )
+    TaskParty.objects.bulk_create(
+        TaskParty(
+            task=task,
+            party_id=cell.party_id,
+            responsible=cell.responsible,
+            accountable=cell.accountable,
+            consulted=cell.consulted,
+            informed=cell.informed,
+            condition=cell.condition,
+            role_title=cell.role_title,
+        )
+        for task, (tt, _) in zip(tasks, pairs, strict=True)
+        for cell in tt.cells.all()
+    )
+    return tasks
+
+
+def check_membership(engagement: Engagement, user, *, party: Party) -> None:
+    """Raises DomainError when the person cannot join that party of the engagement.
+
+    A subscriber's people can only join the subscriber side of their own
+    organisation's engagement; the vendor's people only the vendor side.
+    """
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        raise DomainError(f"{user} belongs to no organisation; give them a profile first.")
+    org = profile.organization
+    if party.is_vendor and not org.is_vendor:
+        raise DomainError(
+            f"{user} works for {org.name}, not the vendor; they cannot join {party.name}."
+        )
+    if not party.is_vendor and org.pk != engagement.organization_id:
+        raise DomainError(
+            f"{user} works for {org.name}; only {engagement.organization.name}'s people "
+            f"can join {party.name} on this engagement."
+        )
+    if not engagement.template_version.columns.filter(party=party).exists():
+        raise DomainError(f"{party.name} is not a party of this engagement's template.")
+
+
+@transaction.atomic
+def add_member(
+    engagement: Engagement,
+    user,
+    *,
+    party: Party,
+    actor=None,
+    role_title: str = "",
+    is_manager: bool = False,
+) -> Membership:
+    """Puts a person in one party of the engagement (or moves them) and derives their permissions."""
+    check_membership(engagement, user, party=party)
+    existing = (
+        Membership.objects.select_for_update().filter(engagement=engagement, user=user).first()
+    )
+    if existing is not None:
+        before = {
+            "party": existing.party.name,
+            "role_title": existing.role_title,
+            "is_manager": existing.is_manager,
+        }
+        existing.party = party
+        existing.role_title = role_title
+        existing.is_manager = is_manager
+        existing.save(update_fields=["party", "role_title", "is_manager"])
+        membership = existing
+        verb, data = "member.changed", {"before": before}
+    else:
+        membership = Membership.objects.create(
+            engagement=engagement,
+            user=user,
+            party=party,
+            role_title=role_title,
+            is_manager=is_manager,
+        )
+        verb, data = "member.added", {}
+    permissions.sync_member_permissions(engagement, user)
+    data.update(
+        user=user.get_username(), party=party.name, role_title=role_title, is_manager=is_manager
+    )
+    record_event(engagement, verb, actor=actor, data=data)
+    return membership
+
+
+@transaction.atomic
+def remove_member(engagement: Engagement, user, *, actor=None) -> None:
+    membership = (
+        Membership.objects.select_for_update().filter(engagement=engagement, user=user).first()
+    )
+    if membership is None:
+        raise DomainError(f"{user} is not a member of this engagement.")
+    party = membership.party.name
+    membership.delete()
+    permissions.sync_member_permissions(engagement, user)
+    record_event(
+        engagement,
+        "member.removed",
+        actor=actor,
+        data={"user": user.get_username(), "party": party},
+    )
+
+
+# --- The task workflow ----------------------------------------------------------
+
+
+class NotAllowed(DomainError):
+    """The person may see the task but not make this move (answered with 403)."""
+
+
+class Conflict(DomainError):
+    """Someone else changed the task since the form was shown."""
+
+
+COMMENT_MAX_LENGTH = 5000
+
+
+def member_party_id(engagement_id: int, user) -> int | None:
+    return (
+        Membership.objects.filter(engagement_id=engagement_id, user=user)
+        .values_list("party_id", flat=True)
+        .first()
+    )
+
+
+def _locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
+    """Locks the task row for this transaction and checks the form saw its current state."""
+    # select_for_update(of=("self",)) locks the task row only; the letters
+    # are read after the lock (prefetch) so the rules see the current state.
+    locked = (
+        EngagementTask.objects.select_for_update(of=("self",))
+        .select_related("engagement")
+        .prefetch_related("parties__party")
+        .get(pk=task.pk)
+    )
+    if revision is not None and revision != locked.revision:
+        raise Conflict(
+            f"{locked.label} was changed by someone else since you opened it "
+            f"(it is now {locked.get_status_display().lower()}). Nothing was saved; "
+            "review the current state and try again."
+        )
+    return locked
+
+
+def _clean_text(text: str, what: str, *, required: bool) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise DomainError(f"A {what} is required.")
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise DomainError(
+            f"The {what} is too long ({len(text)} characters; at most {COMMENT_MAX_LENGTH})."
+        )
+    return text
+
+
+def _check_move(task: EngagementTask, to: str, actor) -> workflow.Move:
+    move = workflow.TRANSITIONS.get((task.status, to))
+    label = dict(TaskStatus.choices).get(to, to)
+    if move is None or (move.optional_only and not task.is_optional):
+        raise DomainError(
+            f"{task.label} cannot go from {task.get_status_display().lower()} to {str(label).lower()}."
+        )
+    party_id = member_party_id(task.engagement_id, actor)
+    if move.role not in workflow.roles_of(task, party_id):
+        who = (
+            "its Responsible party"
+            if move.role == workflow.Role.RESPONSIBLE
+            else "its Accountable party"
+        )
+        raise NotAllowed(
+            f"Only a member of {who} can {move.label.rstrip('…').lower()} {task.label}."
+        )
+    return move
+
+
+def _save_status(
+    task: EngagementTask, to: str, *, blocked_reason: str = "", fields: tuple = ()
+) -> str:
+    before = task.status
+    task.status = to
+    task.blocked_reason = blocked_reason
+    task.revision += 1
+    task.save(update_fields=["status", "blocked_reason", "revision", "updated_at", *fields])
+    return before
+
+
+@transaction.atomic
+def transition_task(
+    task: EngagementTask, *, to: str, actor, reason: str = "", revision: int | None = None
+) -> Event:
+    """Moves a task along the transitions table (sign-off and reopening have their own services)."""
+    if to in workflow.SPECIAL_TARGETS:
+        raise DomainError("Use sign-off or reopen for that move.")
+    task = _locked_task(task, revision)
+    move = _check_move(task, to, actor)
+    reason = _clean_text(reason, "reason", required=move.needs_reason)
+    before = _save_status(task, to, blocked_reason=reason if to == TaskStatus.BLOCKED else "")
+    return record_event(
+        task.engagement,
+        "task.status_changed",
+        actor=actor,
+        task=task,
+        from_state=before,
+        to_state=to,
+        data={"reason": reason} if reason else {},
+    )
+
+
+@transaction.atomic
+def sign_off_task(
+    task: EngagementTask, *, actor, comment: str = "", revision: int | None = None
+) -> SignOff:
+    """Records the signing party's acceptance of a done task: an immutable SignOff and an event."""
+    task = _locked_task(task, revision)
+    if task.status == TaskStatus.SIGNED_OFF:
+        raise Conflict(f"{task.label} is already signed off.")
+    _check_move(task, TaskStatus.SIGNED_OFF, actor)
+    comment = _clean_text(comment, "comment", required=False)
+    party_id = member_party_id(task.engagement_id, actor)
+    try:
+        with transaction.atomic():
+            signoff = SignOff.objects.create(
+                task=task,
+                round=task.reopen_count,
+                environment=task.environment,
+                party_id=party_id,
+                signed_by=actor,
+                comment=comment,
+            )
+    except IntegrityError:
+        raise Conflict(f"{task.label} is already signed off.") from None
+    before = _save_status(task, TaskStatus.SIGNED_OFF)
+    record_event(
+        task.engagement,
+        "task.signed_off",
+        actor=actor,
+        task=task,
+        from_state=before,
+        to_state=TaskStatus.SIGNED_OFF,
+        data={"signoff": signoff.pk, "environment": task.environment, "comment": comment},
+    )
+    return signoff
+
+
+@transaction.atomic
+def reopen_task(task: EngagementTask, *, actor, reason: str, revision: int | None = None) -> Event:
+    """Reopens a signed-off task: the signing party only, with a reason; the sign-off stays on record."""
+    task = _locked_task(task, revision)
+    _check_move(task, TaskStatus.REOPENED, actor)
+    reason = _clean_text(reason, "reason", required=True)
+    task.reopen_count += 1
+    before = _save_status(task, TaskStatus.REOPENED, fields=("reopen_count",))
+    return record_event(
+        task.engagement,
+        "task.reopened",
+        actor=actor,
+        task=task,
+        from_state=before,
+        to_state=TaskStatus.REOPENED,
+        data={"reason": reason},
+    )
+
+
+@transaction.atomic
+def add_comment(
+    task: EngagementTask, *, actor, body: str, addressed_to: Party | None = None
+) -> Comment:
+    """A comment by any member; a question to a Consulted party only from the Responsible party."""
+    task = (
+        EngagementTask.objects.select_related("engagement")
+        .prefetch_related("parties__party")
+        .get(pk=task.pk)
+    )
+    party_id = member_party_id(task.engagement_id, actor)
+    if party_id is None:
+        raise NotAllowed("Only members of the engagement can comment on its tasks.")
+    body = _clean_text(body, "comment", required=True)
+    if addressed_to is not None:
+        if workflow.Role.RESPONSIBLE not in workflow.roles_of(task, party_id):
+            raise NotAllowed("Only the Responsible party can ask a Consulted party a question.")
+        consulted = {tp.party_id for tp in task.parties.all() if tp.consulted}
+        if addressed_to.pk not in consulted:
+            raise DomainError(f"{addressed_to.name} is not Consulted on {task.label}.")
+    comment = Comment.objects.create(task=task, author=actor, body=body, addressed_to=addressed_to)
+    record_event(
+        task.engagement,
+        "task.question_asked" if addressed_to else "task.commented",
+        actor=actor,
+        task=task,
+        data={"comment": comment.pk, **({"to_party": addressed_to.name} if addressed_to else {})},
+    )
+    return comment

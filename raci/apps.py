@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RaciConfig(AppConfig):
+    name = "raci"
+    verbose_name = "RACI templates"

@@ -1,0 +1,232 @@
+"""The RACI template world: parties, versioned templates, tasks and their letters.
+
+This app knows nothing of engagements; `engagements` copies from it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .choices import LETTERS, Tracking, VersionStatus
+
+
+class Party(models.Model):
+    """A side of the matrix: the vendor ("Auth0") or the subscriber."""
+
+    name = models.CharField(max_length=80, unique=True)
+    is_vendor = models.BooleanField(
+        default=False, help_text="The vendor side (runs and signs off the appliance)."
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-is_vendor", "name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RaciTemplate(models.Model):
+    """A named RACI matrix ("PSaaS Appliance"), maintained as numbered versions."""
+
+    name = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateVersionQuerySet(models.QuerySet):
+    def published(self) -> TemplateVersionQuerySet:
+        return self.filter(status=VersionStatus.PUBLISHED)
+
+    def latest_published(self, template_name: str | None = None) -> TemplateVersion | None:
+        qs = self.published().select_related("template")
+        if template_name:
+            qs = qs.filter(template__name=template_name)
+        return qs.order_by("-published_at", "-number").first()
+
+
+class TemplateVersion(models.Model):
+    """One version of a template: a draft admins edit, or a published, frozen matrix."""
+
+    template = models.ForeignKey(RaciTemplate, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    general_division = models.TextField(
+        blank=True, help_text="The general division of responsibilities, as prose."
+    )
+    raci_definitions = models.TextField(
+        blank=True, help_text="What Responsible, Accountable, Consulted and Informed mean."
+    )
+    parties = models.ManyToManyField(Party, through="VersionParty", related_name="versions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TemplateVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["template__name", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "number"], name="raci_version_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=VersionStatus.values), name="raci_version_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=VersionStatus.DRAFT) | Q(published_at__isnull=False),
+                name="raci_version_published_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} v{self.number} ({self.get_status_display()})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class VersionParty(models.Model):
+    """A party's column in a template version, in display order."""
+
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="columns")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "party"], name="raci_column_party_unique"),
+            models.UniqueConstraint(
+                fields=["version", "position"], name="raci_column_position_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} / {self.party}"
+
+
+class TemplateTask(models.Model):
+    """A row of the matrix: a task or deliverable, with its notes and how it is tracked."""
+
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    is_optional = models.BooleanField(
+        default=False, help_text='"If required": an engagement may mark it not applicable.'
+    )
+    tracking = models.CharField(max_length=20, choices=Tracking.choices, default=Tracking.ONCE)
+    due_offset_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days after kickoff the task is due, if it has a due date."
+    )
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="raci_task_order_unique"),
+            models.UniqueConstraint(fields=["version", "name"], name="raci_task_name_unique"),
+            models.CheckConstraint(
+                condition=Q(tracking__in=Tracking.values), name="raci_task_tracking_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} (if required)" if self.is_optional else self.name
+
+
+class LetterFields(models.Model):
+    """The R, A, C, I letters of one cell, with its condition and role title.
+
+    Shared by the template's cells and the engagement's copies of them, so both
+    carry the same invariants: at least one letter; a condition only qualifies
+    the communication letters (C, I), never who does or owns the work.
+    """
+
+    responsible = models.BooleanField(default=False)
+    accountable = models.BooleanField(default=False)
+    consulted = models.BooleanField(default=False)
+    informed = models.BooleanField(default=False)
+    condition = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text='Qualifies C and I, e.g. "in the event that there are issues".',
+    )
+    role_title = models.CharField(
+        max_length=120, blank=True, help_text='e.g. "Auth0 Customer Success Engineer".'
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def letter_constraints(cls, prefix: str) -> list[models.CheckConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(responsible=True)
+                | Q(accountable=True)
+                | Q(consulted=True)
+                | Q(informed=True),
+                name=f"{prefix}_letters_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(condition="") | Q(consulted=True) | Q(informed=True),
+                name=f"{prefix}_condition_needs_c_or_i",
+            ),
+        ]
+
+    @property
+    def letters(self) -> str:
+        """The letters in canonical order, e.g. "RA"."""
+        return "".join(letter for letter, field, _ in LETTERS if getattr(self, field))
+
+    @property
+    def is_conditional(self) -> bool:
+        return bool(self.condition)
+
+    def cell_text(self) -> str:
+        """The cell as the matrix prints it: "C, I (in the event that there are issues)"."""
+        text = ", ".join(self.letters)
+        if self.role_title:
+            text += f" - {self.role_title}"
+        if self.condition:
+            text += f" ({self.condition})"
+        return text
+
+
+class TemplateCell(LetterFields):
+    """The letters one party holds on one template task."""
+
+    task = models.ForeignKey(TemplateTask, on_delete=models.CASCADE, related_name="cells")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="template_cells")
+
+    class Meta:
+        ordering = ["task", "party"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "party"], name="raci_cell_task_party_unique"),
+            *LetterFields.letter_constraints("raci_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} / {self.party}: {self.cell_text()}"

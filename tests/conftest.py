@@ -1,0 +1,126 @@
+"""Shared fixtures: the personas, and real services (required in CI, skipped locally when absent)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from engagements import services
+from engagements.choices import OrganizationKind
+from tests.factories import (
+    OrganizationFactory,
+    UserFactory,
+    make_engagement,
+    seed_version,
+    subscriber_party,
+    vendor_party,
+)
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0")
+
+
+def service_missing(what: str) -> None:
+    """A missing service fails in CI (REQUIRE_SERVICES=1) and skips on a developer's machine."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available", pytrace=False)
+    pytest.skip(f"{what} not available (set it up, or run .ci/run)")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        service_missing("Redis (CELERY_BROKER_URL=redis://…)")
+    parsed = urlparse(url)
+    if not port_open(parsed.hostname or "127.0.0.1", parsed.port or 6379):
+        service_missing(f"Redis at {parsed.hostname}:{parsed.port}")
+    return url
+
+
+# --- Personas ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def template_version(db):
+    return seed_version()
+
+
+@pytest.fixture
+def vendor_org(db):
+    return OrganizationFactory(name="Auth0", kind=OrganizationKind.VENDOR)
+
+
+@pytest.fixture
+def org_a(db):
+    return OrganizationFactory(name="Subscriber A")
+
+
+@pytest.fixture
+def org_b(db):
+    return OrganizationFactory(name="Subscriber B")
+
+
+@pytest.fixture
+def admin_user(vendor_org):
+    group, _ = Group.objects.get_or_create(name="Portal admins")
+    group.permissions.add(Permission.objects.get(codename="administer_portal"))
+    user = UserFactory(username="admin", organization=vendor_org)
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def cse(vendor_org):
+    return UserFactory(username="cse", organization=vendor_org)
+
+
+@pytest.fixture
+def vendor_outsider(vendor_org):
+    """A vendor employee who is a member of no engagement."""
+    return UserFactory(username="vendor-outsider", organization=vendor_org)
+
+
+@pytest.fixture
+def engineer_a(org_a):
+    return UserFactory(username="engineer-a", organization=org_a)
+
+
+@pytest.fixture
+def engineer_b(org_b):
+    return UserFactory(username="engineer-b", organization=org_b)
+
+
+@pytest.fixture
+def engagement_a(template_version, org_a, cse, engineer_a):
+    engagement = make_engagement(org_a, "Appliance A", version=template_version)
+    services.add_member(
+        engagement,
+        cse,
+        party=vendor_party(),
+        role_title="Auth0 Customer Success Engineer",
+        is_manager=True,
+    )
+    services.add_member(
+        engagement, engineer_a, party=subscriber_party(), role_title="Infrastructure engineer"
+    )
+    return engagement
+
+
+@pytest.fixture
+def engagement_b(template_version, org_b, cse, engineer_b):
+    engagement = make_engagement(org_b, "Appliance B", version=template_version)
+    services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    services.add_member(engagement, engineer_b, party=subscriber_party())
+    return engagement

@@ -1,0 +1,66 @@
+"""factory_boy factories and the named personas the tests speak of."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+
+from engagements import services
+from engagements.choices import OrganizationKind
+from engagements.models import Organization, Profile
+from raci.models import Party
+from raci.services import load_seed_template
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Subscriber {n}")
+    kind = OrganizationKind.SUBSCRIBER
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def organization(self, create, extracted, **kwargs):
+        if create and extracted is not None:
+            Profile.objects.update_or_create(user=self, defaults={"organization": extracted})
+
+
+def seed_version():
+    return load_seed_template()
+
+
+def vendor_party() -> Party:
+    return Party.objects.get(name="Auth0")
+
+
+def subscriber_party() -> Party:
+    return Party.objects.get(name="Subscriber")
+
+
+def make_engagement(
+    org: Organization, name: str = "Appliance", *, kickoff: dt.date | None = None, version=None
+):
+    return services.create_engagement(
+        organization=org,
+        name=name,
+        version=version or seed_version(),
+        kickoff_date=kickoff or dt.date(2026, 1, 5),
+    )
