@@ -36,3 +36,37 @@ OPEN_STATUSES = (
     TaskStatus.REOPENED,
 )
 CLOSED_STATUSES = (TaskStatus.SIGNED_OFF, TaskStatus.NOT_APPLICABLE)
+
+
+class ChecklistStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    RETURNED = "returned", "Returned"
+    ACCEPTED = "accepted", "Accepted"
+
+
+class ChecklistItemKey(models.TextChoices):
+    """The items of the PSaaS Appliance Infrastructure Checklist, as the seed names them."""
+
+    MEMORY = "memory", "Memory"
+    STORAGE = "storage", "Storage"
+    PROCESSORS = "processors", "Processors"
+    LOAD_BALANCERS = "load_balancers", "Load balancers"
+    NETWORKS = "networks", "Networks"
+    SSL_CERTIFICATES = "ssl_certificates", "SSL certificates"
+    DNS_RECORDS = "dns_records", "DNS records"
+    SMTP_SERVERS = "smtp_servers", "SMTP servers"
+    VENDOR_ACCESS = "vendor_access", "Vendor access via jumphost/VPN"
+
+
+CHECKLIST_HINTS = {
+    ChecklistItemKey.MEMORY: "e.g. 16 GB per VM",
+    ChecklistItemKey.STORAGE: "e.g. 100 GB SSD per VM",
+    ChecklistItemKey.PROCESSORS: "e.g. 4 vCPU per VM",
+    ChecklistItemKey.LOAD_BALANCERS: "e.g. lb-dev.example.com, TLS passthrough",
+    ChecklistItemKey.NETWORKS: "subnets, firewall rules opened",
+    ChecklistItemKey.SSL_CERTIFICATES: "issuer and expiry of the certificate",
+    ChecklistItemKey.DNS_RECORDS: "the host names created",
+    ChecklistItemKey.SMTP_SERVERS: "relay host and port",
+    ChecklistItemKey.VENDOR_ACCESS: "jumphost or VPN details shared with the vendor",
+}

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from . import permissions
-from .models import Engagement, EngagementTask
+from .models import Engagement, EngagementTask, InfrastructureChecklist
 
 
 def get_engagement_for_view(user, engagement_id: int) -> Engagement:
@@ -47,3 +47,19 @@ def get_task_for_action(user, task_id: int) -> EngagementTask:
     if not permissions.can_act(user, task.engagement):
         raise PermissionDenied("You can see this engagement but not act on it.")
     return task
+
+
+def get_checklist_for_view(
+    user, checklist_id: int, *, act: bool = False
+) -> InfrastructureChecklist:
+    checklist = (
+        InfrastructureChecklist.objects.filter(engagement__in=Engagement.objects.visible_to(user))
+        .select_related("engagement__organization")
+        .filter(pk=checklist_id)
+        .first()
+    )
+    if checklist is None:
+        raise Http404("No such checklist.")
+    if act and not permissions.can_act(user, checklist.engagement):
+        raise PermissionDenied("You can see this engagement but not act on it.")
+    return checklist

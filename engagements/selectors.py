@@ -16,8 +16,15 @@ from raci.matrix import Cell, Matrix, Row
 from raci.models import VersionParty
 
 from . import workflow
-from .choices import CLOSED_STATUSES, TaskStatus
-from .models import Engagement, EngagementTask, Event, Membership, TaskParty
+from .choices import CLOSED_STATUSES, ChecklistStatus, TaskStatus
+from .models import (
+    Engagement,
+    EngagementTask,
+    Event,
+    InfrastructureChecklist,
+    Membership,
+    TaskParty,
+)
 
 PAGE_SIZE = 50
 EVENTS_PAGE_SIZE = 25
@@ -207,6 +214,7 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
         if row is None:
             row = rows[task.position] = Row(
                 name=task.name,
+                key=task.key,
                 cells={tp.party.name: Cell.of(tp) for tp in task.parties.all()},
                 notes=task.notes,
                 description=task.description,
@@ -223,3 +231,63 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
         parties=[(c.party.name, c.party.is_vendor) for c in columns],
         rows=list(rows.values()),
     )
+
+
+def task_page(task: EngagementTask, *, user) -> dict:
+    """The task view. Queries: my party (1), sign-offs (1), comments (1), history (1),
+    and for the infrastructure task its checklist and items (2)."""
+    from .services import CHECKLIST_TASK_KEY, member_party_id
+
+    party_id = member_party_id(task.engagement_id, user)
+    roles = workflow.roles_of(task, party_id)
+    moves = workflow.allowed_moves(task, party_id)
+    cells = sorted(task.parties.all(), key=lambda tp: (not tp.party.is_vendor, tp.party.name))
+    checklist = None
+    if task.key == CHECKLIST_TASK_KEY and task.environment:
+        checklist = (
+            InfrastructureChecklist.objects.filter(
+                engagement_id=task.engagement_id, environment=task.environment
+            )
+            .select_related("submitted_by", "reviewed_by")
+            .prefetch_related("items")
+            .first()
+        )
+    return {
+        "task": task,
+        "engagement": task.engagement,
+        "cells": cells,
+        "my_party_id": party_id,
+        "is_responsible": workflow.Role.RESPONSIBLE in roles,
+        "is_signer": workflow.Role.SIGNER in roles,
+        "moves": [(to, m) for to, m in moves if to not in workflow.SPECIAL_TARGETS],
+        "can_sign_off": any(to == TaskStatus.SIGNED_OFF for to, _ in moves),
+        "can_reopen": any(to == TaskStatus.REOPENED for to, _ in moves),
+        "consulted": [tp.party for tp in cells if tp.consulted and tp.party_id != party_id],
+        "signoffs": list(task.signoffs.select_related("signed_by", "party")),
+        "comments": list(task.comments.select_related("author", "addressed_to")),
+        "history": list(
+            task.events.select_related("actor", "task").order_by("-created_at", "-id")[:100]
+        ),
+        "waiting_on": workflow.waiting_on(task),
+        "checklist": checklist,
+        "today": timezone.localdate(),
+    }
+
+
+def checklist_page(checklist: InfrastructureChecklist, *, user) -> dict:
+    """Queries: the task and letters (2), my party (1), items (1)."""
+    from .services import checklist_task, member_party_id
+
+    task = checklist_task(checklist)
+    party_id = member_party_id(checklist.engagement_id, user)
+    cells = list(task.parties.all()) if task else []
+    responsible = any(tp.responsible and tp.party_id == party_id for tp in cells)
+    consulted = any(tp.consulted and tp.party_id == party_id for tp in cells)
+    return {
+        "checklist": checklist,
+        "engagement": checklist.engagement,
+        "task": task,
+        "items": list(checklist.items.all()),
+        "can_edit": responsible and checklist.is_editable,
+        "can_review": consulted and checklist.status == ChecklistStatus.SUBMITTED,
+    }

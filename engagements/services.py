@@ -9,17 +9,27 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from raci.choices import Tracking
 from raci.models import Party, TemplateTask, TemplateVersion
 
 from . import permissions, workflow
-from .choices import Environment, OrganizationKind, TaskStatus
+from .choices import (
+    OPEN_STATUSES,
+    ChecklistItemKey,
+    ChecklistStatus,
+    Environment,
+    OrganizationKind,
+    TaskStatus,
+)
 from .models import (
+    ChecklistItem,
     Comment,
     Engagement,
     EngagementTask,
     Event,
+    InfrastructureChecklist,
     Membership,
     Organization,
     SignOff,
@@ -94,7 +104,8 @@ def create_engagement(
         created_by=actor,
     )
     template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
-    _copy_tasks(engagement, template_tasks)
+    tasks = _copy_tasks(engagement, template_tasks)
+    _create_checklists(engagement, tasks)
     record_event(
         engagement,
         "engagement.created",
@@ -111,6 +122,7 @@ def _copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> l
             engagement=engagement,
             template_task=tt,
             position=tt.position,
+            key=tt.key,
             name=tt.name,
             description=tt.description,
             notes=tt.notes,
@@ -416,3 +428,225 @@ def add_comment(
         data={"comment": comment.pk, **({"to_party": addressed_to.name} if addressed_to else {})},
     )
     return comment
+
+
+# --- The Infrastructure Checklist -------------------------------------------------
+
+CHECKLIST_TASK_KEY = "infrastructure"
+
+
+def checklist_task(checklist: InfrastructureChecklist) -> EngagementTask | None:
+    return (
+        EngagementTask.objects.filter(
+            engagement_id=checklist.engagement_id,
+            key=CHECKLIST_TASK_KEY,
+            environment=checklist.environment,
+        )
+        .prefetch_related("parties__party")
+        .first()
+    )
+
+
+def _create_checklists(engagement: Engagement, tasks: list[EngagementTask]) -> None:
+    environments = [t.environment for t in tasks if t.key == CHECKLIST_TASK_KEY and t.environment]
+    for environment in environments:
+        checklist = InfrastructureChecklist.objects.create(
+            engagement=engagement, environment=environment
+        )
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(checklist=checklist, key=key) for key in ChecklistItemKey.values
+        )
+
+
+def _locked_checklist(
+    checklist: InfrastructureChecklist, revision: int | None
+) -> InfrastructureChecklist:
+    locked = (
+        InfrastructureChecklist.objects.select_for_update(of=("self",))
+        .select_related("engagement")
+        .get(pk=checklist.pk)
+    )
+    if revision is not None and revision != locked.revision:
+        raise Conflict(
+            "The checklist was changed by someone else since you opened it "
+            f"(it is now {locked.get_status_display().lower()}). Nothing was saved; review it and try again."
+        )
+    return locked
+
+
+def _checklist_role(checklist: InfrastructureChecklist, actor, letter: str) -> EngagementTask:
+    task = checklist_task(checklist)
+    if task is None:
+        raise DomainError(
+            "This engagement has no Preparing VM Infrastructure task for that environment."
+        )
+    party_id = member_party_id(checklist.engagement_id, actor)
+    holders = {tp.party_id for tp in task.parties.all() if getattr(tp, letter)}
+    if party_id not in holders:
+        what = {
+            "responsible": "the Responsible party (the subscriber)",
+            "consulted": "the Consulted party (the vendor)",
+        }[letter]
+        verb = "edit or submit" if letter == "responsible" else "review"
+        raise NotAllowed(f"Only a member of {what} can {verb} this checklist.")
+    return task
+
+
+def _bump(checklist: InfrastructureChecklist, **fields) -> None:
+    for name, value in fields.items():
+        setattr(checklist, name, value)
+    checklist.revision += 1
+    checklist.save(update_fields=[*fields, "revision", "updated_at"])
+
+
+def _system_move(task: EngagementTask, to: str, *, actor, via: str) -> None:
+    """A status change that follows from another action (checklist saved or accepted)."""
+    task = (
+        EngagementTask.objects.select_for_update(of=("self",))
+        .select_related("engagement")
+        .get(pk=task.pk)
+    )
+    before = _save_status(task, to)
+    record_event(
+        task.engagement,
+        "task.status_changed",
+        actor=actor,
+        task=task,
+        from_state=before,
+        to_state=to,
+        data={"via": via},
+    )
+
+
+@transaction.atomic
+def save_checklist(
+    checklist: InfrastructureChecklist,
+    *,
+    actor,
+    items: dict[str, dict],
+    revision: int | None = None,
+    submit: bool = False,
+) -> InfrastructureChecklist:
+    """Saves the subscriber's draft (values, confirmations, notes per item), and submits it if asked.
+
+    Saving and submitting are one transaction: a refused submission saves nothing.
+    """
+    checklist = _locked_checklist(checklist, revision)
+    task = _checklist_role(checklist, actor, "responsible")
+    if not checklist.is_editable:
+        raise DomainError(
+            f"The checklist is {checklist.get_status_display().lower()}; it can no longer be edited."
+        )
+    unknown = set(items) - set(ChecklistItemKey.values)
+    if unknown:
+        raise DomainError(f"Unknown checklist items: {', '.join(sorted(unknown))}.")
+    changed = []
+    for item in checklist.items.all():
+        if item.key not in items:
+            continue
+        data = items[item.key]
+        value = _clean_text(
+            data.get("value", ""), f"{item.get_key_display()} value", required=False
+        )[:500]
+        note = _clean_text(data.get("note", ""), f"{item.get_key_display()} note", required=False)
+        confirmed = bool(data.get("confirmed"))
+        if (item.value, item.note, item.confirmed) != (value, note, confirmed):
+            item.value, item.note, item.confirmed = value, note, confirmed
+            item.save(update_fields=["value", "note", "confirmed"])
+            changed.append(item.key)
+    _bump(checklist)
+    if task.status == TaskStatus.NOT_STARTED:
+        _system_move(task, TaskStatus.IN_PROGRESS, actor=actor, via="checklist")
+    record_event(
+        checklist.engagement,
+        "checklist.saved",
+        actor=actor,
+        task=task,
+        data={"environment": checklist.environment, "items": changed},
+    )
+    if submit:
+        _submit(checklist, task, actor)
+    return checklist
+
+
+@transaction.atomic
+def submit_checklist(
+    checklist: InfrastructureChecklist, *, actor, revision: int | None = None
+) -> InfrastructureChecklist:
+    checklist = _locked_checklist(checklist, revision)
+    task = _checklist_role(checklist, actor, "responsible")
+    if not checklist.is_editable:
+        raise DomainError(f"The checklist is already {checklist.get_status_display().lower()}.")
+    _submit(checklist, task, actor)
+    return checklist
+
+
+def _submit(checklist: InfrastructureChecklist, task: EngagementTask, actor) -> None:
+    missing = [i.get_key_display() for i in checklist.items.all() if not i.is_complete]
+    if missing:
+        raise DomainError(
+            f"Fill in or confirm every item before submitting; missing: {', '.join(missing)}."
+        )
+    before = checklist.status
+    _bump(
+        checklist, status=ChecklistStatus.SUBMITTED, submitted_at=timezone.now(), submitted_by=actor
+    )
+    record_event(
+        checklist.engagement,
+        "checklist.submitted",
+        actor=actor,
+        task=task,
+        from_state=before,
+        to_state=ChecklistStatus.SUBMITTED,
+        data={"environment": checklist.environment},
+    )
+
+
+@transaction.atomic
+def review_checklist(
+    checklist: InfrastructureChecklist,
+    *,
+    actor,
+    accept: bool,
+    comment: str = "",
+    item_comments: dict[str, str] | None = None,
+    revision: int | None = None,
+) -> InfrastructureChecklist:
+    """The vendor accepts the submitted checklist (completing the task) or returns it with comments."""
+    checklist = _locked_checklist(checklist, revision)
+    task = _checklist_role(checklist, actor, "consulted")
+    if checklist.status != ChecklistStatus.SUBMITTED:
+        raise DomainError(
+            f"Only a submitted checklist can be reviewed; this one is {checklist.get_status_display().lower()}."
+        )
+    comment = _clean_text(comment, "comment", required=False)
+    item_comments = {
+        k: _clean_text(v, "item comment", required=False) for k, v in (item_comments or {}).items()
+    }
+    if not accept and not (comment or any(item_comments.values())):
+        raise DomainError("Say what needs changing: a comment on at least one item, or overall.")
+    for item in checklist.items.all():
+        new = item_comments.get(item.key, "")
+        if item.review_comment != new:
+            item.review_comment = new
+            item.save(update_fields=["review_comment"])
+    to = ChecklistStatus.ACCEPTED if accept else ChecklistStatus.RETURNED
+    _bump(
+        checklist, status=to, reviewed_at=timezone.now(), reviewed_by=actor, review_comment=comment
+    )
+    record_event(
+        checklist.engagement,
+        f"checklist.{to}",
+        actor=actor,
+        task=task,
+        from_state=ChecklistStatus.SUBMITTED,
+        to_state=to,
+        data={
+            "environment": checklist.environment,
+            "comment": comment,
+            "items": {k: v for k, v in item_comments.items() if v},
+        },
+    )
+    if accept and task.status in OPEN_STATUSES:
+        _system_move(task, TaskStatus.DONE, actor=actor, via="checklist")
+    return checklist

@@ -10,4 +10,12 @@ urlpatterns = [
     path("", views.my_work, name="my-work"),
     path("engagements/", views.engagement_list, name="engagement-list"),
     path("engagements/<int:engagement_id>/", views.engagement_detail, name="engagement-detail"),
+    path("tasks/<int:task_id>/", views.task_detail, name="task-detail"),
+    path("tasks/<int:task_id>/transition/", views.task_transition, name="task-transition"),
+    path("tasks/<int:task_id>/sign-off/", views.task_sign_off, name="task-sign-off"),
+    path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task-reopen"),
+    path("tasks/<int:task_id>/comments/", views.task_comment, name="task-comment"),
+    path("checklists/<int:checklist_id>/", views.checklist_detail, name="checklist-detail"),
+    path("checklists/<int:checklist_id>/save/", views.checklist_save, name="checklist-save"),
+    path("checklists/<int:checklist_id>/review/", views.checklist_review, name="checklist-review"),
 ]

@@ -1,10 +1,38 @@
+"""Thin views: fetch with the access check, validate the form, call one service, answer.
+
+Every action works as a plain form post (redirect after success) and through
+htmx (the panel re-rendered in place). A refused action answers with a clear
+message and changes nothing: 400 for bad input, 403 for a move this person
+may not make, 409 when someone else changed the object first.
+"""
+
 from __future__ import annotations
 
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from collections.abc import Callable
 
-from . import selectors
-from .lookups import get_engagement_for_view
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from raci.models import Party
+
+from . import selectors, services
+from .forms import (
+    ChecklistForm,
+    ChecklistReviewForm,
+    CommentForm,
+    ReopenForm,
+    SignOffForm,
+    TransitionForm,
+)
+from .lookups import (
+    get_checklist_for_view,
+    get_engagement_for_view,
+    get_task_for_action,
+    get_task_for_view,
+)
 
 
 @require_GET
@@ -29,3 +57,196 @@ def engagement_detail(request, engagement_id: int):
         engagement, user=request.user, events_page=request.GET.get("page", 1)
     )
     return render(request, "engagements/engagement_detail.html", context)
+
+
+# --- Tasks ------------------------------------------------------------------------
+
+
+def _render_task(request: HttpRequest, task, *, status: int = 200) -> HttpResponse:
+    task = get_task_for_view(request.user, task.pk)  # fresh state, letters prefetched
+    context = selectors.task_page(task, user=request.user)
+    template = (
+        "engagements/partials/task_panel.html" if request.htmx else "engagements/task_detail.html"
+    )
+    return render(request, template, context, status=status)
+
+
+def form_errors(form) -> str:
+    parts = []
+    for field, errors in form.errors.items():
+        label = (
+            form.fields[field].label if field in form.fields and form.fields[field].label else field
+        )
+        parts.append(f"{label}: {' '.join(errors)}" if field != "__all__" else " ".join(errors))
+    return "Nothing was saved. " + "; ".join(parts)
+
+
+def _act(
+    request: HttpRequest,
+    form,
+    action: Callable[[dict], object],
+    *,
+    success: str,
+    render_again,
+    done_url: str,
+) -> HttpResponse:
+    """Runs one service call for a validated form and answers the browser or htmx."""
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return render_again(status=400)
+    try:
+        action(form.cleaned_data)
+    except services.NotAllowed as exc:
+        messages.error(request, str(exc))
+        return render_again(status=403)
+    except services.Conflict as exc:
+        messages.error(request, str(exc))
+        return render_again(status=409)
+    except services.DomainError as exc:
+        messages.error(request, str(exc))
+        return render_again(status=400)
+    messages.success(request, success)
+    if request.htmx:
+        return render_again(status=200)
+    return redirect(done_url)
+
+
+def _task_action(request, task_id: int, form_class, action, success: str) -> HttpResponse:
+    task = get_task_for_action(request.user, task_id)
+    return _act(
+        request,
+        form_class(request.POST),
+        lambda data: action(task, data),
+        success=success,
+        render_again=lambda status: _render_task(request, task, status=status),
+        done_url=reverse("engagements:task-detail", args=[task.pk]),
+    )
+
+
+@require_GET
+def task_detail(request, task_id: int):
+    return _render_task(request, get_task_for_view(request.user, task_id))
+
+
+@require_POST
+def task_transition(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        TransitionForm,
+        lambda task, d: services.transition_task(
+            task, to=d["to"], actor=request.user, reason=d["reason"], revision=d["revision"]
+        ),
+        "Status updated.",
+    )
+
+
+@require_POST
+def task_sign_off(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        SignOffForm,
+        lambda task, d: services.sign_off_task(
+            task, actor=request.user, comment=d["comment"], revision=d["revision"]
+        ),
+        "Signed off.",
+    )
+
+
+@require_POST
+def task_reopen(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        ReopenForm,
+        lambda task, d: services.reopen_task(
+            task, actor=request.user, reason=d["reason"], revision=d["revision"]
+        ),
+        "Reopened.",
+    )
+
+
+def _party_or_none(party_id: int | None) -> Party | None:
+    if party_id is None:
+        return None
+    party = Party.objects.filter(pk=party_id).first()
+    if party is None:
+        raise services.DomainError("That party does not exist.")
+    return party
+
+
+@require_POST
+def task_comment(request, task_id: int):
+    def action(task, d):
+        services.add_comment(
+            task, actor=request.user, body=d["body"], addressed_to=_party_or_none(d["addressed_to"])
+        )
+
+    return _task_action(request, task_id, CommentForm, action, "Comment added.")
+
+
+# --- Infrastructure Checklist ---------------------------------------------------------
+
+
+def _render_checklist(request, checklist, *, status: int = 200, form=None) -> HttpResponse:
+    checklist = get_checklist_for_view(request.user, checklist.pk)
+    context = selectors.checklist_page(checklist, user=request.user)
+    context["form"] = form
+    return render(request, "engagements/checklist.html", context, status=status)
+
+
+@require_GET
+def checklist_detail(request, checklist_id: int):
+    return _render_checklist(request, get_checklist_for_view(request.user, checklist_id))
+
+
+def _checklist_action(request, checklist_id: int, form_class, action, success: str) -> HttpResponse:
+    checklist = get_checklist_for_view(request.user, checklist_id, act=True)
+    form = form_class(request.POST)
+    return _act(
+        request,
+        form,
+        lambda d: action(checklist, form, d),
+        success=success,
+        render_again=lambda status: _render_checklist(request, checklist, status=status, form=form),
+        done_url=reverse("engagements:checklist-detail", args=[checklist.pk]),
+    )
+
+
+@require_POST
+def checklist_save(request, checklist_id: int):
+    def action(checklist, form, d):
+        services.save_checklist(
+            checklist,
+            actor=request.user,
+            items=form.items(),
+            revision=d["revision"],
+            submit=bool(request.POST.get("submit")),
+        )
+
+    success = "Checklist submitted for review." if request.POST.get("submit") else "Draft saved."
+    return _checklist_action(request, checklist_id, ChecklistForm, action, success)
+
+
+@require_POST
+def checklist_review(request, checklist_id: int):
+    def action(checklist, form, d):
+        services.review_checklist(
+            checklist,
+            actor=request.user,
+            accept=d["decision"] == "accept",
+            comment=d["comment"],
+            item_comments=form.item_comments(),
+            revision=d["revision"],
+        )
+
+    return _checklist_action(request, checklist_id, ChecklistReviewForm, action, "Review recorded.")
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", {"message": str(exception) if exception else ""}, status=404)
+
+
+def forbidden(request, exception=None):
+    return render(request, "403.html", {"message": str(exception) if exception else ""}, status=403)

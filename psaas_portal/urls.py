@@ -25,3 +25,6 @@ urlpatterns = [
     path("raci/", include("raci.urls")),
     path("", include("engagements.urls")),
 ]
+
+handler403 = "engagements.views.forbidden"
+handler404 = "engagements.views.not_found"

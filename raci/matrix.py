@@ -50,6 +50,7 @@ class Row:
     name: str
     cells: dict[str, Cell]  # party name -> cell
     notes: str = ""
+    key: str = ""
     description: str = ""
     is_optional: bool = False
     tracking: str = Tracking.ONCE
@@ -103,6 +104,7 @@ def to_data(matrix: Matrix) -> dict[str, Any]:
         "parties": [{"name": name, "is_vendor": vendor} for name, vendor in matrix.parties],
         "tasks": [
             {
+                "key": row.key,
                 "name": row.name,
                 "optional": row.is_optional,
                 "tracking": row.tracking,
@@ -294,6 +296,7 @@ def from_data(data: Any) -> Matrix:
         rows.append(
             Row(
                 name=name,
+                key=str(task.get("key", "")),
                 cells=cells,
                 notes=task.get("notes", ""),
                 description=task.get("description", ""),

@@ -127,6 +127,12 @@ class TemplateTask(models.Model):
 
     version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="tasks")
     position = models.PositiveSmallIntegerField()
+    key = models.SlugField(
+        max_length=60,
+        blank=True,
+        help_text="A stable identifier across versions (e.g. 'deployment'); the portal finds "
+        "the tasks with special screens (checklist, updates) by it.",
+    )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     notes = models.TextField(blank=True)

@@ -52,6 +52,7 @@ def version_matrix(version: TemplateVersion) -> Matrix:
     rows = [
         Row(
             name=task.name,
+            key=task.key,
             cells={cell.party.name: Cell.of(cell) for cell in task.cells.all()},
             notes=task.notes,
             description=task.description,
@@ -83,6 +84,7 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
         old = earlier.get(row.name.lower())
         if old is not None:
             row.tracking = old.tracking
+            row.key = row.key or old.key
             row.description = row.description or old.description
             row.due_offset_days = old.due_offset_days
     matrix.general_division = matrix.general_division or previous.general_division
@@ -121,6 +123,7 @@ def create_version(
         TemplateTask(
             version=version,
             position=position,
+            key=row.key,
             name=row.name,
             description=row.description,
             notes=row.notes,

@@ -1,7 +1,13 @@
 // Small progressive enhancements; every action also works without JavaScript.
-document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") {
+(function () {
+  function closePanel() {
     const panel = document.getElementById("panel");
-    if (panel && panel.innerHTML.trim()) panel.innerHTML = "";
+    if (panel) panel.innerHTML = "";
   }
-});
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closePanel();
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-close-panel]")) closePanel();
+  });
+})();
