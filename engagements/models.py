@@ -159,6 +159,8 @@ class EngagementTask(models.Model):
     # submission is refused instead of silently overwriting.
     revision = models.PositiveIntegerField(default=1)
     reopen_count = models.PositiveIntegerField(default=0)
+    # Set when a newer template version dropped the task but it had history to keep.
+    retired_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EngagementTaskQuerySet.as_manager()
@@ -170,7 +172,9 @@ class EngagementTask(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["engagement", "position", "environment"], name="task_position_unique"
+                fields=["engagement", "position", "environment"],
+                condition=Q(retired_at__isnull=True),
+                name="task_position_unique",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=TaskStatus.values), name="task_status_valid"

@@ -16,9 +16,10 @@ so a superuser flag or a global permission never widens access silently.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q
 from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
+
+from psaas_portal.auth import holds_permission
 
 VIEW = "view_engagement"
 ACT = "act_on_engagement"
@@ -28,22 +29,9 @@ OBJECT_PERMS = (VIEW, ACT, ADMINISTER)
 
 
 def is_portal_admin(user) -> bool:
-    """Portal admins hold the global permission, directly or through a group.
-
-    Read from the permission tables, not `user.has_perm`, because that answers
-    True for any superuser: the superuser flag is for break-glass access to the
-    Django admin, not a portal role. Cached on the user object for the request.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return False
-    cached = getattr(user, "_portal_admin", None)
-    if cached is None:
-        app_label, codename = PORTAL_ADMIN.split(".")
-        cached = Permission.objects.filter(
-            Q(user=user) | Q(group__user=user), content_type__app_label=app_label, codename=codename
-        ).exists()
-        user._portal_admin = cached
-    return cached
+    """Portal admins hold the global permission (through the "Portal admins" group);
+    the superuser flag alone does not make one (see psaas_portal.auth)."""
+    return holds_permission(user, PORTAL_ADMIN)
 
 
 def perms_for(membership) -> set[str]:
@@ -100,3 +88,11 @@ def can_act(user, engagement) -> bool:
 
 def can_administer(user, engagement) -> bool:
     return ADMINISTER in engagement_perms(user, engagement)
+
+
+def is_vendor_staff(user) -> bool:
+    """People of the vendor organisation (CSEs, admins): they have the portfolio."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    profile = getattr(user, "profile", None)
+    return is_portal_admin(user) or bool(profile and profile.organization.is_vendor)

@@ -13,6 +13,10 @@ class EngagementQuerySet(models.QuerySet):
 
 
 class EngagementTaskQuerySet(models.QuerySet):
+    def live(self) -> EngagementTaskQuerySet:
+        """Tasks of the engagement's current template version (not retired by a newer one)."""
+        return self.filter(retired_at__isnull=True)
+
     def visible_to(self, user) -> EngagementTaskQuerySet:
         from . import permissions
 

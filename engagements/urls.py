@@ -9,7 +9,28 @@ app_name = "engagements"
 urlpatterns = [
     path("", views.my_work, name="my-work"),
     path("engagements/", views.engagement_list, name="engagement-list"),
+    path("portfolio/", views.portfolio, name="portfolio"),
     path("engagements/<int:engagement_id>/", views.engagement_detail, name="engagement-detail"),
+    path(
+        "engagements/<int:engagement_id>/template/",
+        views.engagement_template,
+        name="engagement-template",
+    ),
+    path(
+        "engagements/<int:engagement_id>/template/apply/",
+        views.engagement_template_apply,
+        name="engagement-template-apply",
+    ),
+    path(
+        "engagements/<int:engagement_id>/export/matrix.csv",
+        views.export_matrix,
+        name="export-matrix",
+    ),
+    path(
+        "engagements/<int:engagement_id>/export/events.csv",
+        views.export_events,
+        name="export-events",
+    ),
     path("tasks/<int:task_id>/", views.task_detail, name="task-detail"),
     path("tasks/<int:task_id>/transition/", views.task_transition, name="task-transition"),
     path("tasks/<int:task_id>/sign-off/", views.task_sign_off, name="task-sign-off"),

@@ -8,17 +8,20 @@ may not make, 409 when someone else changed the object first.
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from raci.models import Party
+from raci.models import Party, TemplateVersion
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     ChecklistForm,
     ChecklistReviewForm,
@@ -29,10 +32,12 @@ from .forms import (
 )
 from .lookups import (
     get_checklist_for_view,
+    get_engagement_for_admin,
     get_engagement_for_view,
     get_task_for_action,
     get_task_for_view,
 )
+from .models import Event
 
 
 @require_GET
@@ -56,6 +61,7 @@ def engagement_detail(request, engagement_id: int):
     context = selectors.engagement_page(
         engagement, user=request.user, events_page=request.GET.get("page", 1)
     )
+    context["can_administer"] = permissions.can_administer(request.user, engagement)
     return render(request, "engagements/engagement_detail.html", context)
 
 
@@ -250,3 +256,145 @@ def not_found(request, exception=None):
 
 def forbidden(request, exception=None):
     return render(request, "403.html", {"message": str(exception) if exception else ""}, status=403)
+
+
+@require_GET
+def portfolio(request):
+    if not permissions.is_vendor_staff(request.user):
+        raise PermissionDenied("The portfolio is for the vendor's staff.")
+    g = request.GET
+    context = selectors.portfolio(
+        request.user,
+        cse=g.get("cse", ""),
+        subscriber=g.get("subscriber", ""),
+        state=g.get("state", ""),
+        sort=g.get("sort", "subscriber"),
+        page=g.get("page", 1),
+    )
+    query = g.copy()
+    query.pop("page", None)
+    context["extra_query"] = query.urlencode()
+    return render(request, "engagements/portfolio.html", context)
+
+
+# --- Template versions and exports ----------------------------------------------------
+
+
+@require_GET
+def engagement_template(request, engagement_id: int):
+    engagement = get_engagement_for_admin(request.user, engagement_id)
+    newer = list(
+        TemplateVersion.objects.published()
+        .filter(
+            template_id=engagement.template_version.template_id,
+            number__gt=engagement.template_version.number,
+        )
+        .order_by("-number")
+    )
+    chosen = next(
+        (v for v in newer if str(v.pk) == request.GET.get("version")), newer[0] if newer else None
+    )
+    diff = services.template_diff(engagement, chosen) if chosen else None
+    return render(
+        request,
+        "engagements/engagement_template.html",
+        {"engagement": engagement, "newer": newer, "chosen": chosen, "diff": diff},
+    )
+
+
+@require_POST
+def engagement_template_apply(request, engagement_id: int):
+    engagement = get_engagement_for_admin(request.user, engagement_id)
+    version_id = request.POST.get("version", "")
+    version = (
+        TemplateVersion.objects.filter(pk=int(version_id)).first() if version_id.isdigit() else None
+    )
+    if version is None:
+        messages.error(request, "Choose a published version to apply.")
+        return redirect("engagements:engagement-template", engagement.pk)
+    try:
+        services.apply_template_version(engagement, version, actor=request.user)
+    except services.DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("engagements:engagement-template", engagement.pk)
+    messages.success(
+        request, f"The engagement now follows {version.template.name} v{version.number}."
+    )
+    return redirect("engagements:engagement-detail", engagement.pk)
+
+
+def _csv_response(filename: str, rows) -> StreamingHttpResponse:
+    """Streams CSV rows, so a long audit trail never sits in memory."""
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def export_matrix(request, engagement_id: int):
+    engagement = get_engagement_for_view(request.user, engagement_id)
+    matrix = selectors.engagement_matrix(engagement)
+    environments = ["all", "development", "production"]
+
+    def rows():
+        yield [
+            "task",
+            *matrix.party_names,
+            "notes",
+            *(f"status {e}" for e in environments),
+            *(f"due {e}" for e in environments),
+        ]
+        for row in matrix.rows:
+            status = row.extra["status"]
+            yield [
+                row.display_name,
+                *(row.cells[p].text() if p in row.cells else "" for p in matrix.party_names),
+                row.notes,
+                *(status.get(e, {}).get("status", "") for e in environments),
+                *(status.get(e, {}).get("due_date") or "" for e in environments),
+            ]
+
+    return _csv_response(f"engagement-{engagement.pk}-matrix.csv", rows())
+
+
+@require_GET
+def export_events(request, engagement_id: int):
+    engagement = get_engagement_for_view(request.user, engagement_id)
+    events = (
+        Event.objects.filter(engagement=engagement)
+        .order_by("created_at", "id")
+        .values_list(
+            "created_at",
+            "actor__username",
+            "verb",
+            "task__name",
+            "task__environment",
+            "from_state",
+            "to_state",
+            "data",
+        )
+    )
+
+    def rows():
+        yield ["time (UTC)", "actor", "verb", "task", "environment", "from", "to", "data"]
+        for created_at, actor, verb, task, env, frm, to, data in events.iterator(chunk_size=2000):
+            yield [
+                created_at.isoformat(),
+                actor or "",
+                verb,
+                task or "",
+                env or "",
+                frm,
+                to,
+                json.dumps(data, sort_keys=True),
+            ]
+
+    return _csv_response(f"engagement-{engagement.pk}-audit-trail.csv", rows())

@@ -314,3 +314,80 @@ def from_data(data: Any) -> Matrix:
         general_division=data.get("general_division", ""),
         raci_definitions=data.get("raci_definitions", ""),
     )
+
+
+# --- Comparing ------------------------------------------------------------------
+
+
+@dataclass
+class RowChange:
+    old: Row
+    new: Row
+    changes: list[str]
+
+
+@dataclass
+class MatrixDiff:
+    parties_added: list[str]
+    parties_removed: list[str]
+    added: list[Row]
+    removed: list[Row]
+    changed: list[RowChange]
+    unchanged: list[Row]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.parties_added or self.parties_removed or self.added or self.removed or self.changed
+        )
+
+
+def row_identity(row: Row) -> str:
+    """Rows are the same task across versions when their keys match (or, without keys, their names)."""
+    return f"key:{row.key}" if row.key else f"name:{row.name.lower()}"
+
+
+def _row_changes(old: Row, new: Row, parties: list[str]) -> list[str]:
+    changes = []
+    if old.name != new.name:
+        changes.append(f"renamed from {old.name!r}")
+    for party in parties:
+        before, after = old.cells.get(party), new.cells.get(party)
+        if before != after:
+            changes.append(
+                f"{party}: {before.text() if before else '—'} → {after.text() if after else '—'}"
+            )
+    if old.notes != new.notes:
+        changes.append("notes changed")
+    if old.description != new.description:
+        changes.append("description changed")
+    if old.is_optional != new.is_optional:
+        changes.append("now optional" if new.is_optional else "no longer optional")
+    if old.tracking != new.tracking:
+        changes.append(f"tracking {old.tracking} → {new.tracking}")
+    return changes
+
+
+def compare(old: Matrix, new: Matrix) -> MatrixDiff:
+    """What changed between two matrices: parties, tasks added, removed and changed (cell by cell)."""
+    old_rows = {row_identity(r): r for r in old.rows}
+    new_rows = {row_identity(r): r for r in new.rows}
+    parties = list(dict.fromkeys([*old.party_names, *new.party_names]))
+    changed, unchanged = [], []
+    for ident, new_row in new_rows.items():
+        old_row = old_rows.get(ident)
+        if old_row is None:
+            continue
+        changes = _row_changes(old_row, new_row, parties)
+        if changes:
+            changed.append(RowChange(old_row, new_row, changes))
+        else:
+            unchanged.append(new_row)
+    return MatrixDiff(
+        parties_added=[p for p in new.party_names if p not in old.party_names],
+        parties_removed=[p for p in old.party_names if p not in new.party_names],
+        added=[r for i, r in new_rows.items() if i not in old_rows],
+        removed=[r for i, r in old_rows.items() if i not in new_rows],
+        changed=changed,
+        unchanged=unchanged,
+    )

@@ -15,7 +15,7 @@ from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from .choices import VersionStatus
-from .matrix import Cell, Matrix, Row, from_data
+from .matrix import Cell, Matrix, Row, from_data, parse_cell
 from .models import Party, RaciTemplate, TemplateCell, TemplateTask, TemplateVersion, VersionParty
 
 SEED_TEMPLATE_PATH = Path(settings.BASE_DIR) / "fixtures" / "psaas-appliance-raci.json"
@@ -47,7 +47,11 @@ def version_with_matrix(version_id: int) -> TemplateVersion:
 
 
 def version_matrix(version: TemplateVersion) -> Matrix:
-    version = version_with_matrix(version.pk)
+    return matrix_of(version_with_matrix(version.pk))
+
+
+def matrix_of(version: TemplateVersion) -> Matrix:
+    """The Matrix of a version loaded by `version_with_matrix` (no further queries)."""
     parties = [(c.party.name, c.party.is_vendor) for c in version.columns.all()]
     rows = [
         Row(
@@ -211,3 +215,205 @@ def hygiene_findings(matrix: Matrix) -> list[Finding]:
         ):
             findings.append(Finding("", f"{party} is Responsible and Accountable for every task."))
     return findings
+
+
+# --- The template editor (drafts only) ---------------------------------------------------
+
+
+def _draft(version: TemplateVersion) -> TemplateVersion:
+    """Locks the version row; every edit of a draft goes through here."""
+    locked = (
+        TemplateVersion.objects.select_for_update().select_related("template").get(pk=version.pk)
+    )
+    if not locked.is_draft:
+        raise TemplateError(f"{locked} is published and frozen; start a new draft to change it.")
+    return locked
+
+
+def _task_of(version: TemplateVersion, task_id: int) -> TemplateTask:
+    task = TemplateTask.objects.filter(version=version, pk=task_id).first()
+    if task is None:
+        raise TemplateError("That task is not in this draft.")
+    return task
+
+
+def _party_of(version: TemplateVersion, party_id: int) -> Party:
+    column = (
+        VersionParty.objects.filter(version=version, party_id=party_id)
+        .select_related("party")
+        .first()
+    )
+    if column is None:
+        raise TemplateError("That party is not in this draft.")
+    return column.party
+
+
+@transaction.atomic
+def start_draft(version: TemplateVersion, *, actor) -> TemplateVersion:
+    """A new draft copied from a version; one draft per template at a time."""
+    template = RaciTemplate.objects.select_for_update().get(pk=version.template_id)
+    existing = template.versions.filter(status=VersionStatus.DRAFT).first()
+    if existing is not None:
+        raise TemplateError(
+            f"{template.name} already has a draft (v{existing.number}); edit or publish it first."
+        )
+    return create_version(version_matrix(version), template_name=template.name, actor=actor)
+
+
+@transaction.atomic
+def set_cell(
+    version: TemplateVersion,
+    *,
+    task_id: int,
+    party_id: int,
+    letters: str,
+    condition: str = "",
+    role_title: str = "",
+    actor,
+) -> TemplateCell:
+    """Sets one cell's letters, condition and role title (validated like an imported cell)."""
+    version = _draft(version)
+    task = _task_of(version, task_id)
+    party = _party_of(version, party_id)
+    text = ", ".join(ch for ch in letters.upper() if ch.strip() and ch != ",")
+    try:
+        cell = parse_cell(text)
+    except ValueError as exc:
+        raise TemplateError(f"{task.name}, {party.name}: {exc}.") from None
+    condition, role_title = condition.strip()[:120], role_title.strip()[:120]
+    if condition and not ({"C", "I"} & set(cell.letters)):
+        raise TemplateError(f"{task.name}, {party.name}: a condition can only qualify C or I.")
+    values = Cell(cell.letters, role_title, condition).field_values()
+    obj, _ = TemplateCell.objects.update_or_create(task=task, party=party, defaults=values)
+    return obj
+
+
+@transaction.atomic
+def toggle_letter(
+    version: TemplateVersion, *, task_id: int, party_id: int, letter: str, actor
+) -> TemplateCell:
+    version = _draft(version)
+    letter = letter.upper()
+    if letter not in ("R", "A", "C", "I"):
+        raise TemplateError(f"Unknown letter {letter!r}.")
+    cell = TemplateCell.objects.filter(
+        task__version=version, task_id=task_id, party_id=party_id
+    ).first()
+    current = cell.letters if cell else ""
+    wanted = current.replace(letter, "") if letter in current else current + letter
+    if not wanted:
+        raise TemplateError(
+            "A cell needs at least one letter; add another before removing this one."
+        )
+    return set_cell(
+        version,
+        task_id=task_id,
+        party_id=party_id,
+        letters=wanted,
+        condition=cell.condition if cell and ({"C", "I"} & set(wanted)) else "",
+        role_title=cell.role_title if cell else "",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def update_task(version: TemplateVersion, *, task_id: int, actor, **fields) -> TemplateTask:
+    version = _draft(version)
+    task = _task_of(version, task_id)
+    allowed = {"name", "description", "notes", "is_optional", "tracking", "due_offset_days"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise TemplateError(f"Unknown task field {name}.")
+        setattr(task, name, value.strip() if isinstance(value, str) else value)
+    if not task.name:
+        raise TemplateError("A task needs a name.")
+    if (
+        TemplateTask.objects.filter(version=version, name__iexact=task.name)
+        .exclude(pk=task.pk)
+        .exists()
+    ):
+        raise TemplateError(f"There is already a task named {task.name!r}.")
+    task.save()
+    return task
+
+
+@transaction.atomic
+def add_task(version: TemplateVersion, *, name: str, actor) -> TemplateTask:
+    """Appends a task; every party starts Informed, to be edited."""
+    version = _draft(version)
+    name = name.strip()
+    if not name:
+        raise TemplateError("A task needs a name.")
+    if version.tasks.filter(name__iexact=name).exists():
+        raise TemplateError(f"There is already a task named {name!r}.")
+    position = (version.tasks.aggregate(n=Max("position"))["n"] or 0) + 1
+    task = TemplateTask.objects.create(version=version, position=position, name=name)
+    TemplateCell.objects.bulk_create(
+        TemplateCell(task=task, party_id=c.party_id, informed=True) for c in version.columns.all()
+    )
+    return task
+
+
+@transaction.atomic
+def remove_task(version: TemplateVersion, *, task_id: int, actor) -> None:
+    version = _draft(version)
+    task = _task_of(version, task_id)
+    if version.tasks.count() == 1:
+        raise TemplateError("A template needs at least one task.")
+    task.delete()
+    _renumber(version)
+
+
+def _renumber(version: TemplateVersion) -> None:
+    tasks = list(version.tasks.order_by("position"))
+    # Two passes so the unique (version, position) constraint holds at every step.
+    offset = len(tasks) + 1000
+    for i, task in enumerate(tasks, start=1):
+        TemplateTask.objects.filter(pk=task.pk).update(position=offset + i)
+    for i, task in enumerate(tasks, start=1):
+        TemplateTask.objects.filter(pk=task.pk).update(position=i)
+
+
+@transaction.atomic
+def move_task(version: TemplateVersion, *, task_id: int, up: bool, actor) -> None:
+    version = _draft(version)
+    task = _task_of(version, task_id)
+    neighbour = (
+        version.tasks.filter(position__lt=task.position).order_by("-position").first()
+        if up
+        else version.tasks.filter(position__gt=task.position).order_by("position").first()
+    )
+    if neighbour is None:
+        return
+    a, b = task.position, neighbour.position
+    TemplateTask.objects.filter(pk=task.pk).update(position=0)
+    TemplateTask.objects.filter(pk=neighbour.pk).update(position=a)
+    TemplateTask.objects.filter(pk=task.pk).update(position=b)
+
+
+@transaction.atomic
+def add_party(version: TemplateVersion, *, name: str, is_vendor: bool = False, actor) -> Party:
+    """Adds a column; the party starts Informed on every task."""
+    version = _draft(version)
+    name = name.strip()
+    if not name:
+        raise TemplateError("A party needs a name.")
+    party, created = Party.objects.get_or_create(name=name, defaults={"is_vendor": is_vendor})
+    if not created and version.columns.filter(party=party).exists():
+        raise TemplateError(f"{name} is already a party of this draft.")
+    position = (version.columns.aggregate(n=Max("position"))["n"] or 0) + 1
+    VersionParty.objects.create(version=version, party=party, position=position)
+    TemplateCell.objects.bulk_create(
+        TemplateCell(task=t, party=party, informed=True) for t in version.tasks.all()
+    )
+    return party
+
+
+@transaction.atomic
+def remove_party(version: TemplateVersion, *, party_id: int, actor) -> None:
+    version = _draft(version)
+    party = _party_of(version, party_id)
+    if version.columns.count() == 1:
+        raise TemplateError("A template needs at least one party.")
+    TemplateCell.objects.filter(task__version=version, party=party).delete()
+    VersionParty.objects.filter(version=version, party=party).delete()

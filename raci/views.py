@@ -1,14 +1,72 @@
+"""The template editor: portal admins edit a draft as a matrix, publish it, compare versions.
+
+Each edit is a plain form post (redirect back) or an htmx post that re-renders
+the editor in place, hygiene warnings included.
+"""
+
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from collections.abc import Callable
 
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .choices import Tracking
+from .matrix import compare
 from .models import TemplateVersion
-from .services import hygiene_findings, version_matrix
+from .permissions import require_template_editor
+
+
+def _version(request, version_id: int) -> TemplateVersion:
+    require_template_editor(request.user)
+    version = TemplateVersion.objects.select_related("template").filter(pk=version_id).first()
+    if version is None:
+        raise Http404("No such template version.")
+    return version
+
+
+def _editor_context(version: TemplateVersion) -> dict:
+    version = services.version_with_matrix(version.pk)
+    matrix = services.matrix_of(version)
+    findings = services.hygiene_findings(matrix)
+    by_task: dict[str, list[str]] = {}
+    for f in findings:
+        by_task.setdefault(f.task, []).append(f.message)
+    columns = list(version.columns.all())
+    rows = []
+    for task in version.tasks.all():
+        cells = {c.party_id: c for c in task.cells.all()}
+        rows.append(
+            {
+                "task": task,
+                "cells": [(col.party, cells.get(col.party_id)) for col in columns],
+                "warnings": by_task.get(task.name, []),
+            }
+        )
+    return {
+        "version": version,
+        "matrix": matrix,
+        "columns": columns,
+        "rows": rows,
+        "findings": findings,
+        "general_findings": by_task.get("", []),
+        "tracking_choices": Tracking.choices,
+        "letters": "RACI",
+    }
+
+
+def _render_version(request, version, status: int = 200) -> HttpResponse:
+    template = "raci/partials/editor.html" if request.htmx else "raci/version_detail.html"
+    return render(request, template, _editor_context(version), status=status)
 
 
 @require_GET
 def template_list(request):
+    require_template_editor(request.user)
     versions = TemplateVersion.objects.select_related("template", "published_by").order_by(
         "template__name", "-number"
     )
@@ -17,15 +75,189 @@ def template_list(request):
 
 @require_GET
 def version_detail(request, version_id: int):
-    version = get_object_or_404(TemplateVersion.objects.select_related("template"), pk=version_id)
-    matrix = version_matrix(version)
-    return render(
-        request,
-        "raci/version_detail.html",
-        {
-            "version": version,
-            "matrix": matrix,
-            "rows": [(row, [row.cells.get(p) for p in matrix.party_names]) for row in matrix.rows],
-            "findings": hygiene_findings(matrix),
-        },
+    return _render_version(request, _version(request, version_id))
+
+
+def _edit(
+    request, version_id: int, action: Callable[[TemplateVersion], object], success: str = ""
+) -> HttpResponse:
+    version = _version(request, version_id)
+    try:
+        action(version)
+    except services.TemplateError as exc:
+        messages.error(request, str(exc))
+        return _render_version(request, version, status=400)
+    if success:
+        messages.success(request, success)
+    if request.htmx:
+        return _render_version(request, version)
+    return redirect(
+        reverse("raci:version-detail", args=[version.pk]) + request.POST.get("anchor", "")
     )
+
+
+def _int(request, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise services.TemplateError(f"Missing or malformed {name}.")
+    return int(value)
+
+
+@require_POST
+def toggle_letter(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.toggle_letter(
+            v,
+            task_id=_int(request, "task"),
+            party_id=_int(request, "party"),
+            letter=request.POST.get("letter", ""),
+            actor=request.user,
+        ),
+    )
+
+
+@require_POST
+def set_cell(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.set_cell(
+            v,
+            task_id=_int(request, "task"),
+            party_id=_int(request, "party"),
+            letters=request.POST.get("letters", ""),
+            condition=request.POST.get("condition", ""),
+            role_title=request.POST.get("role_title", ""),
+            actor=request.user,
+        ),
+        "Cell saved.",
+    )
+
+
+@require_POST
+def update_task(request, version_id: int):
+    def action(v):
+        offset = request.POST.get("due_offset_days", "").strip()
+        if offset and not offset.isdigit():
+            raise services.TemplateError("Due offset must be a whole number of days.")
+        tracking = request.POST.get("tracking", Tracking.ONCE)
+        if tracking not in Tracking.values:
+            raise services.TemplateError("Unknown tracking.")
+        services.update_task(
+            v,
+            task_id=_int(request, "task"),
+            actor=request.user,
+            name=request.POST.get("name", "")[:200],
+            notes=request.POST.get("notes", ""),
+            description=request.POST.get("description", ""),
+            is_optional=bool(request.POST.get("is_optional")),
+            tracking=tracking,
+            due_offset_days=int(offset) if offset else None,
+        )
+
+    return _edit(request, version_id, action, "Task saved.")
+
+
+@require_POST
+def add_task(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.add_task(v, name=request.POST.get("name", "")[:200], actor=request.user),
+        "Task added.",
+    )
+
+
+@require_POST
+def remove_task(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.remove_task(v, task_id=_int(request, "task"), actor=request.user),
+        "Task removed.",
+    )
+
+
+@require_POST
+def move_task(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.move_task(
+            v,
+            task_id=_int(request, "task"),
+            up=request.POST.get("direction") == "up",
+            actor=request.user,
+        ),
+    )
+
+
+@require_POST
+def add_party(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.add_party(
+            v,
+            name=request.POST.get("name", "")[:80],
+            is_vendor=bool(request.POST.get("is_vendor")),
+            actor=request.user,
+        ),
+        "Party added.",
+    )
+
+
+@require_POST
+def remove_party(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.remove_party(v, party_id=_int(request, "party"), actor=request.user),
+        "Party removed.",
+    )
+
+
+@require_POST
+def publish(request, version_id: int):
+    version = _version(request, version_id)
+    try:
+        version = services.publish_version(version, actor=request.user)
+    except services.TemplateError as exc:
+        messages.error(request, str(exc))
+        return _render_version(request, version, status=400)
+    messages.success(request, f"Published {version.template.name} v{version.number}.")
+    return redirect("raci:version-detail", version.pk)
+
+
+@require_POST
+def start_draft(request, version_id: int):
+    version = _version(request, version_id)
+    try:
+        draft = services.start_draft(version, actor=request.user)
+    except services.TemplateError as exc:
+        messages.error(request, str(exc))
+        return redirect("raci:template-list")
+    messages.success(request, f"Draft v{draft.number} started from v{version.number}.")
+    return redirect("raci:version-detail", draft.pk)
+
+
+@require_GET
+def compare_versions(request):
+    require_template_editor(request.user)
+    ids = [request.GET.get("a", ""), request.GET.get("b", "")]
+    if not all(i.isdigit() for i in ids):
+        messages.error(request, "Choose two versions to compare.")
+        return redirect("raci:template-list")
+    versions = {
+        v.pk: v
+        for v in TemplateVersion.objects.select_related("template").filter(
+            pk__in=[int(i) for i in ids]
+        )
+    }
+    old, new = versions.get(int(ids[0])), versions.get(int(ids[1]))
+    if old is None or new is None:
+        raise Http404("No such template version.")
+    diff = compare(services.version_matrix(old), services.version_matrix(new))
+    return render(request, "raci/compare.html", {"old": old, "new": new, "diff": diff})

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.utils.functional import SimpleLazyObject
+
+from . import permissions
+
+
+def portal(request) -> dict:
+    """Navigation flags for the base layout, computed only when a template asks."""
+    user = request.user
+    return {
+        "is_vendor_staff": SimpleLazyObject(lambda: permissions.is_vendor_staff(user)),
+        "is_portal_admin": SimpleLazyObject(lambda: permissions.is_portal_admin(user)),
+    }
