@@ -75,7 +75,10 @@ def org_b(db):
 @pytest.fixture
 def admin_user(vendor_org):
     group, _ = Group.objects.get_or_create(name="Portal admins")
-    group.permissions.add(Permission.objects.get(codename="administer_portal"))
+    group.permissions.add(
+        Permission.objects.get(codename="administer_portal"),
+        Permission.objects.get(codename="change_templateversion"),
+    )
     user = UserFactory(username="admin", organization=vendor_org)
     user.groups.add(group)
     return user
@@ -124,3 +127,18 @@ def engagement_b(template_version, org_b, cse, engineer_b):
     services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
     services.add_member(engagement, engineer_b, party=subscriber_party())
     return engagement
+
+
+@pytest.fixture
+def client_for(client):
+    """A logged-in Django test client for a persona: client_for(engineer_a)."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def task_of(engagement, key: str, environment: str = ""):
+    return engagement.tasks.prefetch_related("parties__party").get(key=key, environment=environment)
