@@ -4,10 +4,11 @@ existence leak), 403 when they may see it but not do what they asked."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404
 
 from . import permissions
-from .models import Engagement, EngagementTask, InfrastructureChecklist
+from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
 
 
 def get_engagement_for_view(user, engagement_id: int) -> Engagement:
@@ -33,7 +34,7 @@ def get_task_for_view(user, task_id: int) -> EngagementTask:
     task = (
         EngagementTask.objects.visible_to(user)
         .select_related("engagement__organization")
-        .prefetch_related("parties__party")
+        .prefetch_related(Prefetch("parties", queryset=TaskParty.objects.select_related("party")))
         .filter(pk=task_id)
         .first()
     )

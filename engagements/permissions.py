@@ -94,5 +94,10 @@ def is_vendor_staff(user) -> bool:
     """People of the vendor organisation (CSEs, admins): they have the portfolio."""
     if not user.is_authenticated or not user.is_active:
         return False
-    profile = getattr(user, "profile", None)
-    return is_portal_admin(user) or bool(profile and profile.organization.is_vendor)
+    from .choices import OrganizationKind
+    from .models import Profile
+
+    return (
+        is_portal_admin(user)
+        or Profile.objects.filter(user=user, organization__kind=OrganizationKind.VENDOR).exists()
+    )

@@ -68,8 +68,11 @@ def engagement_detail(request, engagement_id: int):
 # --- Tasks ------------------------------------------------------------------------
 
 
-def _render_task(request: HttpRequest, task, *, status: int = 200) -> HttpResponse:
-    task = get_task_for_view(request.user, task.pk)  # fresh state, letters prefetched
+def _render_task(
+    request: HttpRequest, task, *, status: int = 200, fresh: bool = False
+) -> HttpResponse:
+    if not fresh:  # after an action: read the state it left, letters prefetched
+        task = get_task_for_view(request.user, task.pk)
     context = selectors.task_page(task, user=request.user)
     template = (
         "engagements/partials/task_panel.html" if request.htmx else "engagements/task_detail.html"
@@ -131,7 +134,7 @@ def _task_action(request, task_id: int, form_class, action, success: str) -> Htt
 
 @require_GET
 def task_detail(request, task_id: int):
-    return _render_task(request, get_task_for_view(request.user, task_id))
+    return _render_task(request, get_task_for_view(request.user, task_id), fresh=True)
 
 
 @require_POST

@@ -13,7 +13,10 @@ DEV = Environment.DEVELOPMENT
 
 
 def full_items() -> dict[str, dict]:
-    return {key: {"value": f"{key} ok", "confirmed": True, "note": ""} for key in ChecklistItemKey.values}
+    return {
+        key: {"value": f"{key} ok", "confirmed": True, "note": ""}
+        for key in ChecklistItemKey.values
+    }
 
 
 def form_data(checklist, items: dict[str, dict], **extra) -> dict:
@@ -32,12 +35,17 @@ def checklist(engagement_a):
 
 
 def test_each_environment_has_a_checklist_with_the_seeds_items(engagement_a):
-    assert sorted(engagement_a.checklists.values_list("environment", flat=True)) == ["development", "production"]
+    assert sorted(engagement_a.checklists.values_list("environment", flat=True)) == [
+        "development",
+        "production",
+    ]
     assert ChecklistItem.objects.filter(checklist__engagement=engagement_a).count() == 18
 
 
 def test_save_submit_accept_completes_the_task(checklist, engineer_a, cse, engagement_a):
-    services.save_checklist(checklist, actor=engineer_a, items={"memory": {"value": "16 GB", "confirmed": True}})
+    services.save_checklist(
+        checklist, actor=engineer_a, items={"memory": {"value": "16 GB", "confirmed": True}}
+    )
     task = task_of(engagement_a, "infrastructure", DEV)
     assert task.status == TaskStatus.IN_PROGRESS  # the first save starts the task
     with pytest.raises(services.DomainError, match="missing: Storage"):
@@ -54,7 +62,14 @@ def test_save_submit_accept_completes_the_task(checklist, engineer_a, cse, engag
     assert checklist.status == ChecklistStatus.ACCEPTED
     assert task.status == TaskStatus.DONE
     verbs = list(Event.objects.filter(task=task).order_by("id").values_list("verb", flat=True))
-    assert verbs == ["task.status_changed", "checklist.saved", "checklist.saved", "checklist.submitted", "checklist.accepted", "task.status_changed"]
+    assert verbs == [
+        "task.status_changed",
+        "checklist.saved",
+        "checklist.saved",
+        "checklist.submitted",
+        "checklist.accepted",
+        "task.status_changed",
+    ]
 
 
 def test_return_needs_a_comment_and_reopens_editing(checklist, engineer_a, cse):
@@ -62,7 +77,9 @@ def test_return_needs_a_comment_and_reopens_editing(checklist, engineer_a, cse):
     checklist.refresh_from_db()
     with pytest.raises(services.DomainError, match="Say what needs changing"):
         services.review_checklist(checklist, actor=cse, accept=False)
-    services.review_checklist(checklist, actor=cse, accept=False, item_comments={"dns_records": "Missing the admin host"})
+    services.review_checklist(
+        checklist, actor=cse, accept=False, item_comments={"dns_records": "Missing the admin host"}
+    )
     checklist.refresh_from_db()
     assert checklist.status == ChecklistStatus.RETURNED
     assert checklist.items.get(key="dns_records").review_comment == "Missing the admin host"
@@ -84,7 +101,8 @@ def test_a_submitted_checklist_is_not_editable(checklist, engineer_a):
 def test_failed_submit_over_http_saves_nothing(client_for, checklist, engineer_a):
     items = {**full_items(), "storage": {"value": "", "confirmed": False, "note": ""}}
     response = client_for(engineer_a).post(
-        reverse("engagements:checklist-save", args=[checklist.pk]), form_data(checklist, items, submit="1")
+        reverse("engagements:checklist-save", args=[checklist.pk]),
+        form_data(checklist, items, submit="1"),
     )
     assert response.status_code == 400
     assert "missing: Storage" in response.content.decode()
@@ -95,15 +113,35 @@ def test_failed_submit_over_http_saves_nothing(client_for, checklist, engineer_a
 
 def test_http_flow_and_isolation(client_for, checklist, engineer_a, engineer_b, cse):
     url = reverse("engagements:checklist-save", args=[checklist.pk])
-    assert client_for(engineer_b).get(reverse("engagements:checklist-detail", args=[checklist.pk])).status_code == 404
+    assert (
+        client_for(engineer_b)
+        .get(reverse("engagements:checklist-detail", args=[checklist.pk]))
+        .status_code
+        == 404
+    )
     assert client_for(engineer_b).post(url, form_data(checklist, full_items())).status_code == 404
     assert client_for(cse).post(url, form_data(checklist, full_items())).status_code == 403
     response = client_for(engineer_a).post(url, form_data(checklist, full_items(), submit="1"))
     assert response.status_code == 302
     checklist.refresh_from_db()
     review = reverse("engagements:checklist-review", args=[checklist.pk])
-    assert client_for(engineer_a).post(review, {"revision": checklist.revision, "decision": "accept"}).status_code == 403
-    assert client_for(cse).post(review, {"revision": checklist.revision, "decision": "maybe"}).status_code == 400
-    assert client_for(cse).post(review, {"revision": checklist.revision, "decision": "accept"}).status_code == 302
+    assert (
+        client_for(engineer_a)
+        .post(review, {"revision": checklist.revision, "decision": "accept"})
+        .status_code
+        == 403
+    )
+    assert (
+        client_for(cse)
+        .post(review, {"revision": checklist.revision, "decision": "maybe"})
+        .status_code
+        == 400
+    )
+    assert (
+        client_for(cse)
+        .post(review, {"revision": checklist.revision, "decision": "accept"})
+        .status_code
+        == 302
+    )
     checklist.refresh_from_db()
     assert checklist.status == ChecklistStatus.ACCEPTED

@@ -17,7 +17,9 @@ DEV = Environment.DEVELOPMENT
 def post_move(client, task, to, **extra):
     task.refresh_from_db()
     data = {"to": to, "revision": task.revision, **extra}
-    return client.post(reverse("engagements:task-transition", args=[task.pk]), data, **extra.pop("headers", {}))
+    return client.post(
+        reverse("engagements:task-transition", args=[task.pk]), data, **extra.pop("headers", {})
+    )
 
 
 def messages_of(response) -> str:
@@ -94,10 +96,14 @@ def test_the_page_shows_only_the_actions_allowed_now(client_for, engagement_a, e
         ({"to": TaskStatus.IN_PROGRESS, "revision": "abc"}, "Enter a whole number"),
     ],
 )
-def test_bad_input_gets_a_message_and_changes_nothing(client_for, engagement_a, engineer_a, data, message):
+def test_bad_input_gets_a_message_and_changes_nothing(
+    client_for, engagement_a, engineer_a, data, message
+):
     task = task_of(engagement_a, "monitoring")
     payload = {"revision": task.revision, **data}
-    response = client_for(engineer_a).post(reverse("engagements:task-transition", args=[task.pk]), payload)
+    response = client_for(engineer_a).post(
+        reverse("engagements:task-transition", args=[task.pk]), payload
+    )
     assert response.status_code == 400
     assert message in messages_of(response)
     task.refresh_from_db()
@@ -108,7 +114,13 @@ def test_bad_input_gets_a_message_and_changes_nothing(client_for, engagement_a, 
 def test_forged_ids_are_404(client_for, engagement_a, engineer_a):
     client = client_for(engineer_a)
     assert client.get(reverse("engagements:task-detail", args=[999999])).status_code == 404
-    assert client.post(reverse("engagements:task-transition", args=[999999]), {"to": "in_progress", "revision": 1}).status_code == 404
+    assert (
+        client.post(
+            reverse("engagements:task-transition", args=[999999]),
+            {"to": "in_progress", "revision": 1},
+        ).status_code
+        == 404
+    )
 
 
 def test_a_replayed_form_is_a_conflict(client_for, engagement_a, engineer_a):
@@ -129,17 +141,35 @@ def test_sign_off_and_reopen_over_http(client_for, engagement_a, cse, engineer_a
     post_move(client, deploy, TaskStatus.IN_PROGRESS)
     post_move(client, deploy, TaskStatus.DONE)
     deploy.refresh_from_db()
-    response = client.post(reverse("engagements:task-sign-off", args=[deploy.pk]), {"revision": deploy.revision, "comment": "All good"})
+    response = client.post(
+        reverse("engagements:task-sign-off", args=[deploy.pk]),
+        {"revision": deploy.revision, "comment": "All good"},
+    )
     assert response.status_code == 302
     page = client.get(reverse("engagements:task-detail", args=[deploy.pk])).content.decode()
     assert "signed off Development" in page and "All good" in page
     deploy.refresh_from_db()
     # Reopen: the subscriber (Informed) may not; without a reason it is refused.
-    other = client_for(engineer_a).post(reverse("engagements:task-reopen", args=[deploy.pk]), {"revision": deploy.revision, "reason": "x"})
+    other = client_for(engineer_a).post(
+        reverse("engagements:task-reopen", args=[deploy.pk]),
+        {"revision": deploy.revision, "reason": "x"},
+    )
     assert other.status_code == 403
     client = client_for(cse)
-    assert client.post(reverse("engagements:task-reopen", args=[deploy.pk]), {"revision": deploy.revision, "reason": ""}).status_code == 400
-    assert client.post(reverse("engagements:task-reopen", args=[deploy.pk]), {"revision": deploy.revision, "reason": "Redo"}).status_code == 302
+    assert (
+        client.post(
+            reverse("engagements:task-reopen", args=[deploy.pk]),
+            {"revision": deploy.revision, "reason": ""},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            reverse("engagements:task-reopen", args=[deploy.pk]),
+            {"revision": deploy.revision, "reason": "Redo"},
+        ).status_code
+        == 302
+    )
     deploy.refresh_from_db()
     assert deploy.status == TaskStatus.REOPENED
     assert SignOff.objects.filter(task=deploy).count() == 1
@@ -149,7 +179,10 @@ def test_comment_and_question_over_http(client_for, engagement_a, engineer_a):
     task = task_of(engagement_a, "code_integration")
     client = client_for(engineer_a)
     url = reverse("engagements:task-comment", args=[task.pk])
-    assert client.post(url, {"body": "Which SDK?", "addressed_to": vendor_party().pk}).status_code == 302
+    assert (
+        client.post(url, {"body": "Which SDK?", "addressed_to": vendor_party().pk}).status_code
+        == 302
+    )
     assert client.post(url, {"body": ""}).status_code == 400
     assert client.post(url, {"body": "x" * 6000}).status_code == 400
     assert client.post(url, {"body": "hi", "addressed_to": 99999}).status_code == 400
@@ -158,7 +191,9 @@ def test_comment_and_question_over_http(client_for, engagement_a, engineer_a):
 
 def test_anonymous_is_sent_to_sign_in_and_nothing_changes(client, engagement_a):
     task = task_of(engagement_a, "monitoring")
-    response = client.post(reverse("engagements:task-transition", args=[task.pk]), {"to": "in_progress", "revision": 1})
+    response = client.post(
+        reverse("engagements:task-transition", args=[task.pk]), {"to": "in_progress", "revision": 1}
+    )
     assert response.status_code == 302 and reverse("login") in response["Location"]
     task.refresh_from_db()
     assert task.status == TaskStatus.NOT_STARTED
@@ -170,7 +205,10 @@ def test_csrf_is_enforced(engagement_a, engineer_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(engineer_a)
     task = task_of(engagement_a, "monitoring")
-    response = client.post(reverse("engagements:task-transition", args=[task.pk]), {"to": "in_progress", "revision": task.revision})
+    response = client.post(
+        reverse("engagements:task-transition", args=[task.pk]),
+        {"to": "in_progress", "revision": task.revision},
+    )
     assert response.status_code == 403
     task.refresh_from_db()
     assert task.status == TaskStatus.NOT_STARTED

@@ -23,7 +23,9 @@ def move(task, actor, *statuses, reason=""):
     return task
 
 
-def test_the_responsible_party_moves_and_the_accountable_party_signs_off(engagement_a, cse, engineer_a):
+def test_the_responsible_party_moves_and_the_accountable_party_signs_off(
+    engagement_a, cse, engineer_a
+):
     deploy = task_of(engagement_a, "deployment", DEV)
     move(deploy, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
     signoff = services.sign_off_task(deploy, actor=cse, comment="Deployed and smoke-tested.")
@@ -31,7 +33,9 @@ def test_the_responsible_party_moves_and_the_accountable_party_signs_off(engagem
     assert deploy.status == TaskStatus.SIGNED_OFF
     assert (signoff.signed_by, signoff.environment, signoff.party.name) == (cse, DEV, "Auth0")
     assert [e.verb for e in Event.objects.filter(task=deploy).order_by("id")] == [
-        "task.status_changed", "task.status_changed", "task.signed_off",
+        "task.status_changed",
+        "task.status_changed",
+        "task.signed_off",
     ]
 
 
@@ -97,12 +101,18 @@ def test_blocked_needs_a_reason_and_keeps_it(engagement_a, engineer_a):
 
 def test_only_an_optional_task_can_be_not_applicable(engagement_a, engineer_a):
     with pytest.raises(services.DomainError):
-        services.transition_task(task_of(engagement_a, "code_integration"), to=TaskStatus.NOT_APPLICABLE, actor=engineer_a)
+        services.transition_task(
+            task_of(engagement_a, "code_integration"),
+            to=TaskStatus.NOT_APPLICABLE,
+            actor=engineer_a,
+        )
     migration = move(task_of(engagement_a, "user_migration"), engineer_a, TaskStatus.NOT_APPLICABLE)
     assert migration.status == TaskStatus.NOT_APPLICABLE
 
 
-def test_reopening_needs_the_signer_and_a_reason_and_allows_a_new_sign_off(engagement_a, cse, engineer_a):
+def test_reopening_needs_the_signer_and_a_reason_and_allows_a_new_sign_off(
+    engagement_a, cse, engineer_a
+):
     deploy = task_of(engagement_a, "deployment", DEV)
     move(deploy, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
     services.sign_off_task(deploy, actor=cse)
@@ -121,7 +131,9 @@ def test_a_stale_revision_is_a_conflict_and_changes_nothing(engagement_a, engine
     seen = monitoring.revision
     move(monitoring, engineer_a, TaskStatus.IN_PROGRESS)
     with pytest.raises(services.Conflict, match="changed by someone else"):
-        services.transition_task(monitoring, to=TaskStatus.BLOCKED, actor=engineer_a, reason="x", revision=seen)
+        services.transition_task(
+            monitoring, to=TaskStatus.BLOCKED, actor=engineer_a, reason="x", revision=seen
+        )
     monitoring.refresh_from_db()
     assert monitoring.status == TaskStatus.IN_PROGRESS
 
@@ -153,16 +165,25 @@ def test_sign_offs_are_immutable(engagement_a, cse):
 
 def test_the_responsible_party_asks_a_consulted_party(engagement_a, engineer_a, cse):
     integration = task_of(engagement_a, "code_integration")  # Auth0: C, I (conditional)
-    comment = services.add_comment(integration, actor=engineer_a, body="Which SDK?", addressed_to=vendor_party())
+    comment = services.add_comment(
+        integration, actor=engineer_a, body="Which SDK?", addressed_to=vendor_party()
+    )
     assert comment.is_question
     assert Event.objects.get(task=integration).verb == "task.question_asked"
     with pytest.raises(services.NotAllowed, match="Only the Responsible party"):
         services.add_comment(integration, actor=cse, body="?", addressed_to=subscriber_party())
     with pytest.raises(services.DomainError, match="not Consulted"):
-        services.add_comment(task_of(engagement_a, "monitoring"), actor=engineer_a, body="?", addressed_to=vendor_party())
+        services.add_comment(
+            task_of(engagement_a, "monitoring"),
+            actor=engineer_a,
+            body="?",
+            addressed_to=vendor_party(),
+        )
 
 
-@pytest.mark.parametrize("body, message", [("   ", "comment is required"), ("x" * 5001, "too long")])
+@pytest.mark.parametrize(
+    "body, message", [("   ", "comment is required"), ("x" * 5001, "too long")]
+)
 def test_bad_comments_are_refused(engagement_a, engineer_a, body, message):
     with pytest.raises(services.DomainError, match=message):
         services.add_comment(task_of(engagement_a, "monitoring"), actor=engineer_a, body=body)

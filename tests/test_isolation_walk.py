@@ -1,0 +1,173 @@
+"""Every URL pattern of the portal, resolved with subscriber B's real ids, requested (GET and
+POST) as anonymous, as subscriber A's engineer and as a vendor user on no engagement: none
+returns B's data or changes it. A new URL pattern fails this test until it is covered here."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from engagements.choices import Environment
+from engagements.models import Comment, EngagementTask, Event, InfrastructureChecklist, SignOff
+from raci.models import TemplateCell, TemplateTask, TemplateVersion
+from tests.conftest import task_of
+
+pytestmark = pytest.mark.django_db
+
+# Patterns outside the walk, with the reason.
+NOT_WALKED = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",  # Django's auth views, no object ids
+}
+COVERED = {
+    "engagements:my-work",
+    "engagements:engagement-list",
+    "engagements:portfolio",
+    "engagements:engagement-detail",
+    "engagements:engagement-template",
+    "engagements:engagement-template-apply",
+    "engagements:export-matrix",
+    "engagements:export-events",
+    "engagements:task-detail",
+    "engagements:task-transition",
+    "engagements:task-sign-off",
+    "engagements:task-reopen",
+    "engagements:task-comment",
+    "engagements:checklist-detail",
+    "engagements:checklist-save",
+    "engagements:checklist-review",
+    "raci:template-list",
+    "raci:compare",
+    "raci:version-detail",
+    "raci:start-draft",
+    "raci:publish",
+    "raci:toggle-letter",
+    "raci:set-cell",
+    "raci:add-task",
+    "raci:update-task",
+    "raci:remove-task",
+    "raci:move-task",
+    "raci:add-party",
+    "raci:remove-party",
+}
+
+
+def portal_patterns(resolver=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
+    resolver = resolver or get_resolver()
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue  # the Django admin: staff only, its own permission checks
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += portal_patterns(entry, ns)
+        elif entry.name:
+            found.append((f"{namespace}{entry.name}", entry))
+    return found
+
+
+def test_every_pattern_is_covered():
+    names = {name for name, _ in portal_patterns()} - NOT_WALKED
+    assert names == COVERED, f"cover these in the isolation walk: {sorted(names ^ COVERED)}"
+
+
+def snapshot(engagement_b, version):
+    return (
+        list(
+            EngagementTask.objects.filter(engagement=engagement_b)
+            .order_by("pk")
+            .values_list("status", "revision")
+        ),
+        Event.objects.filter(engagement=engagement_b).count(),
+        Comment.objects.filter(task__engagement=engagement_b).count(),
+        SignOff.objects.filter(task__engagement=engagement_b).count(),
+        list(
+            InfrastructureChecklist.objects.filter(engagement=engagement_b).values_list(
+                "status", "revision"
+            )
+        ),
+        TemplateVersion.objects.count(),
+        list(TemplateTask.objects.order_by("pk").values_list("name", "position")),
+        list(
+            TemplateCell.objects.order_by("pk").values_list(
+                "responsible", "accountable", "consulted", "informed"
+            )
+        ),
+        version.status,
+    )
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "engineer_a", "vendor_outsider"])
+def test_no_one_outside_b_sees_or_changes_bs_data(
+    persona, request, client, engagement_a, engagement_b, template_version, cse
+):
+    from engagements import services
+    from engagements.choices import TaskStatus
+
+    # Give B a little history, so there is something to leak.
+    deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
+    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    services.add_comment(deploy, actor=cse, body="Secret of subscriber B")
+    draft = __import__("raci.services", fromlist=["start_draft"]).start_draft(
+        template_version, actor=None
+    )
+
+    ids = {
+        "engagement_id": engagement_b.pk,
+        "task_id": deploy.pk,
+        "checklist_id": InfrastructureChecklist.objects.get(
+            engagement=engagement_b, environment=Environment.DEVELOPMENT
+        ).pk,
+        "version_id": draft.pk,
+    }
+    post_data = {
+        "to": "done",
+        "revision": "1",
+        "reason": "x",
+        "comment": "x",
+        "body": "x",
+        "decision": "accept",
+        "version": str(draft.pk),
+        "task": str(TemplateTask.objects.filter(version=draft).first().pk),
+        "party": str(TemplateCell.objects.filter(task__version=draft).first().party_id),
+        "letter": "R",
+        "letters": "R",
+        "name": "Injected",
+        "direction": "up",
+    }
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    before = snapshot(engagement_b, draft)
+    for name, pattern in portal_patterns():
+        if name in NOT_WALKED:
+            continue
+        kwargs = {k: ids[k] for k in pattern.pattern.converters}
+        missing = set(pattern.pattern.converters) - set(ids)
+        assert not missing, f"{name}: no id of B for {missing}; add one to the walk"
+        url = reverse(name, kwargs=kwargs)
+        for method in ("get", "post"):
+            response = getattr(client, method)(
+                url, post_data if method == "post" else {"a": draft.pk, "b": draft.pk}
+            )
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            if persona == "anonymous":
+                assert response.status_code in (302, 405), (name, method, response.status_code)
+                if response.status_code == 302:
+                    assert response["Location"].startswith(reverse(settings.LOGIN_URL)), (
+                        name,
+                        method,
+                    )
+            else:
+                assert response.status_code in (200, 302, 400, 403, 404, 405), (
+                    name,
+                    method,
+                    response.status_code,
+                )
+                if name.startswith("raci:"):
+                    assert response.status_code in (403, 405), (name, method, response.status_code)
+            assert b"Appliance B" not in body, (name, method)
+            assert b"Secret of subscriber B" not in body, (name, method)
+    assert snapshot(engagement_b, draft) == before

@@ -1,0 +1,132 @@
+"""Each page renders in a constant number of SQL queries whatever its size: measured at two
+sizes (12 and 200 tasks; 3 and 300 engagements) and compared, with a budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from engagements import services
+from engagements.choices import TaskStatus
+from raci.matrix import Cell, Matrix, Row
+from raci.services import create_version
+from tests.factories import OrganizationFactory, make_engagement, subscriber_party, vendor_party
+
+pytestmark = pytest.mark.django_db
+
+
+def big_template(n_tasks: int):
+    rows = [
+        Row(
+            name=f"Task {i}",
+            key=f"t{i}",
+            cells={
+                "Auth0": Cell("RA" if i % 2 else "C"),
+                "Subscriber": Cell("I" if i % 2 else "RA"),
+            },
+            tracking="per_environment" if i % 5 == 0 else "once",
+            due_offset_days=i % 30,
+        )
+        for i in range(1, n_tasks + 1)
+    ]
+    matrix = Matrix(title="Big", parties=[("Auth0", True), ("Subscriber", False)], rows=rows)
+    return create_version(matrix, template_name=f"Big {n_tasks}", publish=True)
+
+
+def engagement_with(n_tasks: int, org, cse, engineer):
+    version = big_template(n_tasks)
+    engagement = make_engagement(
+        org, f"E{n_tasks}", version=version, kickoff=dt.date.today() - dt.timedelta(days=10)
+    )
+    services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    services.add_member(engagement, engineer, party=subscriber_party())
+    for task in engagement.tasks.all()[:5]:
+        actor = engineer if task.parties.get(party__name="Subscriber").responsible else cse
+        services.transition_task(task, to=TaskStatus.IN_PROGRESS, actor=actor)
+    return engagement
+
+
+def count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def sized(template_version, org_a, cse, engineer_a, vendor_org):
+    small = engagement_with(12, org_a, cse, engineer_a)
+    large = engagement_with(200, org_a, cse, engineer_a)
+    return small, large
+
+
+def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
+    small, large = sized
+    client = client_for(engineer_a)
+    # Engagement page: session, user, engagement (visibility Exists), admin check, columns,
+    # tasks, letters, members, events count and page; the layout's navigation flags.
+    pages = {
+        "engagement": [
+            reverse("engagements:engagement-detail", args=[e.pk]) for e in (small, large)
+        ],
+        "task": [
+            reverse("engagements:task-detail", args=[e.tasks.order_by("pk").first().pk])
+            for e in (small, large)
+        ],
+    }
+    for name, (url_small, url_large) in pages.items():
+        n_small, n_large = count(client, url_small), count(client, url_large)
+        assert n_small == n_large, (name, n_small, n_large)
+        assert n_small <= 16, (name, n_small)
+    # Every page also pays: session read, user, and the session save that keeps the idle
+    # timeout sliding (savepoint, update, release): 5.
+
+
+def test_my_work_at_two_sizes(
+    client_for, template_version, org_a, org_b, cse, engineer_a, engineer_b
+):
+    engagement_with(12, org_a, cse, engineer_a)
+    engagement_with(200, org_b, cse, engineer_b)
+    # 5 per request (see above) + counts, page count, page, letters with their parties,
+    # and the two navigation flags (portal admin, vendor staff): 11.
+    n_small = count(client_for(engineer_a), reverse("engagements:my-work"))
+    n_large = count(client_for(engineer_b), reverse("engagements:my-work"))
+    assert n_small == n_large <= 11
+
+
+def test_portfolio_at_3_and_300_engagements(client_for, template_version, cse, admin_user):
+    def grow(to: int):
+        for i in range(to - Engagement.objects.count()):
+            org = OrganizationFactory()
+            engagement = make_engagement(org, f"P{i}", version=template_version)
+            services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
+
+    from engagements.models import Engagement
+
+    client = client_for(cse)
+    grow(3)
+    # session, user, navigation flags, page count, page with annotated counts,
+    # status/waiting counts of the page, CSEs of the page, the two filter lists.
+    n_small = count(client, reverse("engagements:portfolio"))
+    grow(300)
+    n_large = count(client, reverse("engagements:portfolio") + "?sort=-progress&page=2")
+    assert n_small == n_large <= 14
+
+
+def test_template_editor_at_two_sizes(client_for, admin_user):
+    from raci.services import start_draft
+
+    client = client_for(admin_user)
+    small, large = (
+        start_draft(big_template(12), actor=admin_user),
+        start_draft(big_template(200), actor=admin_user),
+    )
+    # 5 per request + editor permission, version, version with columns, tasks, cells,
+    # and the two navigation flags: 12.
+    n_small = count(client, reverse("raci:version-detail", args=[small.pk]))
+    n_large = count(client, reverse("raci:version-detail", args=[large.pk]))
+    assert n_small == n_large <= 12
