@@ -1,0 +1,77 @@
+"""The portal in a real browser: the engineer, the CSE, the admin, and isolation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from engagements.choices import Environment
+from tests.conftest import task_of
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_engineer_moves_a_task_in_place_then_the_cse_signs_off_the_deployment(
+    page, engagement_a, engineer_a, cse
+):
+    sign_in(page, engineer_a.username, PASSWORD)
+    page.goto(f"/engagements/{engagement_a.pk}/")
+    page.evaluate("window.__noReload = true")
+    monitoring = task_of(engagement_a, "monitoring")
+    page.locator(f"#badge-{monitoring.pk}").click()
+    panel = page.locator("#panel")
+    expect(panel.get_by_role("heading", name="Monitoring")).to_be_visible()
+    panel.get_by_role("button", name="Start").click()
+    expect(panel.get_by_test_id("task-status")).to_have_text("In progress")
+    expect(page.locator(f"#badge-{monitoring.pk}")).to_have_text("In progress")
+    panel.get_by_role("button", name="Mark done").click()
+    expect(panel.get_by_test_id("task-status")).to_have_text("Done")
+    expect(page.locator(f"#badge-{monitoring.pk}")).to_have_text("Done")
+    assert page.evaluate("window.__noReload") is True  # moved in place, no page load
+    monitoring.refresh_from_db()
+    assert monitoring.status == "done"
+
+    # The CSE deploys Development and signs it off.
+    page.context.clear_cookies()
+    sign_in(page, cse.username, PASSWORD)
+    deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
+    page.goto(f"/tasks/{deploy.pk}/")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Mark done").click()
+    page.get_by_text("Sign off Development…").click()
+    page.get_by_label("Comment (optional)").fill("Deployed over SSH; health checks green.")
+    page.get_by_role("button", name="Sign off", exact=True).click()
+    expect(page.get_by_test_id("task-status")).to_have_text("Signed off")
+    expect(page.get_by_text("signed off Development")).to_be_visible()
+    deploy.refresh_from_db()
+    assert deploy.status == "signed_off"
+    assert task_of(engagement_a, "deployment", Environment.PRODUCTION).status == "not_started"
+
+
+def test_admin_toggles_a_letter_sees_the_warning_change_and_publishes(
+    page, template_version, admin_user
+):
+    sign_in(page, admin_user.username, PASSWORD)
+    page.goto("/raci/templates/")
+    page.get_by_role("button", name="New draft from v1").click()
+    hygiene = page.get_by_test_id("hygiene")
+    expect(hygiene).to_contain_text("Operations Handover: No Accountable party")
+    page.get_by_role("button", name="A for Auth0 on Operations Handover").click()
+    expect(hygiene).not_to_contain_text("Operations Handover")
+    expect(page.get_by_role("button", name="A for Auth0 on Operations Handover")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("button", name="Publish v2").click()
+    expect(page.get_by_test_id("version-status")).to_have_text("Published")
+
+
+def test_subscriber_b_cannot_open_subscriber_as_engagement(
+    page, engagement_a, engagement_b, engineer_b
+):
+    sign_in(page, engineer_b.username, PASSWORD)
+    response = page.goto(f"/engagements/{engagement_a.pk}/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_text("Appliance A")).to_have_count(0)

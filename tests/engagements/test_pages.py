@@ -1,0 +1,98 @@
+"""My work, the engagement page, the portfolio and the exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from engagements import services
+from engagements.choices import Environment, TaskStatus
+from engagements.models import EngagementTask
+from tests.conftest import task_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_my_work_lists_r_and_a_tasks_overdue_first(client_for, engagement_a, engineer_a):
+    today = dt.date.today()
+    EngagementTask.objects.filter(engagement=engagement_a).update(due_date=None)
+    EngagementTask.objects.filter(engagement=engagement_a, key="monitoring").update(
+        due_date=today - dt.timedelta(days=3)
+    )
+    EngagementTask.objects.filter(engagement=engagement_a, key="backup").update(
+        due_date=today + dt.timedelta(days=2)
+    )
+    response = client_for(engineer_a).get(reverse("engagements:my-work"))
+    rows = response.context["rows"]
+    names = [r["task"].name for r in rows]
+    assert names[:2] == ["Monitoring", "Backing Up"]
+    assert (
+        "Deployment to Development and Production environments" not in names
+    )  # only Informed there
+    assert "Operations Handover" not in names  # only Consulted there
+    counts = response.context["counts"]
+    assert (counts["overdue"], counts["due_soon"]) == (1, 1)
+    assert rows[0]["expected"] == "Act"
+
+
+def test_my_work_says_sign_off_to_the_signer(client_for, engagement_a, cse):
+    deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
+    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    deploy.refresh_from_db()
+    services.transition_task(deploy, to=TaskStatus.DONE, actor=cse)
+    rows = client_for(cse).get(reverse("engagements:my-work")).context["rows"]
+    assert {r["expected"] for r in rows if r["task"].pk == deploy.pk} == {"Sign off"}
+
+
+def test_engagement_page_shows_matrix_progress_members_and_timeline(
+    client_for, engagement_a, engineer_a, cse
+):
+    services.transition_task(
+        task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
+    )
+    response = client_for(engineer_a).get(
+        reverse("engagements:engagement-detail", args=[engagement_a.pk])
+    )
+    html = response.content.decode()
+    assert response.context["progress"] == {"applicable": 15, "finished": 0, "percent": 0}
+    assert "in the event that there are issues" in html
+    assert "Auth0 Customer Success Engineer" in html
+    assert "moved <em>Monitoring</em> from not started to in progress" in html
+    assert len(response.context["rows"]) == 12
+
+
+def test_portfolio_is_for_vendor_staff_with_filters(
+    client_for, engagement_a, engagement_b, cse, engineer_a, vendor_outsider
+):
+    assert client_for(engineer_a).get(reverse("engagements:portfolio")).status_code == 403
+    assert client_for(vendor_outsider).get(reverse("engagements:portfolio")).context["rows"] == []
+    client = client_for(cse)
+    rows = client.get(reverse("engagements:portfolio")).context["rows"]
+    assert [r["engagement"].name for r in rows] == ["Appliance A", "Appliance B"]
+    assert rows[0]["waiting_subscriber"] > 0 and rows[0]["waiting_vendor"] > 0
+    filtered = client.get(
+        reverse("engagements:portfolio") + f"?subscriber={engagement_b.organization_id}"
+    ).context["rows"]
+    assert [r["engagement"].name for r in filtered] == ["Appliance B"]
+    assert client.get(reverse("engagements:portfolio") + "?state=closed").context["rows"] == []
+    assert client.get(reverse("engagements:portfolio") + "?sort=bogus&page=99").status_code == 200
+
+
+def test_exports(client_for, engagement_a, engineer_a):
+    services.transition_task(
+        task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
+    )
+    client = client_for(engineer_a)
+    matrix = client.get(reverse("engagements:export-matrix", args=[engagement_a.pk]))
+    assert matrix["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(matrix.streaming_content).decode())))
+    assert rows[0][:4] == ["task", "Auth0", "Subscriber", "notes"]
+    assert rows[5][0] == "Monitoring" and rows[5][4] == "in_progress"
+    events = client.get(reverse("engagements:export-events", args=[engagement_a.pk]))
+    lines = list(csv.reader(io.StringIO(b"".join(events.streaming_content).decode())))
+    assert lines[0][:3] == ["time (UTC)", "actor", "verb"]
+    assert lines[-1][1:4] == ["engineer-a", "task.status_changed", "Monitoring"]
