@@ -70,3 +70,30 @@ CHECKLIST_HINTS = {
     ChecklistItemKey.SMTP_SERVERS: "relay host and port",
     ChecklistItemKey.VENDOR_ACCESS: "jumphost or VPN details shared with the vendor",
 }
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PORTAL = "portal", "In the portal"
+
+
+class Delivery(models.TextChoices):
+    """A person's preference for one channel."""
+
+    IMMEDIATE = "immediate", "Immediately"
+    DIGEST = "digest", "Daily digest"
+    OFF = "off", "Off"
+
+
+class NotificationReason(models.TextChoices):
+    INFORMED = "informed", "You are Informed"
+    CONSULTED = "consulted", "You are Consulted"
+    ACCOUNTABLE = "accountable", "You are Accountable"
+    RESPONSIBLE = "responsible", "You are Responsible"
+    INVOLVED = "involved", "You work on this task"
+
+
+class ReminderKind(models.TextChoices):
+    DUE_SOON = "reminder.due_soon", "Due soon"
+    OVERDUE = "reminder.overdue", "Overdue"
+    ESCALATION = "reminder.escalation", "Overdue past the grace period"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from . import permissions
+from . import permissions, selectors
 
 
 def portal(request) -> dict:
@@ -11,4 +11,5 @@ def portal(request) -> dict:
     return {
         "is_vendor_staff": SimpleLazyObject(lambda: permissions.is_vendor_staff(user)),
         "is_portal_admin": SimpleLazyObject(lambda: permissions.is_portal_admin(user)),
+        "unread_notifications": SimpleLazyObject(lambda: selectors.unread_count(user)),
     }

@@ -12,8 +12,10 @@ from raci.choices import Tracking
 from raci.models import LetterFields, Party, TemplateTask, TemplateVersion
 
 from .choices import (
+    Channel,
     ChecklistItemKey,
     ChecklistStatus,
+    Delivery,
     EngagementState,
     Environment,
     OrganizationKind,
@@ -45,12 +47,29 @@ class Organization(models.Model):
 
 
 class Profile(models.Model):
-    """Which organisation a person works for; decides which party they may join."""
+    """Which organisation a person works for (deciding which party they may join), and how
+    they want to be told about changes."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="people")
+    email_delivery = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+    )
+    portal_delivery = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email_delivery__in=Delivery.values)
+                & Q(portal_delivery__in=Delivery.values),
+                name="profile_delivery_valid",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.organization})"
@@ -405,3 +424,72 @@ class ChecklistItem(models.Model):
     @property
     def is_complete(self) -> bool:
         return self.confirmed or bool(self.value.strip())
+
+
+class Notification(models.Model):
+    """One message to one person on one channel: the outbox.
+
+    Written in the same transaction as the change (its Event) or by the
+    reminder sweep, delivered after commit by Celery, and marked sent once.
+    A worker claims rows before sending (`claimed_at`), so two workers never
+    send the same row; the unique keys make a duplicate row impossible.
+    """
+
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    task = models.ForeignKey(
+        EngagementTask,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    kind = models.CharField(max_length=40, help_text="The event's verb, or the reminder's kind.")
+    reason = models.CharField(max_length=20, blank=True)
+    digest = models.BooleanField(default=False, help_text="Waits for the daily digest.")
+    day = models.DateField(null=True, blank=True, help_text="For reminders: the day it is for.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["channel", "digest", "created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="notification_unsent_idx",
+            ),
+            models.Index(
+                fields=["recipient", "channel", "-created_at"], name="notification_inbox_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient", "channel"],
+                condition=Q(event__isnull=False),
+                name="notification_once_per_event",
+            ),
+            models.UniqueConstraint(
+                fields=["task", "recipient", "channel", "kind", "day"],
+                condition=Q(event__isnull=True),
+                name="reminder_once_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="notification_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} by {self.channel}"

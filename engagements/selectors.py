@@ -30,14 +30,24 @@ from raci.matrix import Cell, Matrix, Row
 from raci.models import VersionParty
 
 from . import workflow
-from .choices import CLOSED_STATUSES, OPEN_STATUSES, ChecklistStatus, EngagementState, TaskStatus
+from .choices import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Channel,
+    ChecklistStatus,
+    Delivery,
+    EngagementState,
+    TaskStatus,
+)
 from .models import (
     Engagement,
     EngagementTask,
     Event,
     InfrastructureChecklist,
     Membership,
+    Notification,
     Organization,
+    Profile,
     TaskParty,
 )
 
@@ -465,3 +475,39 @@ def _waiting_counts(engagement_ids: list[int]) -> dict[int, dict]:
             (s, TaskStatus(s).label, counts[s]) for s in TaskStatus.values if counts[s]
         ]
     return out
+
+
+# --- Notifications ----------------------------------------------------------------------
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.PORTAL, read_at__isnull=True
+    ).count()
+
+
+def inbox(user, *, page: int | str = 1, unread_only: bool = False) -> dict:
+    """Queries: the page count (1) and the page with its events, tasks and engagements (1)."""
+    qs = Notification.objects.filter(recipient=user, channel=Channel.PORTAL).select_related(
+        "event__actor", "task", "engagement__organization"
+    )
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return {
+        "page_obj": Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page),
+        "unread_only": unread_only,
+    }
+
+
+def preferences(user) -> dict:
+    profile = Profile.objects.filter(user=user).first()
+    return {
+        "profile": profile,
+        "email_choices": Delivery.choices,
+        "portal_choices": [
+            (Delivery.IMMEDIATE, Delivery.IMMEDIATE.label),
+            (Delivery.OFF, Delivery.OFF.label),
+        ],
+    }

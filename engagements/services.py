@@ -15,11 +15,13 @@ from django.utils import timezone
 from raci.choices import Tracking
 from raci.models import Party, TemplateTask, TemplateVersion
 
-from . import permissions, workflow
+from . import notifications, permissions, workflow
 from .choices import (
     OPEN_STATUSES,
+    Channel,
     ChecklistItemKey,
     ChecklistStatus,
+    Delivery,
     Environment,
     OrganizationKind,
     TaskStatus,
@@ -32,7 +34,9 @@ from .models import (
     Event,
     InfrastructureChecklist,
     Membership,
+    Notification,
     Organization,
+    Profile,
     SignOff,
     TaskParty,
 )
@@ -52,8 +56,9 @@ def record_event(
     to_state: str = "",
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Appends one event to the engagement's audit trail (inside the caller's transaction)."""
-    return Event.objects.create(
+    """Appends one event to the engagement's audit trail and writes the notifications it
+    causes (the outbox), inside the caller's transaction; delivery starts after commit."""
+    event = Event.objects.create(
         engagement=engagement,
         task=task,
         actor=actor,
@@ -62,6 +67,9 @@ def record_event(
         to_state=to_state,
         data=data or {},
     )
+    if task is not None:
+        notifications.fan_out(event, task)
+    return event
 
 
 def _expand(template_task: TemplateTask) -> list[str]:
@@ -426,7 +434,14 @@ def add_comment(
         "task.question_asked" if addressed_to else "task.commented",
         actor=actor,
         task=task,
-        data={"comment": comment.pk, **({"to_party": addressed_to.name} if addressed_to else {})},
+        data={
+            "comment": comment.pk,
+            **(
+                {"to_party": addressed_to.name, "to_party_id": addressed_to.pk}
+                if addressed_to
+                else {}
+            ),
+        },
     )
     return comment
 
@@ -505,6 +520,7 @@ def _system_move(task: EngagementTask, to: str, *, actor, via: str) -> None:
     task = (
         EngagementTask.objects.select_for_update(of=("self",))
         .select_related("engagement")
+        .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
     before = _save_status(task, to)
@@ -782,3 +798,35 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             "deleted_tasks": deleted,
         },
     )
+
+
+# --- Notifications in the portal ------------------------------------------------------
+
+
+def mark_read(user, notification_id: int) -> bool:
+    """Marks one of the user's own portal notifications read; False if it is not theirs."""
+    found = Notification.objects.filter(pk=notification_id, recipient=user, channel=Channel.PORTAL)
+    if not found.exists():
+        return False
+    found.filter(read_at__isnull=True).update(read_at=timezone.now())
+    return True
+
+
+def mark_all_read(user) -> int:
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.PORTAL, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def set_delivery_preferences(user, *, email: str, portal: str) -> Profile:
+    if email not in Delivery.values or portal not in (Delivery.IMMEDIATE, Delivery.OFF):
+        raise DomainError(
+            "Choose immediately, daily digest or off for email, and immediately or off in the portal."
+        )
+    profile = Profile.objects.select_for_update().filter(user=user).first()
+    if profile is None:
+        raise DomainError("Your account belongs to no organisation; ask an admin.")
+    profile.email_delivery, profile.portal_delivery = email, portal
+    profile.save(update_fields=["email_delivery", "portal_delivery"])
+    return profile

@@ -36,6 +36,18 @@ urlpatterns = [
     path("tasks/<int:task_id>/sign-off/", views.task_sign_off, name="task-sign-off"),
     path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task-reopen"),
     path("tasks/<int:task_id>/comments/", views.task_comment, name="task-comment"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read-all/", views.notification_read_all, name="notifications-read-all"),
+    path(
+        "notifications/preferences/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        views.notification_read,
+        name="notification-read",
+    ),
     path("checklists/<int:checklist_id>/", views.checklist_detail, name="checklist-detail"),
     path("checklists/<int:checklist_id>/save/", views.checklist_save, name="checklist-save"),
     path("checklists/<int:checklist_id>/review/", views.checklist_review, name="checklist-review"),

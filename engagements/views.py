@@ -14,9 +14,17 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from raci.models import Party, TemplateVersion
@@ -48,10 +56,11 @@ def my_work(request):
 
 @require_GET
 def engagement_list(request):
+    page_obj = Paginator(
+        selectors.engagement_rows(request.user).order_by("organization__name", "name", "pk"), 50
+    ).get_page(request.GET.get("page", 1))
     return render(
-        request,
-        "engagements/engagement_list.html",
-        {"engagements": selectors.engagement_rows(request.user)},
+        request, "engagements/engagement_list.html", {"engagements": page_obj, "page_obj": page_obj}
     )
 
 
@@ -401,3 +410,55 @@ def export_events(request, engagement_id: int):
             ]
 
     return _csv_response(f"engagement-{engagement.pk}-audit-trail.csv", rows())
+
+
+# --- Notifications --------------------------------------------------------------------
+
+
+@require_GET
+def notification_list(request):
+    context = selectors.inbox(
+        request.user, page=request.GET.get("page", 1), unread_only=request.GET.get("unread") == "1"
+    )
+    return render(request, "engagements/notifications.html", context)
+
+
+@require_POST
+def notification_read(request, notification_id: int):
+    if not services.mark_read(request.user, notification_id):
+        raise Http404("No such notification.")
+    return redirect(
+        request.POST.get("next")
+        if url_has_allowed_host_and_scheme(request.POST.get("next"), None)
+        else "engagements:notifications"
+    )
+
+
+@require_POST
+def notification_read_all(request):
+    count = services.mark_all_read(request.user)
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+    return redirect("engagements:notifications")
+
+
+def notification_preferences(request):
+    if request.method == "POST":
+        try:
+            services.set_delivery_preferences(
+                request.user,
+                email=request.POST.get("email_delivery", ""),
+                portal=request.POST.get("portal_delivery", ""),
+            )
+        except services.DomainError as exc:
+            messages.error(request, str(exc))
+            return render(
+                request,
+                "engagements/preferences.html",
+                selectors.preferences(request.user),
+                status=400,
+            )
+        messages.success(request, "Preferences saved.")
+        return redirect("engagements:notification-preferences")
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "engagements/preferences.html", selectors.preferences(request.user))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import envbool, envchoice, envint, envlist, envstr
@@ -191,7 +192,49 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Publishing gives up fast when the broker is down: the change is committed and its
+# notification rows wait for the sweep, so a request never hangs on Redis.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# --- Notifications and reminders --------------------------------------------------
+NOTIFY_BATCH_SIZE = envint("NOTIFY_BATCH_SIZE", 100, minimum=1)
+NOTIFY_SWEEP_SECONDS = envint("NOTIFY_SWEEP_SECONDS", 60, minimum=5)
+NOTIFY_SWEEP_MAX_BATCHES = envint("NOTIFY_SWEEP_MAX_BATCHES", 100, minimum=1)
+# A claimed row whose worker died is claimable again after this; above the task time
+# limit, so a live worker's claim never expires under it.
+NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
+NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 10, minimum=1)
+NOTIFY_MAX_RETRIES = envint("NOTIFY_MAX_RETRIES", 8, minimum=0)
+NOTIFY_RETRY_BACKOFF = envint("NOTIFY_RETRY_BACKOFF", 2, minimum=1)
+NOTIFY_RETRY_BACKOFF_MAX = envint("NOTIFY_RETRY_BACKOFF_MAX", 600, minimum=1)
+EMAIL_MESSAGE_ID_DOMAIN = envstr("EMAIL_MESSAGE_ID_DOMAIN", "psaas-portal.local")
+REMINDER_SWEEP_SECONDS = envint("REMINDER_SWEEP_SECONDS", 3600, minimum=10)
+REMINDER_LEAD_DAYS = envint("REMINDER_LEAD_DAYS", 3, minimum=0)
+REMINDER_GRACE_DAYS = envint("REMINDER_GRACE_DAYS", 3, minimum=0)
+REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", 500, minimum=1)
+DIGEST_HOUR = envint("DIGEST_HOUR", 7, minimum=0)
+DIGEST_MIN_HOURS = envint("DIGEST_MIN_HOURS", 20, minimum=0)
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "deliver-pending-notifications": {
+        "task": "engagements.tasks.deliver_pending",
+        "schedule": NOTIFY_SWEEP_SECONDS,
+    },
+    "send-reminders": {
+        "task": "engagements.tasks.send_reminders",
+        "schedule": REMINDER_SWEEP_SECONDS,
+    },
+    "send-digests": {
+        "task": "engagements.tasks.send_digests",
+        "schedule": crontab(minute=0, hour=DIGEST_HOUR),
+    },
+}
 
 # --- Sessions and security ----------------------------------------------------
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 8, minimum=60)

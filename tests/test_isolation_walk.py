@@ -9,7 +9,15 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from engagements.choices import Environment
-from engagements.models import Comment, EngagementTask, Event, InfrastructureChecklist, SignOff
+from engagements.models import (
+    Comment,
+    EngagementTask,
+    Event,
+    InfrastructureChecklist,
+    Notification,
+    Profile,
+    SignOff,
+)
 from raci.models import TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
 
@@ -52,6 +60,10 @@ COVERED = {
     "raci:move-task",
     "raci:add-party",
     "raci:remove-party",
+    "engagements:notifications",
+    "engagements:notifications-read-all",
+    "engagements:notification-preferences",
+    "engagements:notification-read",
 }
 
 
@@ -97,6 +109,8 @@ def snapshot(engagement_b, version):
             )
         ),
         version.status,
+        list(Notification.objects.filter(engagement=engagement_b).order_by("pk").values_list("read_at", "sent_at")),
+        list(Profile.objects.filter(organization=engagement_b.organization).values_list("email_delivery", "portal_delivery")),
     )
 
 
@@ -122,6 +136,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             engagement=engagement_b, environment=Environment.DEVELOPMENT
         ).pk,
         "version_id": draft.pk,
+        "notification_id": Notification.objects.filter(engagement=engagement_b, channel="portal").first().pk,
     }
     post_data = {
         "to": "done",
@@ -137,6 +152,8 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "letters": "R",
         "name": "Injected",
         "direction": "up",
+        "email_delivery": "off",
+        "portal_delivery": "off",
     }
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))

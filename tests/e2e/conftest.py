@@ -21,6 +21,7 @@ ARGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS", "/tmp/psaas-e2e-screenshots"))
 
+
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium per test module; Playwright stops with the module.

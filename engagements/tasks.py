@@ -1,0 +1,302 @@
+"""Celery tasks: deliver the outbox, sweep what was left, remind, and send digests.
+
+Every task takes ids (or nothing), re-reads the database, claims rows before it
+acts on them, and is safe to run twice or on two workers at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections import defaultdict
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from psaas_portal.emails import render_email, send_each
+
+from . import workflow
+from .choices import OPEN_STATUSES, Channel, Delivery, ReminderKind
+from .models import EngagementTask, Membership, Notification, Profile
+
+log = logging.getLogger(__name__)
+
+# SMTP trouble worth retrying: refused or dropped connections, temporary SMTP errors.
+RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
+
+
+def claim(queryset, limit: int) -> list[int]:
+    """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
+    unclaimed or whose claim expired (a worker that died). Only claimed rows are sent."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
+    with transaction.atomic():
+        ids = list(
+            queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+            .select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            claimed = Notification.objects.filter(id__in=ids, sent_at__isnull=True).filter(
+                Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+            )
+            claimed.update(claimed_at=now, attempts=F("attempts") + 1)
+    return ids
+
+
+def _link(notification: Notification) -> str:
+    if notification.task_id:
+        return settings.SITE_URL + reverse("engagements:task-detail", args=[notification.task_id])
+    return settings.SITE_URL + reverse(
+        "engagements:engagement-detail", args=[notification.engagement_id]
+    )
+
+
+def _message(notification: Notification):
+    template = "reminder" if notification.kind.startswith("reminder.") else "notification"
+    context = {
+        "n": notification,
+        "event": notification.event,
+        "task": notification.task,
+        "engagement": notification.engagement,
+        "link": _link(notification),
+        "recipient": notification.recipient,
+    }
+    return render_email(
+        template,
+        context,
+        notification.recipient.email,
+        message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+    )
+
+
+def _mark_sent(notification_id: int):
+    def sent() -> None:
+        Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
+            sent_at=timezone.now(), last_error=""
+        )
+
+    return sent
+
+
+def deliver(ids: list[int]) -> int:
+    """Sends claimed email rows over one SMTP connection; each is marked sent as it goes.
+
+    On an SMTP error the rows not yet sent are released for the retry, and the error propagates.
+    """
+    if not ids:
+        return 0
+    rows = list(
+        Notification.objects.filter(id__in=ids, sent_at__isnull=True)
+        .select_related("event__actor", "task", "engagement__organization", "recipient")
+        .order_by("id")
+    )
+    sendable = [n for n in rows if n.recipient.email and n.recipient.is_active]
+    skipped = [n.pk for n in rows if n not in sendable]
+    if skipped:  # nobody to send to: settled, not retried
+        Notification.objects.filter(id__in=skipped).update(
+            sent_at=timezone.now(), last_error="no email address"
+        )
+    try:
+        return send_each((_message(n), _mark_sent(n.pk)) for n in sendable)
+    except RETRYABLE as exc:
+        Notification.objects.filter(id__in=ids, sent_at__isnull=True).update(
+            claimed_at=None, last_error=str(exc)[:300]
+        )
+        raise
+
+
+def deliver_pending_batches(max_batches: int | None = None) -> int:
+    """Delivers every unsent immediate email, batch by batch (the sweep)."""
+    sent = 0
+    pending = Notification.objects.filter(channel=Channel.EMAIL, digest=False)
+    for _ in range(max_batches or settings.NOTIFY_SWEEP_MAX_BATCHES):
+        ids = claim(pending, settings.NOTIFY_BATCH_SIZE)
+        if not ids:
+            break
+        sent += deliver(ids)
+    return sent
+
+
+retrying = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": settings.NOTIFY_RETRY_BACKOFF,
+    "retry_backoff_max": settings.NOTIFY_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.NOTIFY_MAX_RETRIES,
+}
+
+
+@shared_task(**retrying)
+def deliver_event(event_id: int) -> int:
+    """Delivers the immediate emails of one event (enqueued after the change committed)."""
+    pending = Notification.objects.filter(event_id=event_id, channel=Channel.EMAIL, digest=False)
+    sent = 0
+    while ids := claim(pending, settings.NOTIFY_BATCH_SIZE):
+        sent += deliver(ids)
+    return sent
+
+
+@shared_task(**retrying)
+def deliver_pending() -> int:
+    """Beat: delivers what was left unsent (the broker was down, a worker died)."""
+    return deliver_pending_batches()
+
+
+# --- Reminders ---------------------------------------------------------------------
+
+
+def _wanted_channels(prefs: tuple[str, str]) -> list[tuple[str, bool]]:
+    email, portal = prefs
+    out = []
+    if email != Delivery.OFF:
+        out.append((Channel.EMAIL, email == Delivery.DIGEST))
+    if portal != Delivery.OFF:
+        out.append((Channel.PORTAL, False))
+    return out
+
+
+def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None) -> int:
+    """Writes today's reminder rows for due-soon and overdue tasks, batch by batch.
+
+    The Responsible party's members are reminded; past the grace period the signing
+    (Accountable) party's too. The unique key (task, person, channel, kind, day) makes
+    a second sweep, at once or later the same day, write nothing: each reminder once.
+    Queries grow with the number of batches (4 each), not with the number of tasks.
+    """
+    today = today or timezone.localdate()
+    batch_size = batch_size or settings.REMINDER_BATCH_SIZE
+    soon = today + dt.timedelta(days=settings.REMINDER_LEAD_DAYS)
+    escalate_before = today - dt.timedelta(days=settings.REMINDER_GRACE_DAYS)
+    due = EngagementTask.objects.live().filter(
+        status__in=OPEN_STATUSES, due_date__isnull=False, due_date__lte=soon
+    )
+    written, last_pk = 0, 0
+    while True:
+        tasks = list(
+            due.filter(pk__gt=last_pk).order_by("pk").prefetch_related("parties")[:batch_size]
+        )
+        if not tasks:
+            return written
+        last_pk = tasks[-1].pk
+        members: dict[tuple[int, int], list[int]] = defaultdict(list)
+        engagement_ids = {t.engagement_id for t in tasks}
+        users = set()
+        for engagement_id, party_id, user_id in Membership.objects.filter(
+            engagement_id__in=engagement_ids, user__is_active=True
+        ).values_list("engagement_id", "party_id", "user_id"):
+            members[(engagement_id, party_id)].append(user_id)
+            users.add(user_id)
+        prefs = {
+            u: (e, p)
+            for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
+                "user_id", "email_delivery", "portal_delivery"
+            )
+        }
+        rows = []
+        for task in tasks:
+            kinds: dict[int, str] = {}
+            kind = ReminderKind.OVERDUE if task.due_date < today else ReminderKind.DUE_SOON
+            for party_id in workflow.responsible_party_ids(task):
+                for user_id in members[(task.engagement_id, party_id)]:
+                    kinds.setdefault(user_id, kind)
+            if task.due_date < escalate_before:
+                for party_id in workflow.signer_party_ids(task):
+                    for user_id in members[(task.engagement_id, party_id)]:
+                        if user_id not in kinds:
+                            kinds[user_id] = ReminderKind.ESCALATION
+            for user_id, kind in kinds.items():
+                for channel, digest in _wanted_channels(
+                    prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
+                ):
+                    rows.append(
+                        Notification(
+                            engagement_id=task.engagement_id,
+                            task=task,
+                            recipient_id=user_id,
+                            channel=channel,
+                            kind=kind,
+                            reason="responsible"
+                            if kind != ReminderKind.ESCALATION
+                            else "accountable",
+                            digest=digest,
+                            day=today,
+                        )
+                    )
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        written += len(rows)
+
+
+@shared_task(**retrying)
+def send_reminders() -> int:
+    """Beat (hourly by default): today's reminders, then their delivery."""
+    sweep_reminders()
+    return deliver_pending_batches()
+
+
+# --- Digests -------------------------------------------------------------------------
+
+
+def send_digest_batches(now: dt.datetime | None = None) -> int:
+    """One email per person per day listing every digest item since the last one."""
+    now = now or timezone.now()
+    min_gap = dt.timedelta(hours=settings.DIGEST_MIN_HOURS)
+    User = get_user_model()
+    sent = 0
+    user_ids = (
+        Notification.objects.filter(channel=Channel.EMAIL, digest=True, sent_at__isnull=True)
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    for user in User.objects.filter(pk__in=list(user_ids), is_active=True).select_related(
+        "profile"
+    ):
+        profile = getattr(user, "profile", None)
+        if profile and profile.last_digest_at and now - profile.last_digest_at < min_gap:
+            continue
+        with transaction.atomic():
+            # The profile row is the claim: two digest runs at once send one email.
+            if profile is not None:
+                profile = Profile.objects.select_for_update().get(pk=profile.pk)
+                if profile.last_digest_at and now - profile.last_digest_at < min_gap:
+                    continue
+            items = list(
+                Notification.objects.filter(
+                    recipient=user, channel=Channel.EMAIL, digest=True, sent_at__isnull=True
+                )
+                .select_related("event__actor", "task", "engagement__organization")
+                .order_by("created_at", "id")
+            )
+            if not items or not user.email:
+                continue
+            message = render_email(
+                "digest",
+                {
+                    "items": [(n, _link(n)) for n in items],
+                    "recipient": user,
+                    "since": profile.last_digest_at if profile else None,
+                },
+                user.email,
+                message_id=f"<digest-{user.pk}-{now:%Y%m%d%H%M%S}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+            )
+            send_each([(message, lambda: None)])
+            Notification.objects.filter(pk__in=[n.pk for n in items]).update(sent_at=now)
+            if profile is not None:
+                profile.last_digest_at = now
+                profile.save(update_fields=["last_digest_at"])
+            sent += 1
+    return sent
+
+
+@shared_task(**retrying)
+def send_digests() -> int:
+    """Beat (daily): the digests."""
+    return send_digest_batches()

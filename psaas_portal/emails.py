@@ -1,0 +1,40 @@
+"""One email helper: render subject, text and HTML templates; send many over one connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+
+
+def render_email(
+    name: str, context: dict[str, Any], to: str, *, message_id: str | None = None
+) -> EmailMultiAlternatives:
+    """templates/emails/<name>_subject.txt, <name>.txt and <name>.html, as one message."""
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    text = render_to_string(f"emails/{name}.txt", context)
+    html = render_to_string(f"emails/{name}.html", context)
+    headers = {"Message-ID": message_id} if message_id else {}
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_each(items: Iterable[tuple[EmailMultiAlternatives, Callable[[], None]]]) -> int:
+    """Sends messages over one connection, calling each one's `sent` callback right after it
+    is accepted, so what was sent is recorded before the next is tried. An SMTP error stops
+    the batch and propagates (the caller retries what is left)."""
+    count = 0
+    with get_connection(fail_silently=False) as connection:
+        for message, sent in items:
+            message.connection = connection
+            if connection.send_messages([message]):
+                sent()
+                count += 1
+    return count
