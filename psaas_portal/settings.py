@@ -161,6 +161,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Celery -------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+REDIS_TRANSPORT_OPTIONS = {
+    # Above the longest task's time limit, so a slow task is never redelivered
+    # to a second worker while the first is still on it.
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    # Publishing to a broker that is down fails at once instead of retrying for
+    # seconds inside a request: the notification rows are committed and the
+    # sweep delivers them. (Workers reconnect by their own, longer policy.)
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+}
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "memory://")):
     raise ImproperlyConfigured(
         "CELERY_BROKER_URL must be a redis://, rediss:// or filesystem:// URL"
@@ -175,11 +186,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Above the longest task's time limit, so a slow task is never redelivered
-    # to a second worker while the first is still on it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -109,8 +109,16 @@ def snapshot(engagement_b, version):
             )
         ),
         version.status,
-        list(Notification.objects.filter(engagement=engagement_b).order_by("pk").values_list("read_at", "sent_at")),
-        list(Profile.objects.filter(organization=engagement_b.organization).values_list("email_delivery", "portal_delivery")),
+        list(
+            Notification.objects.filter(engagement=engagement_b)
+            .order_by("pk")
+            .values_list("read_at", "sent_at")
+        ),
+        list(
+            Profile.objects.filter(organization=engagement_b.organization).values_list(
+                "email_delivery", "portal_delivery"
+            )
+        ),
     )
 
 
@@ -136,7 +144,9 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             engagement=engagement_b, environment=Environment.DEVELOPMENT
         ).pk,
         "version_id": draft.pk,
-        "notification_id": Notification.objects.filter(engagement=engagement_b, channel="portal").first().pk,
+        "notification_id": Notification.objects.filter(engagement=engagement_b, channel="portal")
+        .first()
+        .pk,
     }
     post_data = {
         "to": "done",

@@ -1,0 +1,190 @@
+"""Notifications through a real Redis, real worker processes and a real SMTP server:
+each change reaches the right people once, whatever fails for a while."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from engagements import services, tasks
+from engagements.choices import Channel, Delivery, Environment, TaskStatus
+from engagements.models import EngagementTask, Notification, Profile
+from tests.conftest import task_of
+from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.integration.conftest import SmtpServer, free_port, wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def sent_count() -> int:
+    return Notification.objects.filter(channel=Channel.EMAIL, sent_at__isnull=False).count()
+
+
+def toggle_many(engagement, actor, n: int) -> None:
+    """n committed status changes on Monitoring (Auth0 is Informed): start, back, start, …"""
+    task = task_of(engagement, "monitoring")
+    for i in range(n):
+        task.refresh_from_db()
+        to = TaskStatus.IN_PROGRESS if i % 2 == 0 else TaskStatus.NOT_STARTED
+        services.transition_task(task, to=to, actor=actor)
+
+
+def test_a_change_is_emailed_to_exactly_the_informed_people(
+    start_worker, smtp_server, engagement_a, engineer_a, cse
+):
+    start_worker(smtp=smtp_server)
+    deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
+    services.transition_task(
+        deploy, to=TaskStatus.IN_PROGRESS, actor=cse
+    )  # the subscriber is Informed
+    wait_until(lambda: len(smtp_server.recorder.messages) >= 1, 30, "the email")
+    message = smtp_server.recorder.messages[0]
+    assert message["To"] == engineer_a.email
+    assert "not started → in progress" in message["Subject"]
+    assert f"/tasks/{deploy.pk}/" in message.get_body(preferencelist=("plain",)).get_content()
+    assert f"/tasks/{deploy.pk}/" in message.get_body(preferencelist=("html",)).get_content()
+    wait_until(lambda: sent_count() == 1, 10, "the row marked sent")
+    assert Notification.objects.get(channel=Channel.PORTAL).recipient == engineer_a
+
+
+def test_redis_down_while_200_changes_commit_loses_nothing_and_sends_once(
+    start_worker, redis_server, smtp_server, engagement_a, engineer_a, cse
+):
+    redis_server.stop()
+    toggle_many(engagement_a, engineer_a, 200)  # every commit's publish fails: nothing is lost
+    assert engagement_a.events.filter(verb="task.status_changed").count() == 200
+    assert Notification.objects.filter(channel=Channel.EMAIL, sent_at__isnull=True).count() == 200
+    redis_server.start()
+    start_worker(smtp=smtp_server)
+    tasks.deliver_pending.delay()  # what beat does every minute
+    wait_until(lambda: len(smtp_server.recorder.messages) >= 200, 90, "200 emails")
+    ids = smtp_server.recorder.message_ids()
+    assert len(ids) == len(set(ids)) == 200
+    assert set(smtp_server.recorder.to()) == {cse.email}
+    wait_until(lambda: sent_count() == 200, 10, "200 rows marked sent")
+
+
+def test_a_worker_killed_mid_delivery_leaves_100_delivered_none_twice(
+    start_worker, redis_server, smtp_server, engagement_a, engineer_a, cse
+):
+    redis_server.stop()
+    toggle_many(engagement_a, engineer_a, 100)
+    redis_server.start()
+    lease = {"NOTIFY_CLAIM_LEASE": "3", "NOTIFY_BATCH_SIZE": "100"}
+    first = start_worker("first", smtp=smtp_server, extra_env=lease)
+
+    def kill_in_the_middle(accepted: int) -> None:
+        # SIGKILL while the worker is inside the SMTP exchange of the 31st message.
+        if accepted == 30 and first.proc.poll() is None:
+            first.proc.kill()
+
+    smtp_server.recorder.on_recipient = kill_in_the_middle
+    tasks.deliver_pending.delay()
+    wait_until(lambda: first.proc.poll() is not None, 60, "the first worker to be killed")
+    assert len(smtp_server.recorder.messages) == 30
+    assert sent_count() == 30  # each accepted message was marked sent as it went
+    smtp_server.recorder.on_recipient = None
+    start_worker("second", smtp=smtp_server, extra_env=lease)
+    sweep_until_sent(100, 60)
+    ids = smtp_server.recorder.message_ids()
+    assert len(ids) == len(set(ids)) == 100
+
+
+def sweep_until_sent(total: int, timeout: float) -> None:
+    """Beat's sweep, repeated until the dead worker's claims expire and are taken over."""
+
+    def done() -> bool:
+        if sent_count() >= total:
+            return True
+        tasks.deliver_pending.delay()
+        return False
+
+    wait_until(done, timeout, f"{total} rows sent", interval=1.5)
+
+
+def test_smtp_refusing_then_accepting_is_retried_with_backoff_and_delivered_once(
+    start_worker, engagement_a, engineer_a, cse
+):
+    port = free_port()  # nothing listens there yet: connections are refused
+    worker = start_worker(smtp_port=port)
+    services.transition_task(
+        task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
+    )
+    worker.wait_for("Retry in", timeout=30)
+    row = Notification.objects.get(channel=Channel.EMAIL)
+    assert row.sent_at is None and row.last_error
+    server = SmtpServer(port)
+    server.start()
+    try:
+        wait_until(lambda: len(server.recorder.messages) >= 1, 60, "the retried email")
+        wait_until(lambda: sent_count() == 1, 10, "the row marked sent")
+        threading.Event().wait(2)
+        assert len(server.recorder.messages) == 1
+        assert server.recorder.to() == [cse.email]
+    finally:
+        server.stop()
+
+
+def test_two_reminder_sweeps_at_once_send_each_reminder_once(
+    start_worker, smtp_server, engagement_a, engineer_a, cse
+):
+    today = timezone.localdate()
+    EngagementTask.objects.filter(engagement=engagement_a).update(due_date=None)
+    overdue = EngagementTask.objects.filter(
+        engagement=engagement_a, key__in=["monitoring", "backup", "code_integration"]
+    )
+    overdue.update(due_date=today - dt.timedelta(days=1))
+    start_worker("one", smtp=smtp_server)
+    start_worker("two", smtp=smtp_server)
+    for _ in range(2):
+        tasks.send_reminders.delay()
+    wait_until(lambda: len(smtp_server.recorder.messages) >= 3, 60, "3 reminders")
+    threading.Event().wait(3)
+    assert Counter(smtp_server.recorder.to()) == {engineer_a.email: 3}
+    subjects = sorted(m["Subject"] for m in smtp_server.recorder.messages)
+    assert all("Overdue" in s for s in subjects)
+
+
+def test_a_rolled_back_change_sends_nothing(start_worker, smtp_server, engagement_a, engineer_a):
+    from django.db import transaction
+
+    start_worker(smtp=smtp_server)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.transition_task(
+            task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
+        )
+        raise RuntimeError("the request failed after the change")
+    tasks.deliver_pending.delay()
+    threading.Event().wait(3)
+    assert smtp_server.recorder.messages == []
+    assert not Notification.objects.exists()
+
+
+def test_preferences_off_sends_nothing_and_digest_sends_one_email_with_every_item(
+    start_worker, smtp_server, engagement_a, engineer_a, cse, vendor_org
+):
+    digest_reader = UserFactory(username="digest-reader", organization=vendor_org)
+    services.add_member(engagement_a, digest_reader, party=vendor_party())
+    Profile.objects.filter(user=cse).update(email_delivery=Delivery.OFF)
+    Profile.objects.filter(user=digest_reader).update(email_delivery=Delivery.DIGEST)
+    start_worker(smtp=smtp_server)
+    toggle_many(engagement_a, engineer_a, 3)
+    tasks.deliver_pending.delay()
+    threading.Event().wait(3)
+    assert smtp_server.recorder.messages == []  # off: none; digest: not yet
+    tasks.send_digests.delay()
+    wait_until(lambda: len(smtp_server.recorder.messages) >= 1, 30, "the digest")
+    tasks.send_digests.delay()  # a second run the same day sends nothing more
+    threading.Event().wait(3)
+    assert smtp_server.recorder.to() == [digest_reader.email]
+    digest = smtp_server.recorder.messages[0]
+    assert "3 items" in digest["Subject"]
+    text = digest.get_body(preferencelist=("plain",)).get_content()
+    assert text.count("Monitoring") == 3
+    assert Notification.objects.filter(recipient=cse, channel=Channel.EMAIL).count() == 0
+    assert Notification.objects.filter(recipient=cse, channel=Channel.PORTAL).count() == 3
+    _ = subscriber_party
