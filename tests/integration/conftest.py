@@ -5,6 +5,7 @@ processes sharing the test database, and an SMTP server (aiosmtpd) recording eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -179,10 +180,8 @@ def smtp_server():
     server = SmtpServer(free_port())
     server.start()
     yield server
-    try:
+    with contextlib.suppress(Exception):  # already stopped by the test
         server.stop()
-    except Exception:  # already stopped by the test
-        pass
 
 
 # --- Workers ---------------------------------------------------------------------------
