@@ -86,12 +86,14 @@ def _port_open(port: int) -> bool:
 
 
 @pytest.fixture
-def redis_server(tmp_path):
+def redis_server(tmp_path, monkeypatch):
     """A Redis of this test's own; the in-process Celery app publishes to it."""
     if not shutil.which("redis-server"):
         service_missing("redis-server (apt-get install redis-server)")
     server = RedisServer(free_port(), tmp_path)
     server.start()
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)
     old = (
         celery_app.conf.broker_url,
         celery_app.conf.broker_transport_options,
@@ -104,6 +106,7 @@ def redis_server(tmp_path):
     }
     celery_app.conf.task_publish_retry = False  # a down broker fails the publish at once
     _reset_pool()
+    assert celery_app.connection_for_write().port == server.port
     yield server
     server.stop()
     (
@@ -111,6 +114,7 @@ def redis_server(tmp_path):
         celery_app.conf.broker_transport_options,
         celery_app.conf.task_publish_retry,
     ) = old
+    monkeypatch.undo()
     _reset_pool()
 
 
