@@ -160,6 +160,7 @@ def run(args) -> None:
         f"set-up: {args.engagements} engagements, {total} tasks, {overdue} overdue ({100 * overdue / total:.1f}%) in {time.monotonic() - t0:.0f} s"
     )
     for run_no in (1, 2):
+        before = Notification.objects.count()
         started = time.monotonic()
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as ctx:
