@@ -166,9 +166,9 @@ def run(args) -> None:
         with CaptureQueriesContext(connection) as ctx:
             written = tasks.sweep_reminders(batch_size=args.batch_size)
         seconds = time.monotonic() - started
-        rows = Notification.objects.count()
+        new = Notification.objects.count() - before
         print(
-            f"sweep {run_no}: {seconds:.1f} s, {len(ctx.captured_queries)} queries, {written} rows offered, {rows} reminder rows in the table"
+            f"sweep {run_no}: {seconds:.1f} s, {len(ctx.captured_queries)} queries, {written} rows offered, {new} new rows"
         )
     batches = -(
         -EngagementTask.objects.filter(
