@@ -17,6 +17,7 @@ from .choices import (
     ChecklistStatus,
     Delivery,
     EngagementState,
+    NotificationReason,
     Environment,
     OrganizationKind,
     TaskStatus,
@@ -453,7 +454,7 @@ class Notification(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=40, help_text="The event's verb, or the reminder's kind.")
-    reason = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=20, blank=True, choices=NotificationReason.choices)
     digest = models.BooleanField(default=False, help_text="Waits for the daily digest.")
     day = models.DateField(null=True, blank=True, help_text="For reminders: the day it is for.")
     created_at = models.DateTimeField(auto_now_add=True)
