@@ -104,18 +104,7 @@ def build(n: int) -> int:
             by_tt = {tt.pk: list(tt.cells.all()) for tt in template_tasks}
             for task in created:
                 for c in by_tt[task.template_task_id]:
-                    cells.append(
-                        TaskParty(
-                            task=task,
-                            party_id=c.party_id,
-                            responsible=c.responsible,
-                            accountable=c.accountable,
-                            consulted=c.consulted,
-                            informed=c.informed,
-                            condition=c.condition,
-                            role_title=c.role_title,
-                        )
-                    )
+                    cells.append(TaskParty(task=task, party_id=c.party_id, **c.letter_values()))
             TaskParty.objects.bulk_create(cells, batch_size=10000)
             total += len(created)
     return total

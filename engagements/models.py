@@ -17,8 +17,8 @@ from .choices import (
     ChecklistStatus,
     Delivery,
     EngagementState,
-    NotificationReason,
     Environment,
+    NotificationReason,
     OrganizationKind,
     TaskStatus,
 )

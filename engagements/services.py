@@ -147,16 +147,7 @@ def _copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> l
         for tt, env in pairs
     )
     TaskParty.objects.bulk_create(
-        TaskParty(
-            task=task,
-            party_id=cell.party_id,
-            responsible=cell.responsible,
-            accountable=cell.accountable,
-            consulted=cell.consulted,
-            informed=cell.informed,
-            condition=cell.condition,
-            role_title=cell.role_title,
-        )
+        TaskParty(task=task, party_id=cell.party_id, **cell.letter_values())
         for task, (tt, _) in zip(tasks, pairs, strict=True)
         for cell in tt.cells.all()
     )
@@ -719,7 +710,9 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
     EngagementTask.objects.filter(engagement=engagement, retired_at__isnull=True).update(
         position=F("position") + 1000
     )
-    new_template_tasks = []
+    new_template_tasks: list[TemplateTask] = []
+    kept: list[EngagementTask] = []
+    letters: list[TaskParty] = []
     for tt in template_tasks:
         ident = f"key:{tt.key}" if tt.key else f"name:{tt.name.lower()}"
         tasks = existing.pop(ident, [])
@@ -748,18 +741,9 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                         "updated_at",
                     ]
                 )
-            TaskParty.objects.filter(task__in=tasks).delete()
-            TaskParty.objects.bulk_create(
-                TaskParty(
-                    task=task,
-                    party_id=c.party_id,
-                    responsible=c.responsible,
-                    accountable=c.accountable,
-                    consulted=c.consulted,
-                    informed=c.informed,
-                    condition=c.condition,
-                    role_title=c.role_title,
-                )
+            kept.extend(tasks)
+            letters.extend(
+                TaskParty(task=task, party_id=c.party_id, **c.letter_values())
                 for task in tasks
                 for c in tt.cells.all()
             )
@@ -767,6 +751,9 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             if tasks:  # tracking changed: the old rows go, new ones come
                 existing[ident + ":old"] = tasks
             new_template_tasks.append(tt)
+    # The letters of the tasks that stay follow the version: replaced in two statements.
+    TaskParty.objects.filter(task__in=kept).delete()
+    TaskParty.objects.bulk_create(letters)
     created = _copy_tasks(engagement, new_template_tasks)
     have_checklists = set(engagement.checklists.values_list("environment", flat=True))
     _create_checklists(engagement, [t for t in created if t.environment not in have_checklists])

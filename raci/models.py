@@ -202,6 +202,19 @@ class LetterFields(models.Model):
             ),
         ]
 
+    LETTER_FIELD_NAMES = (
+        "responsible",
+        "accountable",
+        "consulted",
+        "informed",
+        "condition",
+        "role_title",
+    )
+
+    def letter_values(self) -> dict:
+        """The cell's letters, condition and role title, to copy into another cell."""
+        return {name: getattr(self, name) for name in self.LETTER_FIELD_NAMES}
+
     @property
     def letters(self) -> str:
         """The letters in canonical order, e.g. "RA"."""
