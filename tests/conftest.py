@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -28,25 +26,6 @@ def service_missing(what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available", pytrace=False)
     pytest.skip(f"{what} not available (set it up, or run .ci/run)")
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    url = os.environ.get("CELERY_BROKER_URL", "")
-    if not url.startswith("redis://"):
-        service_missing("Redis (CELERY_BROKER_URL=redis://…)")
-    parsed = urlparse(url)
-    if not port_open(parsed.hostname or "127.0.0.1", parsed.port or 6379):
-        service_missing(f"Redis at {parsed.hostname}:{parsed.port}")
-    return url
 
 
 # --- Personas ---------------------------------------------------------------------
