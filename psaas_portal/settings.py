@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "guardian",
+    "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
 ]
@@ -228,7 +229,15 @@ REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", 500, minimum=1)
 DIGEST_HOUR = envint("DIGEST_HOUR", 7, minimum=0)
 DIGEST_MIN_HOURS = envint("DIGEST_MIN_HOURS", 20, minimum=0)
 
+HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 30, minimum=1)
+HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", 120, minimum=1)
+CELERY_BEAT_SCHEDULER = "psaas_portal.beat:HeartbeatScheduler"
+
 CELERY_BEAT_SCHEDULE: dict = {
+    "heartbeat": {
+        "task": "psaas_portal.tasks.heartbeat",
+        "schedule": HEARTBEAT_SECONDS,
+    },
     "deliver-pending-notifications": {
         "task": "engagements.tasks.deliver_pending",
         "schedule": NOTIFY_SWEEP_SECONDS,

@@ -29,6 +29,8 @@ NOT_WALKED = {
     "logout",
     "password_change",
     "password_change_done",  # Django's auth views, no object ids
+    "healthz",
+    "readyz",  # probes: no data, tested in tests/test_health.py
 }
 COVERED = {
     "engagements:my-work",
