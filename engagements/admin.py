@@ -16,7 +16,12 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "organization"]
+    list_display = ["user", "organization", "email_delivery", "portal_delivery"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A person's organisation decides the parties they may join: it is set once.
+        return ["organization"] if obj else []
+
     list_filter = ["organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
     list_select_related = ["user", "organization"]
@@ -25,6 +30,10 @@ class ProfileAdmin(admin.ModelAdmin):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "party")
+
     fields = ["user", "party", "role_title", "is_manager"]
     readonly_fields = fields
     extra = 0
@@ -70,12 +79,11 @@ class EngagementAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        # Tasks are copied once, at creation: the version changes only by applying a newer one.
-        return (
-            ["template_version", "created_at", "created_by"]
-            if obj
-            else ["created_at", "created_by"]
-        )
+        # Tasks are copied once, at creation: the version changes only by applying a newer
+        # one. The subscriber is fixed too: its people's memberships depend on it.
+        if obj:
+            return ["organization", "template_version", "created_at", "created_by"]
+        return ["created_at", "created_by"]
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
@@ -136,6 +144,10 @@ class MembershipAdmin(admin.ModelAdmin):
 
 class TaskPartyInline(admin.TabularInline):
     model = TaskParty
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("party")
+
     fields = [
         "party",
         "responsible",

@@ -47,6 +47,10 @@ def get_task_for_action(user, task_id: int) -> EngagementTask:
     task = get_task_for_view(user, task_id)
     if not permissions.can_act(user, task.engagement):
         raise PermissionDenied("You can see this engagement but not act on it.")
+    if task.retired_at is not None:
+        raise PermissionDenied(
+            "This task was dropped by a newer template version; it is kept read-only."
+        )
     return task
 
 

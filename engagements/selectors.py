@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from psaas_portal.params import parse_id
 from raci.matrix import Cell, Matrix, Row
 from raci.models import VersionParty
 
@@ -380,10 +381,10 @@ def portfolio(
             )
         )
     )
-    if cse.isdigit():
-        qs = qs.filter(memberships__user_id=int(cse), memberships__party__is_vendor=True)
-    if subscriber.isdigit():
-        qs = qs.filter(organization_id=int(subscriber))
+    if (cse_id := parse_id(cse)) is not None:
+        qs = qs.filter(memberships__user_id=cse_id, memberships__party__is_vendor=True)
+    if (subscriber_id := parse_id(subscriber)) is not None:
+        qs = qs.filter(organization_id=subscriber_id)
     if state in EngagementState.values:
         qs = qs.filter(state=state)
     sort = sort if sort in PORTFOLIO_SORTS else "subscriber"

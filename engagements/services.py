@@ -271,6 +271,10 @@ def _locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
         .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
+    if locked.retired_at is not None:
+        raise NotAllowed(
+            f"{locked.label} was dropped by a newer template version; it is kept read-only."
+        )
     if revision is not None and revision != locked.revision:
         raise Conflict(
             f"{locked.label} was changed by someone else since you opened it "
@@ -444,7 +448,8 @@ CHECKLIST_TASK_KEY = "infrastructure"
 
 def checklist_task(checklist: InfrastructureChecklist) -> EngagementTask | None:
     return (
-        EngagementTask.objects.filter(
+        EngagementTask.objects.live()
+        .filter(
             engagement_id=checklist.engagement_id,
             key=CHECKLIST_TASK_KEY,
             environment=checklist.environment,
@@ -506,14 +511,21 @@ def _bump(checklist: InfrastructureChecklist, **fields) -> None:
     checklist.save(update_fields=[*fields, "revision", "updated_at"])
 
 
-def _system_move(task: EngagementTask, to: str, *, actor, via: str) -> None:
-    """A status change that follows from another action (checklist saved or accepted)."""
+def _system_move(
+    task: EngagementTask, to: str, *, actor, via: str, only_from: tuple[str, ...]
+) -> None:
+    """A status change that follows from another action (checklist saved or accepted).
+
+    The status is checked again on the locked row: a move someone made meanwhile wins.
+    """
     task = (
         EngagementTask.objects.select_for_update(of=("self",))
         .select_related("engagement")
         .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
+    if task.status not in only_from:
+        return
     before = _save_status(task, to)
     record_event(
         task.engagement,
@@ -563,8 +575,13 @@ def save_checklist(
             item.save(update_fields=["value", "note", "confirmed"])
             changed.append(item.key)
     _bump(checklist)
-    if task.status == TaskStatus.NOT_STARTED:
-        _system_move(task, TaskStatus.IN_PROGRESS, actor=actor, via="checklist")
+    _system_move(
+        task,
+        TaskStatus.IN_PROGRESS,
+        actor=actor,
+        via="checklist",
+        only_from=(TaskStatus.NOT_STARTED,),
+    )
     record_event(
         checklist.engagement,
         "checklist.saved",
@@ -655,8 +672,8 @@ def review_checklist(
             "items": {k: v for k, v in item_comments.items() if v},
         },
     )
-    if accept and task.status in OPEN_STATUSES:
-        _system_move(task, TaskStatus.DONE, actor=actor, via="checklist")
+    if accept:
+        _system_move(task, TaskStatus.DONE, actor=actor, via="checklist", only_from=OPEN_STATUSES)
     return checklist
 
 
@@ -713,6 +730,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
     new_template_tasks: list[TemplateTask] = []
     kept: list[EngagementTask] = []
     letters: list[TaskParty] = []
+    made_applicable: list[EngagementTask] = []
     for tt in template_tasks:
         ident = f"key:{tt.key}" if tt.key else f"name:{tt.name.lower()}"
         tasks = existing.pop(ident, [])
@@ -729,6 +747,10 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                     tt.notes,
                     tt.is_optional,
                 )
+                if task.status == TaskStatus.NOT_APPLICABLE and not tt.is_optional:
+                    # No longer optional: it applies again, from the start.
+                    task.status, task.revision = TaskStatus.NOT_STARTED, task.revision + 1
+                    made_applicable.append(task)
                 task.save(
                     update_fields=[
                         "template_task",
@@ -738,6 +760,8 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                         "description",
                         "notes",
                         "is_optional",
+                        "status",
+                        "revision",
                         "updated_at",
                     ]
                 )
@@ -770,6 +794,17 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                 task.delete()
     engagement.template_version = version
     engagement.save(update_fields=["template_version"])
+    for task in made_applicable:
+        task.engagement = engagement
+        record_event(
+            engagement,
+            "task.status_changed",
+            actor=actor,
+            task=task,
+            from_state=TaskStatus.NOT_APPLICABLE,
+            to_state=TaskStatus.NOT_STARTED,
+            data={"via": "template", "version": version.number},
+        )
     return record_event(
         engagement,
         "engagement.template_applied",

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from psaas_portal.emails import render_email, send_each
+from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
 from . import workflow
 from .choices import OPEN_STATUSES, Channel, Delivery, ReminderKind
@@ -87,6 +87,18 @@ def _mark_sent(notification_id: int):
     return sent
 
 
+def _mark_failed(notification_id: int):
+    """The server refused this message alone: released for a later sweep, the attempt counted."""
+
+    def failed(exc: Exception) -> None:
+        log.warning("notification %s refused by the mail server: %s", notification_id, exc)
+        Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
+            claimed_at=None, last_error=str(exc)[:300]
+        )
+
+    return failed
+
+
 def deliver(ids: list[int]) -> int:
     """Sends claimed email rows over one SMTP connection; each is marked sent as it goes.
 
@@ -106,11 +118,13 @@ def deliver(ids: list[int]) -> int:
             sent_at=timezone.now(), last_error="no email address"
         )
     try:
-        return send_each((_message(n), _mark_sent(n.pk)) for n in sendable)
+        return send_each((_message(n), _mark_sent(n.pk), _mark_failed(n.pk)) for n in sendable)
     except RETRYABLE as exc:
-        Notification.objects.filter(id__in=ids, sent_at__isnull=True).update(
-            claimed_at=None, last_error=str(exc)[:300]
-        )
+        # The mail server was unreachable: nothing left was really tried, so the claim
+        # does not count as an attempt (an outage delays delivery, it never drops it).
+        Notification.objects.filter(
+            id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
+        ).update(claimed_at=None, last_error=str(exc)[:300], attempts=F("attempts") - 1)
         raise
 
 
@@ -246,54 +260,73 @@ def send_reminders() -> int:
 
 
 def send_digest_batches(now: dt.datetime | None = None) -> int:
-    """One email per person per day listing every digest item since the last one."""
+    """One email per person per day listing every digest item since the last one.
+
+    Per person: a short transaction claims their items and moves `last_digest_at`
+    (the profile row lock makes two runs at once send one digest); the email is sent
+    after commit; a person whose mail fails is released and does not block the others.
+    """
     now = now or timezone.now()
     min_gap = dt.timedelta(hours=settings.DIGEST_MIN_HOURS)
+    stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     User = get_user_model()
     sent = 0
-    user_ids = (
+    user_ids = list(
         Notification.objects.filter(channel=Channel.EMAIL, digest=True, sent_at__isnull=True)
         .values_list("recipient_id", flat=True)
         .distinct()
     )
-    for user in User.objects.filter(pk__in=list(user_ids), is_active=True).select_related(
+    for user in User.objects.filter(pk__in=user_ids, profile__isnull=False).select_related(
         "profile"
     ):
-        profile = getattr(user, "profile", None)
-        if profile and profile.last_digest_at and now - profile.last_digest_at < min_gap:
-            continue
         with transaction.atomic():
-            # The profile row is the claim: two digest runs at once send one email.
-            if profile is not None:
-                profile = Profile.objects.select_for_update().get(pk=profile.pk)
-                if profile.last_digest_at and now - profile.last_digest_at < min_gap:
-                    continue
+            profile = Profile.objects.select_for_update().get(pk=user.profile.pk)
+            previous = profile.last_digest_at
+            if previous and now - previous < min_gap:
+                continue
+            unsent = Notification.objects.filter(
+                recipient=user, channel=Channel.EMAIL, digest=True, sent_at__isnull=True
+            )
             items = list(
-                Notification.objects.filter(
-                    recipient=user, channel=Channel.EMAIL, digest=True, sent_at__isnull=True
-                )
+                unsent.filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
                 .select_related("event__actor", "task", "engagement__organization")
                 .order_by("created_at", "id")
             )
-            if not items or not user.email:
+            if not items:
                 continue
-            message = render_email(
-                "digest",
-                {
-                    "items": [(n, _link(n)) for n in items],
-                    "recipient": user,
-                    "since": profile.last_digest_at if profile else None,
-                },
-                user.email,
-                message_id=f"<digest-{user.pk}-{now:%Y%m%d%H%M%S}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+            ids = [n.pk for n in items]
+            if not (user.email and user.is_active):
+                Notification.objects.filter(pk__in=ids).update(
+                    sent_at=now, last_error="no email address"
+                )
+                continue
+            Notification.objects.filter(pk__in=ids).update(claimed_at=now)
+            profile.last_digest_at = now
+            profile.save(update_fields=["last_digest_at"])
+        message = render_email(
+            "digest",
+            {"items": [(n, _link(n)) for n in items], "recipient": user, "since": previous},
+            user.email,
+            message_id=f"<digest-{user.pk}-{now:%Y%m%d%H%M%S}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+        )
+        try:
+            send_each([(message, lambda: None, _raise)])
+        except (*RETRYABLE, *MESSAGE_ERRORS) as exc:
+            log.warning("digest for user %s not sent: %s", user.pk, exc)
+            Notification.objects.filter(pk__in=ids).update(
+                claimed_at=None, last_error=str(exc)[:300]
             )
-            send_each([(message, lambda: None)])
-            Notification.objects.filter(pk__in=[n.pk for n in items]).update(sent_at=now)
-            if profile is not None:
-                profile.last_digest_at = now
-                profile.save(update_fields=["last_digest_at"])
-            sent += 1
+            Profile.objects.filter(pk=profile.pk, last_digest_at=now).update(
+                last_digest_at=previous
+            )
+            continue
+        Notification.objects.filter(pk__in=ids).update(sent_at=now, last_error="")
+        sent += 1
     return sent
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
 
 
 @shared_task(**retrying)

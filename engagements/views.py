@@ -20,6 +20,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
@@ -27,6 +28,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from psaas_portal.params import parse_id
 from raci.models import Party, TemplateVersion
 
 from . import permissions, selectors, services
@@ -317,9 +319,9 @@ def engagement_template(request, engagement_id: int):
 @require_POST
 def engagement_template_apply(request, engagement_id: int):
     engagement = get_engagement_for_admin(request.user, engagement_id)
-    version_id = request.POST.get("version", "")
+    version_id = parse_id(request.POST.get("version"))
     version = (
-        TemplateVersion.objects.filter(pk=int(version_id)).first() if version_id.isdigit() else None
+        TemplateVersion.objects.filter(pk=version_id).first() if version_id is not None else None
     )
     if version is None:
         messages.error(request, "Choose a published version to apply.")
@@ -427,11 +429,10 @@ def notification_list(request):
 def notification_read(request, notification_id: int):
     if not services.mark_read(request.user, notification_id):
         raise Http404("No such notification.")
-    return redirect(
-        request.POST.get("next")
-        if url_has_allowed_host_and_scheme(request.POST.get("next"), None)
-        else "engagements:notifications"
-    )
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return HttpResponseRedirect(target)
+    return redirect("engagements:notifications")
 
 
 @require_POST

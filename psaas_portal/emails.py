@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,15 +27,27 @@ def render_email(
     return message
 
 
-def send_each(items: Iterable[tuple[EmailMultiAlternatives, Callable[[], None]]]) -> int:
+# Refusals of one message (its sender, its recipient, its content): the others may still go.
+MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+Item = tuple[EmailMultiAlternatives, Callable[[], None], Callable[[Exception], None]]
+
+
+def send_each(items: Iterable[Item]) -> int:
     """Sends messages over one connection, calling each one's `sent` callback right after it
-    is accepted, so what was sent is recorded before the next is tried. An SMTP error stops
-    the batch and propagates (the caller retries what is left)."""
+    is accepted (so what was sent is recorded before the next is tried), or its `failed`
+    callback when the server refuses that message alone. A connection-level error (refused,
+    dropped, timed out) stops the batch and propagates: the caller retries what is left."""
     count = 0
     with get_connection(fail_silently=False) as connection:
-        for message, sent in items:
+        for message, sent, failed in items:
             message.connection = connection
-            if connection.send_messages([message]):
+            try:
+                accepted = connection.send_messages([message])
+            except MESSAGE_ERRORS as exc:
+                failed(exc)
+                continue
+            if accepted:
                 sent()
                 count += 1
     return count

@@ -138,6 +138,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from the finders here
 # whitenoise serves static files from the web process: compressed, with hashed names
 # (run `manage.py collectstatic` when deploying) and cached for a year.
 STORAGES = {

@@ -280,6 +280,11 @@ def from_data(data: Any) -> Matrix:
         tracking = task.get("tracking", Tracking.ONCE)
         if tracking not in Tracking.values:
             problems.append(f"{where} ({name}): unknown tracking {tracking!r}")
+        offset = task.get("due_offset_days")
+        if offset is not None and (type(offset) is not int or not 0 <= offset <= 3650):
+            problems.append(
+                f"{where} ({name}): due_offset_days must be a whole number from 0 to 3650"
+            )
         cells: dict[str, Cell] = {}
         for party in names:
             raw = task.get("cells", {}).get(party)

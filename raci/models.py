@@ -6,6 +6,7 @@ This app knows nothing of engagements; `engagements` copies from it.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -141,7 +142,10 @@ class TemplateTask(models.Model):
     )
     tracking = models.CharField(max_length=20, choices=Tracking.choices, default=Tracking.ONCE)
     due_offset_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Days after kickoff the task is due, if it has a due date."
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(3650)],
+        help_text="Days after kickoff the task is due, if it has a due date.",
     )
 
     class Meta:

@@ -22,6 +22,9 @@ SEED_TEMPLATE_PATH = Path(settings.BASE_DIR) / "fixtures" / "psaas-appliance-rac
 SEED_TEMPLATE_NAME = "PSaaS Appliance"
 
 
+MAX_DUE_OFFSET_DAYS = 3650
+
+
 class TemplateError(Exception):
     """A template change that is not allowed (for instance, editing a published version)."""
 

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from psaas_portal.params import parse_id
+
 from . import services
 from .choices import Tracking
 from .matrix import compare
@@ -97,10 +99,10 @@ def _edit(
 
 
 def _int(request, name: str) -> int:
-    value = request.POST.get(name, "")
-    if not value.isdigit():
+    value = parse_id(request.POST.get(name))
+    if value is None:
         raise services.TemplateError(f"Missing or malformed {name}.")
-    return int(value)
+    return value
 
 
 @require_POST
@@ -140,8 +142,10 @@ def set_cell(request, version_id: int):
 def update_task(request, version_id: int):
     def action(v):
         offset = request.POST.get("due_offset_days", "").strip()
-        if offset and not offset.isdigit():
-            raise services.TemplateError("Due offset must be a whole number of days.")
+        if offset and parse_id(offset, maximum=services.MAX_DUE_OFFSET_DAYS) is None:
+            raise services.TemplateError(
+                f"Due offset must be a whole number of days from 0 to {services.MAX_DUE_OFFSET_DAYS}."
+            )
         tracking = request.POST.get("tracking", Tracking.ONCE)
         if tracking not in Tracking.values:
             raise services.TemplateError("Unknown tracking.")
@@ -246,17 +250,14 @@ def start_draft(request, version_id: int):
 @require_GET
 def compare_versions(request):
     require_template_editor(request.user)
-    ids = [request.GET.get("a", ""), request.GET.get("b", "")]
-    if not all(i.isdigit() for i in ids):
+    ids = [parse_id(request.GET.get("a")), parse_id(request.GET.get("b"))]
+    if None in ids:
         messages.error(request, "Choose two versions to compare.")
         return redirect("raci:template-list")
     versions = {
-        v.pk: v
-        for v in TemplateVersion.objects.select_related("template").filter(
-            pk__in=[int(i) for i in ids]
-        )
+        v.pk: v for v in TemplateVersion.objects.select_related("template").filter(pk__in=ids)
     }
-    old, new = versions.get(int(ids[0])), versions.get(int(ids[1]))
+    old, new = versions.get(ids[0]), versions.get(ids[1])
     if old is None or new is None:
         raise Http404("No such template version.")
     diff = compare(services.version_matrix(old), services.version_matrix(new))
