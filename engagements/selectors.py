@@ -126,7 +126,34 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
         }
         for task in page_obj.object_list
     ]
-    return {"counts": counts, "rows": rows, "page_obj": page_obj, "today": today}
+    return {
+        "counts": counts,
+        "rows": rows,
+        "page_obj": page_obj,
+        "today": today,
+        "to_review": checklists_to_review(user),
+    }
+
+
+def checklists_to_review(user) -> list[InfrastructureChecklist]:
+    """Submitted checklists waiting on a party of the user's that is Consulted on them (1 query)."""
+    my_party = Membership.objects.filter(
+        engagement_id=OuterRef(OuterRef("engagement_id")), user=user
+    ).values("party_id")[:1]
+    consulted = TaskParty.objects.filter(
+        consulted=True,
+        task__key="infrastructure",
+        task__retired_at__isnull=True,
+        task__engagement_id=OuterRef("engagement_id"),
+        task__environment=OuterRef("environment"),
+        party_id=Subquery(my_party),
+    )
+    return list(
+        InfrastructureChecklist.objects.filter(status=ChecklistStatus.SUBMITTED)
+        .filter(Exists(consulted))
+        .select_related("engagement__organization")
+        .order_by("submitted_at")
+    )
 
 
 @dataclass

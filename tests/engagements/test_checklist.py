@@ -145,3 +145,13 @@ def test_http_flow_and_isolation(client_for, checklist, engineer_a, engineer_b, 
     )
     checklist.refresh_from_db()
     assert checklist.status == ChecklistStatus.ACCEPTED
+
+
+def test_my_work_lists_the_checklist_to_review_for_the_vendor(
+    client_for, checklist, engineer_a, cse
+):
+    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    response = client_for(cse).get(reverse("engagements:my-work"))
+    assert response.context["to_review"] == [checklist]
+    assert "Checklists to review" in response.content.decode()
+    assert client_for(engineer_a).get(reverse("engagements:my-work")).context["to_review"] == []
