@@ -121,3 +121,9 @@ def client_for(client):
 
 def task_of(engagement, key: str, environment: str = ""):
     return engagement.tasks.prefetch_related("parties__party").get(key=key, environment=environment)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is the production hasher; tests create many users, so they hash quickly."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
