@@ -11,6 +11,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psaas_portal.settings")
 app = Celery("psaas_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.worker_hijack_root_logger = False  # the worker logs through Django's LOGGING
+
+
+def _connect_logging() -> None:
+    from .logs import connect_celery
+
+    connect_celery(app)
+
+
+_connect_logging()
 
 
 @app.task(name="psaas_portal.ping")

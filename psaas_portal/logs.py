@@ -1,0 +1,103 @@
+"""Structured logs: every line carries the request id, the user id, the engagement id where
+known, and the Celery task id; JSON lines when LOG_FORMAT=json, readable text otherwise.
+
+A request id comes from a valid `X-Request-ID` header (from the proxy) or is made here; it
+is sent back in the response and travels to the Celery tasks the request enqueues.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+user_id: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", default="")
+engagement_id: contextvars.ContextVar[str] = contextvars.ContextVar("engagement_id", default="")
+current_task_id: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="")
+
+
+class RequestContextMiddleware:
+    """Sets the log context for one request, and answers with its request id."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        tokens = [request_id.set(rid), engagement_id.set("")]
+        request.request_id = rid
+        try:
+            user = getattr(request, "user", None)
+            tokens.append(
+                user_id.set(str(user.pk) if user is not None and user.is_authenticated else "")
+            )
+            response = self.get_response(request)
+        finally:
+            for var, token in zip((request_id, engagement_id, user_id), tokens, strict=False):
+                var.reset(token)
+        response[REQUEST_ID_HEADER] = rid
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if "engagement_id" in view_kwargs:
+            engagement_id.set(str(view_kwargs["engagement_id"]))
+
+
+class ContextFilter(logging.Filter):
+    """Adds the context to every record (empty strings where unknown)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # django.request logs a response after the middleware has left: read its request.
+        request = getattr(record, "request", None)
+        user = getattr(request, "user", None)
+        record.request_id = request_id.get() or getattr(request, "request_id", "")
+        record.user_id = user_id.get() or (
+            str(user.pk) if user is not None and user.is_authenticated else ""
+        )
+        record.engagement_id = engagement_id.get()
+        record.task_id = current_task_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "user_id", "engagement_id", "task_id"):
+            value = getattr(record, key, "")
+            if value:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def connect_celery(app) -> None:
+    """The request id rides along in the task message's headers; the worker logs it."""
+    from celery.signals import before_task_publish, task_postrun, task_prerun
+
+    @before_task_publish.connect(weak=False)
+    def add_request_id(headers=None, **kwargs):
+        if headers is not None and request_id.get():
+            headers.setdefault("request_id", request_id.get())
+
+    @task_prerun.connect(weak=False)
+    def enter_task(task_id=None, task=None, **kwargs):
+        current_task_id.set(task_id or "")
+        request_id.set(getattr(task.request, "request_id", None) or "")
+
+    @task_postrun.connect(weak=False)
+    def leave_task(**kwargs):
+        current_task_id.set("")
+        request_id.set("")

@@ -1,0 +1,57 @@
+"""Structured logs with the request's context, and the request id passed on to tasks."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.urls import reverse
+
+from psaas_portal import logs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_response_carries_a_request_id_and_a_valid_one_is_kept(client):
+    generated = client.get("/healthz")["X-Request-ID"]
+    assert len(generated) == 32
+    assert (
+        client.get("/healthz", HTTP_X_REQUEST_ID="proxy-abc-123456")["X-Request-ID"]
+        == "proxy-abc-123456"
+    )
+    forged = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\\nwith newline")["X-Request-ID"]
+    assert forged != "bad id\\nwith newline" and len(forged) == 32
+
+
+def test_log_lines_carry_request_user_and_engagement(client_for, engagement_a, engineer_a, caplog):
+    caplog.handler.addFilter(logs.ContextFilter())
+    formatter = logs.JsonFormatter()
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client_for(engineer_a).post(
+            reverse(
+                "engagements:task-transition", args=[engagement_a.tasks.get(key="monitoring").pk]
+            ),
+            {"to": "done", "revision": 1},
+            HTTP_X_REQUEST_ID="req-0123456789",
+        )
+    assert response.status_code == 400
+    lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == "django.request"]
+    assert lines, "Django logs a 400 as a warning"
+    assert lines[-1]["request_id"] == "req-0123456789"
+    assert lines[-1]["user_id"] == str(engineer_a.pk)
+
+
+def test_the_request_id_is_added_to_the_messages_a_request_publishes():
+    from celery.signals import before_task_publish
+
+    token = logs.request_id.set("req-for-the-task")
+    try:
+        headers: dict = {}
+        before_task_publish.send(
+            sender="engagements.tasks.deliver_event", headers=headers, body=None
+        )
+        assert headers["request_id"] == "req-for-the-task"
+    finally:
+        logs.request_id.reset(token)
