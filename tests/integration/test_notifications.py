@@ -14,7 +14,7 @@ from engagements import services, tasks
 from engagements.choices import Channel, Delivery, Environment, TaskStatus
 from engagements.models import EngagementTask, Notification, Profile
 from tests.conftest import task_of
-from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.factories import UserFactory, vendor_party
 from tests.integration.conftest import SmtpServer, free_port, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -187,4 +187,3 @@ def test_preferences_off_sends_nothing_and_digest_sends_one_email_with_every_ite
     assert text.count("Monitoring") == 3
     assert Notification.objects.filter(recipient=cse, channel=Channel.EMAIL).count() == 0
     assert Notification.objects.filter(recipient=cse, channel=Channel.PORTAL).count() == 3
-    _ = subscriber_party
