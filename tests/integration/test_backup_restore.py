@@ -1,0 +1,169 @@
+"""The restore drill: data made through the services, backed up, restored into a fresh
+database, compared table by table and row by row; and the refusals of restore."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from engagements import services
+from engagements.choices import TaskStatus
+from psaas_portal.backup import table_names
+from tests.conftest import task_of
+from tests.integration.conftest import _database_url_for_tests
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """An empty database beside the test database, removed afterwards."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        yield (
+            f"sqlite:///{tmp_path / 'restored.sqlite3'}",
+            lambda: sqlite3.connect(tmp_path / "restored.sqlite3"),
+        )
+        return
+    import psycopg2
+
+    name = f"restore_{uuid.uuid4().hex[:10]}"
+    params = {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+    }
+    admin = psycopg2.connect(dbname=db["NAME"], **params)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{params['host']}:{params['port']}/{name}"
+    opened = []
+
+    def connect():
+        conn = psycopg2.connect(dbname=name, **params)
+        opened.append(conn)
+        return conn
+
+    yield url, connect
+    for conn in opened:
+        conn.close()
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def rows_of(conn, table: str) -> list[tuple]:
+    cur = conn.cursor()
+    cur.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+    return [tuple(str(v) for v in row) for row in cur.fetchall()]
+
+
+def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse):
+    monitoring = task_of(engagement_a, "monitoring")
+    services.transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    services.add_comment(monitoring, actor=engineer_a, body="Prometheus alerts go to #ops")
+    backup_file = tmp_path / "portal.tar"
+    made = manage(_database_url_for_tests(), "backup", "--output", str(backup_file))
+    assert made.returncode == 0, made.stderr
+    assert "Backed up" in made.stdout
+
+    url, connect = fresh_database
+    restored = manage(url, "restore", str(backup_file))
+    assert restored.returncode == 0, restored.stderr
+    assert "row counts verified" in restored.stdout
+
+    other = connect()
+    tables = table_names()
+    assert len(tables) > 20
+    source = _raw_connection_to_the_test_database()
+    try:
+        for table in tables:
+            assert rows_of(other, table) == rows_of(source, table), table
+    finally:
+        source.close()
+        other.close()
+
+    # Refusals: a database that is not empty, unless forced.
+    again = manage(url, "restore", str(backup_file))
+    assert again.returncode != 0 and "not empty" in again.stderr
+    assert manage(url, "restore", str(backup_file), "--force").returncode == 0
+
+
+def _raw_connection_to_the_test_database():
+    """The same kind of plain driver connection as the restored side, so values compare alike."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return sqlite3.connect(db["NAME"])
+    import psycopg2
+
+    return psycopg2.connect(
+        dbname=db["NAME"],
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"],
+    )
+
+
+def _rewrite(backup_file: Path, target: Path, change) -> None:
+    with tarfile.open(backup_file) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        change(manifest)
+        dump = tar.getmember(manifest["file"])
+        data = tar.extractfile(dump).read()
+    with tarfile.open(target, "w") as out:
+        for name, content in (
+            ("manifest.json", json.dumps(manifest).encode()),
+            (manifest["file"], data),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            out.addfile(info, io.BytesIO(content))
+
+
+def test_restore_refuses_a_newer_schema_and_a_damaged_file(tmp_path, fresh_database, engagement_a):
+    backup_file = tmp_path / "portal.tar"
+    assert manage(_database_url_for_tests(), "backup", "--output", str(backup_file)).returncode == 0
+    url, _ = fresh_database
+    newer = tmp_path / "newer.tar"
+    _rewrite(
+        backup_file,
+        newer,
+        lambda m: m["migrations"].append(["engagements", "9999_from_the_future"]),
+    )
+    result = manage(url, "restore", str(newer))
+    assert result.returncode != 0 and "newer schema" in result.stderr
+    damaged = tmp_path / "damaged.tar"
+    _rewrite(backup_file, damaged, lambda m: m.update(sha256="0" * 64))
+    result = manage(url, "restore", str(damaged))
+    assert result.returncode != 0 and "checksum" in result.stderr
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello")
+    result = manage(url, "restore", str(not_a_backup))
+    assert result.returncode != 0 and "not a portal backup" in result.stderr
