@@ -261,16 +261,23 @@ def member_party_id(engagement_id: int, user) -> int | None:
     )
 
 
-def _locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
-    """Locks the task row for this transaction and checks the form saw its current state."""
-    # select_for_update(of=("self",)) locks the task row only; the letters
-    # are read after the lock (prefetch) so the rules see the current state.
-    locked = (
+def _lock(task: EngagementTask) -> EngagementTask:
+    """The task row, locked for this transaction, with its engagement and letters.
+
+    select_for_update(of=("self",)) locks the task row only; the letters are read
+    after the lock (prefetch), so the rules see the current state.
+    """
+    return (
         EngagementTask.objects.select_for_update(of=("self",))
         .select_related("engagement")
         .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
+
+
+def _locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
+    """Locks the task row for this transaction and checks the form saw its current state."""
+    locked = _lock(task)
     if locked.retired_at is not None:
         raise NotAllowed(
             f"{locked.label} was dropped by a newer template version; it is kept read-only."
@@ -518,12 +525,7 @@ def _system_move(
 
     The status is checked again on the locked row: a move someone made meanwhile wins.
     """
-    task = (
-        EngagementTask.objects.select_for_update(of=("self",))
-        .select_related("engagement")
-        .prefetch_related("parties__party")
-        .get(pk=task.pk)
-    )
+    task = _lock(task)
     if task.status not in only_from:
         return
     before = _save_status(task, to)
