@@ -202,13 +202,15 @@ if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "
         "CELERY_BROKER_URL must be a redis://, rediss:// or filesystem:// URL"
     )
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "out"),
         "data_folder_out": str(_BROKER_DIR / "out"),
         "processed_folder": str(_BROKER_DIR / "processed"),
         "store_processed": False,
+        # Broadcast (worker control) exchanges; kombu's default is ./control.
+        "control_folder": str(_BROKER_DIR / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_TRANSPORT_OPTIONS
