@@ -91,9 +91,74 @@ class NotificationReason(models.TextChoices):
     ACCOUNTABLE = "accountable", "You are Accountable"
     RESPONSIBLE = "responsible", "You are Responsible"
     INVOLVED = "involved", "You work on this task"
+    ATTENDEE = "attendee", "You are invited"
 
 
 class ReminderKind(models.TextChoices):
     DUE_SOON = "reminder.due_soon", "Due soon"
     OVERDUE = "reminder.overdue", "Overdue"
     ESCALATION = "reminder.escalation", "Overdue past the grace period"
+    DUTY_DUE = "reminder.duty_due", "Standing duty due"
+
+
+# --- Operations after go-live ------------------------------------------------------
+
+
+class CycleState(models.TextChoices):
+    """An update cycle, from the vendor's proposal to Production done."""
+
+    PROPOSED = "proposed", "Windows proposed"
+    AGREED = "agreed", "Windows agreed"
+    DEV_UPDATING = "dev_updating", "Updating Development"
+    DEV_TESTING = "dev_testing", "Testing Development"
+    DEV_FAILED = "dev_failed", "Development test failed"
+    DEV_PASSED = "dev_passed", "Development passed"
+    PROD_UPDATING = "prod_updating", "Updating Production"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_CYCLE_STATES = tuple(
+    s for s in CycleState.values if s not in (CycleState.COMPLETED, CycleState.CANCELLED)
+)
+
+
+class TestResult(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+class HandoverState(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    HELD = "held", "Held"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DutyKind(models.TextChoices):
+    """The seed's standing duties: Backing Up and Monitoring (task keys)."""
+
+    BACKUP = "backup", "Backing up"
+    MONITORING = "monitoring", "Monitoring review"
+
+
+class AttestationResult(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class IssueState(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    WAITING = "waiting", "Waiting on subscriber"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_ISSUE_STATES = (IssueState.OPEN, IssueState.INVESTIGATING, IssueState.WAITING)
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical: service down"
+    HIGH = "high", "High: major function impaired"
+    MEDIUM = "medium", "Medium: partial or workaround available"
+    LOW = "low", "Low: question or minor"

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 
-from .choices import ChecklistItemKey, TaskStatus
+from .choices import (
+    AttestationResult,
+    ChecklistItemKey,
+    Environment,
+    IssueState,
+    Severity,
+    TaskStatus,
+    TestResult,
+)
+from .operations import AttestationIn, SnapshotIn
 from .services import COMMENT_MAX_LENGTH
 
 
@@ -86,3 +97,177 @@ class ChecklistReviewForm(RevisionForm):
 
     def item_comments(self) -> dict[str, str]:
         return {key: self.cleaned_data[f"{key}-comment"] for key in ChecklistItemKey.values}
+
+
+# --- Operations ----------------------------------------------------------------------
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def when(label: str, **kwargs) -> forms.DateTimeField:
+    """A date and time in UTC, from the browser's datetime-local input."""
+    return forms.DateTimeField(
+        label=f"{label} (UTC)",
+        input_formats=DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        **kwargs,
+    )
+
+
+def text(label: str, *, required: bool = True, rows: int = 0, max_length: int = COMMENT_MAX_LENGTH):
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput()
+    return forms.CharField(label=label, required=required, max_length=max_length, widget=widget)
+
+
+class WindowsForm(forms.Form):
+    dev_start = when("Development window starts")
+    dev_end = when("Development window ends")
+    prod_start = when("Production window starts")
+    prod_end = when("Production window ends")
+
+    def windows(self) -> dict:
+        d = self.cleaned_data
+        return {
+            Environment.DEVELOPMENT: (d["dev_start"], d["dev_end"]),
+            Environment.PRODUCTION: (d["prod_start"], d["prod_end"]),
+        }
+
+
+class CycleProposeForm(WindowsForm):
+    release = text("Release", max_length=40)
+    release_notes_url = forms.URLField(label="Release notes link", required=False, max_length=300)
+
+    field_order = ["release", "release_notes_url"]
+
+
+class CycleWindowsForm(RevisionForm, WindowsForm):
+    pass
+
+
+class PrepareForm(RevisionForm):
+    environment = forms.ChoiceField(choices=Environment.choices)
+    snapshots = text(
+        "VM snapshots: one per line, “VM, snapshot id, YYYY-MM-DD HH:MM” (UTC)", rows=3
+    )
+    access_provided = forms.BooleanField(
+        label="Access to the appliance is provided", required=False
+    )
+    present = text("Who will be present during the update", max_length=300)
+
+    def clean_snapshots(self) -> list[SnapshotIn]:
+        out = []
+        for number, line in enumerate(self.cleaned_data["snapshots"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) != 3 or not all(parts):
+                raise forms.ValidationError(
+                    f"Line {number}: write “VM, snapshot id, YYYY-MM-DD HH:MM”."
+                )
+            taken = None
+            for fmt in DATETIME_FORMATS:
+                try:
+                    taken = dt.datetime.strptime(parts[2], fmt)
+                    break
+                except ValueError:
+                    continue
+            if taken is None:
+                raise forms.ValidationError(
+                    f"Line {number}: {parts[2]!r} is not a time like 2026-11-27 09:30."
+                )
+            out.append(SnapshotIn(parts[0], parts[1], taken.replace(tzinfo=dt.UTC)))
+        return out
+
+
+class EnvironmentForm(RevisionForm):
+    environment = forms.ChoiceField(choices=Environment.choices)
+
+
+class StatusMessageForm(RevisionForm):
+    message = text("Status update", rows=2)
+
+
+class FinishForm(RevisionForm):
+    scripts = text("Manual scripts run (or “none required”)", rows=2)
+
+
+class TestResultForm(RevisionForm):
+    result = forms.ChoiceField(choices=TestResult.choices)
+    notes = text("What was tested, and what failed", required=False, rows=3)
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.HIGH, required=False)
+
+
+class ReasonForm(RevisionForm):
+    reason = text("Reason", rows=2)
+
+
+class HandoverForm(forms.Form):
+    starts_at = when("Starts")
+    duration_minutes = forms.IntegerField(
+        label="Length (minutes)", min_value=15, max_value=480, initial=90
+    )
+    location = text("Room or meeting link", required=False, max_length=300)
+    attendees = forms.TypedMultipleChoiceField(coerce=int, choices=[], label="Attendees")
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].choices = [
+            (m.user_id, f"{m.user.get_full_name() or m.user.username} ({m.party.name})")
+            for m in members
+        ]
+
+
+class HandoverScheduleForm(HandoverForm):
+    agenda = text("Agenda", required=False, rows=5)
+
+
+class HandoverRescheduleForm(RevisionForm, HandoverForm):
+    pass
+
+
+class HeldForm(RevisionForm):
+    notes = text("Meeting notes", rows=4)
+    questions_answered = text("Questions answered", required=False, rows=3)
+
+
+class AttestationForm(forms.Form):
+    performed_at = when("Done at")
+    result = forms.ChoiceField(choices=AttestationResult.choices)
+    tool = text(
+        "Tool (e.g. the appliance's Command-Line Tools backup)", required=False, max_length=120
+    )
+    reference = text("Reference (file, snapshot or job id)", required=False, max_length=200)
+    size_bytes = forms.IntegerField(label="Size in bytes", required=False, min_value=0)
+    monitored = text("What is monitored", required=False, max_length=300)
+    alerts_to = text("Where alerts go", required=False, max_length=200)
+    notes = text("Notes (what failed, if it failed)", required=False, rows=2)
+
+    def attestation(self) -> AttestationIn:
+        return AttestationIn(**self.cleaned_data)
+
+
+class CadenceForm(forms.Form):
+    cadence_days = forms.IntegerField(label="Every (days)", min_value=1, max_value=366)
+    grace_days = forms.IntegerField(label="Grace (days)", min_value=0, max_value=60)
+
+
+class TokenForm(forms.Form):
+    name = text("Token name (e.g. nightly backup job)", max_length=80)
+
+
+class IssueForm(forms.Form):
+    title = text("Title", max_length=200)
+    environment = forms.ChoiceField(choices=Environment.choices)
+    severity = forms.ChoiceField(choices=Severity.choices)
+    description = text("Description", rows=4)
+    ticket_reference = text("Support Center ticket (if submitted)", required=False, max_length=60)
+    cycle = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class IssueMoveForm(RevisionForm):
+    to = forms.ChoiceField(choices=IssueState.choices)
+    note = text("Note", required=False, rows=2)
+
+
+class TicketForm(RevisionForm):
+    reference = text("Support Center ticket", max_length=60)

@@ -68,3 +68,26 @@ def get_checklist_for_view(
     if act and not permissions.can_act(user, checklist.engagement):
         raise PermissionDenied("You can see this engagement but not act on it.")
     return checklist
+
+
+def get_owned_for_view(user, model, pk: int, *, act: bool = False, related=()):
+    """One object of an engagement (a cycle, handover, duty, token, issue) with the same
+    checks: 404 when its engagement is not visible, 403 when asked to act and the user may not."""
+    obj = (
+        model.objects.filter(engagement__in=Engagement.objects.visible_to(user))
+        .select_related("engagement__organization", *related)
+        .filter(pk=pk)
+        .first()
+    )
+    if obj is None:
+        raise Http404(f"No such {model._meta.verbose_name}.")
+    if act and not permissions.can_act(user, obj.engagement):
+        raise PermissionDenied("You can see this engagement but not act on it.")
+    return obj
+
+
+def get_engagement_for_action(user, engagement_id: int) -> Engagement:
+    engagement = get_engagement_for_view(user, engagement_id)
+    if not permissions.can_act(user, engagement):
+        raise PermissionDenied("You can see this engagement but not act on it.")
+    return engagement

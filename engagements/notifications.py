@@ -7,7 +7,13 @@
   operations issue, an issue raised or a failed update test);
 - the Accountable party (the signing party): a task done and waiting for their sign-off;
 - the Responsible party: their task reopened, or their checklist returned;
-- a plain comment: the Responsible and Accountable parties, who work the task.
+- a plain comment: the Responsible and Accountable parties, who work the task;
+- operations (update cycles, the handover, issues): the parties working the task hear of
+  each other's moves, Consulted and Informed parties per their letters (a failed update
+  test, any issue event fires the conditional ones); handover attendees get the invitation;
+- standing duties: each attestation tells the Informed parties; a failed backup or a duty
+  missed past its grace is an issue (the vendor's conditional letter fires), and a missed
+  duty also tells the Responsible party.
 The person who acted is never notified; a person in two roles gets one notification.
 """
 
@@ -26,12 +32,25 @@ from .models import Event, Membership, Notification, Profile
 STATUS_EVENTS = {"task.status_changed", "task.signed_off", "task.reopened"}
 CHECKLIST_EVENTS = {"checklist.submitted", "checklist.accepted", "checklist.returned"}
 # Events that only announce and are not issues; the issue events are decided per event.
-ISSUE_VERBS = {"task.question_asked", "checklist.returned", "issue.raised", "update.test_failed"}
+ISSUE_VERBS = {
+    "task.question_asked",
+    "checklist.returned",
+    "update.test_failed",
+    "duty.failed",
+    "duty.missed",
+}
+# Operations work (update cycles, the handover, issues): the parties working the task
+# (Responsible, Accountable) are told of each other's moves; Consulted and Informed per letters.
+WORKING_PREFIXES = ("update.", "handover.", "issue.")
+# Standing duties: attestations tell the Informed parties (the vendor: always for monitoring,
+# only on issues for backups, per the seed's conditional letter).
+DUTY_PREFIX = "duty."
 
 
 def is_issue(event: Event) -> bool:
-    """Issue events are the ones conditional letters fire on."""
-    if event.verb in ISSUE_VERBS:
+    """Issue events are the ones conditional letters fire on: every event about an issue,
+    a failed update test, a failed backup, a duty missed past grace, a question, a block."""
+    if event.verb in ISSUE_VERBS or event.verb.startswith("issue."):
         return True
     return event.verb == "task.status_changed" and event.to_state == TaskStatus.BLOCKED
 
@@ -71,6 +90,16 @@ def audiences(event: Event, task) -> list[Audience]:
         out += [Audience(p, Reason.ACCOUNTABLE) for p in workflow.signer_party_ids(task)]
     if verb in ("task.reopened", "checklist.returned"):
         out += [Audience(c.party_id, Reason.RESPONSIBLE) for c in cells if c.responsible]
+    if verb.startswith(WORKING_PREFIXES):
+        out += [Audience(c.party_id, Reason.CONSULTED) for c in cells if c.consulted and fires(c)]
+        out += [Audience(c.party_id, Reason.INFORMED) for c in cells if c.informed and fires(c)]
+        out += [
+            Audience(c.party_id, Reason.INVOLVED) for c in cells if c.responsible or c.accountable
+        ]
+    if verb.startswith(DUTY_PREFIX) and verb != "duty.cadence_set":
+        out += [Audience(c.party_id, Reason.INFORMED) for c in cells if c.informed and fires(c)]
+    if verb == "duty.missed":
+        out += [Audience(c.party_id, Reason.RESPONSIBLE) for c in cells if c.responsible]
     if verb == "task.commented":
         out += [
             Audience(c.party_id, Reason.INVOLVED) for c in cells if c.responsible or c.accountable
@@ -81,12 +110,16 @@ def audiences(event: Event, task) -> list[Audience]:
 def recipients(event: Event, task) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
     reached = audiences(event, task)
-    if not reached:
+    if not reached and not event.data.get("attendee_ids"):
         return {}
     reason_of_party: dict[int, str] = {}
     for audience in reached:
         reason_of_party.setdefault(audience.party_id, audience.reason)
     people: dict[int, str] = {}
+    # Handover invitations go to the attendees whatever their party (the email carries the .ics).
+    for user_id in event.data.get("attendee_ids", ()) if event.verb.startswith("handover.") else ():
+        if user_id != event.actor_id:
+            people[user_id] = Reason.ATTENDEE
     members = Membership.objects.filter(
         engagement_id=event.engagement_id, party_id__in=reason_of_party, user__is_active=True
     ).values_list("user_id", "party_id")

@@ -115,6 +115,9 @@ def create_engagement(
     template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
     tasks = _copy_tasks(engagement, template_tasks)
     _create_checklists(engagement, tasks)
+    from .operations import create_default_duties
+
+    create_default_duties(engagement)
     record_event(
         engagement,
         "engagement.created",

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
-from . import workflow
+from . import ical, workflow
 from .choices import OPEN_STATUSES, Channel, Delivery, ReminderKind
-from .models import EngagementTask, Membership, Notification, Profile
+from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ def claim(queryset, limit: int) -> list[int]:
 
 
 def _link(notification: Notification) -> str:
+    if notification.kind == ReminderKind.DUTY_DUE:
+        return settings.SITE_URL + reverse("engagements:duties", args=[notification.engagement_id])
     if notification.task_id:
         return settings.SITE_URL + reverse("engagements:task-detail", args=[notification.task_id])
     return settings.SITE_URL + reverse(
@@ -70,11 +72,32 @@ def _message(notification: Notification):
         "link": _link(notification),
         "recipient": notification.recipient,
     }
-    return render_email(
+    message = render_email(
         template,
         context,
         notification.recipient.email,
         message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+    )
+    invitation = _invitation(notification)
+    if invitation:
+        message.attach(*invitation)
+    return message
+
+
+def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
+    """An attendee's handover email carries the invitation as it was at the event (an update
+    or a cancellation has the same UID and a higher SEQUENCE)."""
+    event = notification.event
+    if event is None or not event.verb.startswith("handover."):
+        return None
+    data = event.data.get("invitation")
+    if not data or notification.recipient_id not in event.data.get("attendee_ids", ()):
+        return None
+    method = "CANCEL" if data["status"] == "cancelled" else "REQUEST"
+    return (
+        "operations-handover.ics",
+        ical.invitation(data, now=event.created_at),
+        f"text/calendar; charset=utf-8; method={method}",
     )
 
 
@@ -249,10 +272,77 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
         written += len(rows)
 
 
+def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) -> dict:
+    """Standing duties past due: today's reminder to the Responsible party (once a day, by the
+    same unique key as task reminders), and past the grace period one `duty.missed` event per
+    missed due time, which informs the vendor (their conditional letter fires on issues).
+    Batches of duties; 4 queries a batch plus one transaction per duty newly past grace."""
+    from . import operations
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    batch_size = batch_size or settings.REMINDER_BATCH_SIZE
+    due = StandingDuty.objects.filter(due_at__lt=now)
+    reminded, missed, last_pk = 0, 0, 0
+    while True:
+        duties = list(due.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+        if not duties:
+            return {"reminders": reminded, "missed": missed}
+        last_pk = duties[-1].pk
+        engagement_ids = {d.engagement_id for d in duties}
+        tasks = {
+            (t.engagement_id, t.key): t
+            for t in EngagementTask.objects.live()
+            .filter(engagement_id__in=engagement_ids, key__in=operations.DUTY_TASK.values())
+            .prefetch_related("parties")
+        }
+        members: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for engagement_id, party_id, user_id in Membership.objects.filter(
+            engagement_id__in=engagement_ids, user__is_active=True
+        ).values_list("engagement_id", "party_id", "user_id"):
+            members[(engagement_id, party_id)].append(user_id)
+        users = {u for ids in members.values() for u in ids}
+        prefs = {
+            u: (e, p)
+            for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
+                "user_id", "email_delivery", "portal_delivery"
+            )
+        }
+        rows = []
+        for duty in duties:
+            task = tasks.get((duty.engagement_id, operations.DUTY_TASK[duty.kind]))
+            if task is None:
+                continue
+            for party_id in workflow.responsible_party_ids(task):
+                for user_id in members[(duty.engagement_id, party_id)]:
+                    for channel, digest in _wanted_channels(
+                        prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
+                    ):
+                        rows.append(
+                            Notification(
+                                engagement_id=duty.engagement_id,
+                                task=task,
+                                recipient_id=user_id,
+                                channel=channel,
+                                kind=ReminderKind.DUTY_DUE,
+                                reason="responsible",
+                                digest=digest,
+                                day=today,
+                            )
+                        )
+            past_grace = now > duty.due_at + dt.timedelta(days=duty.grace_days)
+            if past_grace and duty.missed_reported_for != duty.due_at:
+                missed += operations.report_missed(duty.pk, now=now)
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        reminded += len(rows)
+
+
 @shared_task(**retrying)
 def send_reminders() -> int:
-    """Beat (hourly by default): today's reminders, then their delivery."""
+    """Beat (hourly by default): today's reminders for tasks and standing duties, then
+    their delivery."""
     sweep_reminders()
+    sweep_duties()
     return deliver_pending_batches()
 
 

@@ -1,0 +1,375 @@
+"""Read-side queries for the operations pages, each in a fixed number of SQL queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from . import operations as ops
+from . import workflow
+from .choices import (
+    OPEN_CYCLE_STATES,
+    OPEN_ISSUE_STATES,
+    OPEN_STATUSES,
+    CycleState,
+    HandoverState,
+    IssueState,
+    Severity,
+)
+from .models import (
+    Attestation,
+    AttestationToken,
+    CalendarFeed,
+    Engagement,
+    EngagementTask,
+    Event,
+    Handover,
+    Issue,
+    Membership,
+    StandingDuty,
+    TaskParty,
+    UpdateCycle,
+    UpdateStage,
+)
+
+SEVERITY_ORDER = Case(
+    *(When(severity=s, then=Value(i)) for i, s in enumerate(Severity.values)),
+    output_field=IntegerField(),
+)
+
+
+def _tasks(engagement_id: int, keys: list[str]) -> dict[str, EngagementTask]:
+    """The engagement's seed tasks by key, letters and parties prefetched (2 queries)."""
+    tasks = (
+        EngagementTask.objects.live()
+        .filter(engagement_id=engagement_id, key__in=keys)
+        .prefetch_related(Prefetch("parties", queryset=TaskParty.objects.select_related("party")))
+        .order_by("environment")
+    )
+    out: dict[str, EngagementTask] = {}
+    for task in tasks:
+        out.setdefault(task.key, task)
+    return out
+
+
+@dataclass(frozen=True)
+class Side:
+    """What the person's party holds on one task, for showing the right forms (the services
+    decide; a form shown to someone who may not use it gets a clear refusal)."""
+
+    responsible: bool = False
+    accountable: bool = False
+    consulted: bool = False
+    is_vendor: bool = False
+
+
+def side(task: EngagementTask | None, party_id: int | None) -> Side:
+    if task is None or party_id is None:
+        return Side()
+    cell = workflow.letters_by_party(task).get(party_id)
+    if cell is None:
+        return Side()
+    return Side(cell.responsible, cell.accountable, cell.consulted, cell.party.is_vendor)
+
+
+def _my_party(engagement_id: int, user) -> int | None:
+    return (
+        Membership.objects.filter(engagement_id=engagement_id, user=user)
+        .values_list("party_id", flat=True)
+        .first()
+    )
+
+
+def duty_state(duty: StandingDuty, now: dt.datetime) -> str:
+    """ "on time", "due" (past due, within grace) or "missed" (past grace)."""
+    if now <= duty.due_at:
+        return "on time"
+    if now <= duty.due_at + dt.timedelta(days=duty.grace_days):
+        return "due"
+    return "missed"
+
+
+def _duties(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
+    """Each duty with its last attestation's result, time and timeliness (1 query)."""
+    last = Attestation.objects.filter(duty=OuterRef("pk")).order_by("-performed_at", "-id")
+    duties = list(
+        engagement.duties.annotate(
+            last_result=Subquery(last.values("result")[:1]),
+            last_performed_at=Subquery(last.values("performed_at")[:1]),
+            last_on_time=Subquery(last.values("on_time")[:1]),
+        ).order_by("kind")
+    )
+    for duty in duties:
+        duty.state = duty_state(duty, now)
+    return duties
+
+
+def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:
+    """The engagement page's Operations section: the current update cycle, the next handover
+    or window, each duty's last attestation and timeliness, and the open issues (6 queries)."""
+    now = now or timezone.now()
+    cycle = (
+        engagement.update_cycles.order_by(
+            Case(When(state__in=OPEN_CYCLE_STATES, then=Value(0)), default=Value(1)),
+            "-created_at",
+        )
+        .prefetch_related("stages")
+        .first()
+    )
+    handover = (
+        engagement.handovers.exclude(state=HandoverState.CANCELLED)
+        .order_by(Case(When(state=HandoverState.SCHEDULED, then=Value(0)), default=Value(1)))
+        .first()
+    )
+    issues = engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
+    next_window = None
+    if cycle is not None and cycle.is_open:
+        upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
+        next_window = upcoming[0] if upcoming else None
+    return {
+        "cycle": cycle,
+        "next_window": next_window,
+        "handover": handover,
+        "duties": _duties(engagement, now),
+        "open_issues": list(issues.order_by(SEVERITY_ORDER, "-created_at")[:5]),
+        "open_issue_count": issues.count(),
+        "now": now,
+    }
+
+
+# --- Update cycles -------------------------------------------------------------------------
+
+
+def cycles_page(engagement: Engagement, *, user) -> dict:
+    party = _my_party(engagement.pk, user)
+    tasks = _tasks(engagement.pk, [ops.UPDATES])
+    return {
+        "engagement": engagement,
+        "cycles": list(
+            engagement.update_cycles.prefetch_related("stages").order_by("-created_at", "-id")
+        ),
+        "me": side(tasks.get(ops.UPDATES), party),
+        "has_open": engagement.update_cycles.filter(state__in=OPEN_CYCLE_STATES).exists(),
+    }
+
+
+def cycle_page(cycle: UpdateCycle, *, user) -> dict:
+    """Both environments' steps, the cycle's events as a timeline, its issues (8 queries)."""
+    stages = list(
+        UpdateStage.objects.filter(cycle=cycle)
+        .select_related("prepared_by", "tested_by")
+        .prefetch_related("snapshots")
+    )
+    by_env = {s.environment: s for s in stages}
+    party = _my_party(cycle.engagement_id, user)
+    tasks = _tasks(cycle.engagement_id, [ops.UPDATES, ops.TESTING])
+    me = side(tasks.get(ops.UPDATES), party)
+    tester = side(tasks.get(ops.TESTING), party)
+    events = list(
+        Event.objects.filter(engagement_id=cycle.engagement_id, data__cycle=cycle.pk)
+        .select_related("actor", "task")
+        .order_by("created_at", "id")
+    )
+    return {
+        "engagement": cycle.engagement,
+        "cycle": cycle,
+        "dev": by_env.get(ops.DEV),
+        "prod": by_env.get(ops.PROD),
+        "events": events,
+        "issues": list(cycle.issues.order_by("-created_at")),
+        "me": me,
+        "tester": tester,
+        "can_accept": me.responsible and party != cycle.windows_proposed_by_id,
+        "S": CycleState,
+        "gate_open": cycle.state == CycleState.DEV_PASSED or bool(cycle.override_at),
+    }
+
+
+# --- Handover ---------------------------------------------------------------------------------
+
+
+def handover_page(engagement: Engagement, *, user) -> dict:
+    handovers = list(
+        engagement.handovers.select_related("organizer")
+        .prefetch_related("attendees")
+        .order_by("-starts_at")
+    )
+    members = list(
+        Membership.objects.filter(engagement=engagement, user__is_active=True)
+        .select_related("user", "party")
+        .order_by("party__name", "user__username")
+    )
+    tasks = _tasks(engagement.pk, [ops.HANDOVER])
+    party = next((m.party_id for m in members if m.user_id == user.pk), None)
+    current = next((h for h in handovers if h.state == HandoverState.SCHEDULED), None)
+    return {
+        "engagement": engagement,
+        "current": current,
+        "past": [h for h in handovers if h is not current],
+        "members": members,
+        "me": side(tasks.get(ops.HANDOVER), party),
+        "task": tasks.get(ops.HANDOVER),
+        "agenda": ops.AGENDA,
+    }
+
+
+# --- Standing duties ----------------------------------------------------------------------------
+
+
+def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    party = _my_party(engagement.pk, user)
+    tasks = _tasks(engagement.pk, list(ops.DUTY_TASK.values()))
+    duties = _duties(engagement, now)
+    recent = list(
+        Attestation.objects.filter(duty__engagement=engagement)
+        .select_related("duty", "recorded_by", "via_token")
+        .order_by("-performed_at", "-id")[:40]
+    )
+    for duty in duties:
+        duty.me = side(tasks.get(ops.DUTY_TASK[duty.kind]), party)
+        duty.recent = [a for a in recent if a.duty_id == duty.pk][:10]
+    backup_side = side(tasks.get(ops.DUTY_TASK["backup"]), party)
+    return {
+        "engagement": engagement,
+        "duties": duties,
+        "tokens": list(
+            AttestationToken.objects.filter(engagement=engagement).select_related(
+                "created_by", "revoked_by"
+            )
+        )
+        if backup_side.responsible
+        else [],
+        "can_manage_tokens": backup_side.responsible,
+        "now": now,
+    }
+
+
+# --- Issues -----------------------------------------------------------------------------------
+
+
+def issues_page(engagement: Engagement, *, user, page=1, state: str = "open") -> dict:
+    issues = engagement.issues.select_related("raised_by", "cycle")
+    if state == "open":
+        issues = issues.filter(state__in=OPEN_ISSUE_STATES)
+    elif state in IssueState.values:
+        issues = issues.filter(state=state)
+    page_obj = Paginator(issues.order_by(SEVERITY_ORDER, "-created_at", "-id"), 50).get_page(page)
+    party = _my_party(engagement.pk, user)
+    tasks = _tasks(engagement.pk, [ops.IDENTIFICATION])
+    return {
+        "engagement": engagement,
+        "issues": page_obj,
+        "page_obj": page_obj,
+        "state": state,
+        "states": IssueState.choices,
+        "can_raise": side(tasks.get(ops.IDENTIFICATION), party).responsible,
+    }
+
+
+def issue_page(issue: Issue, *, user) -> dict:
+    party = _my_party(issue.engagement_id, user)
+    tasks = _tasks(issue.engagement_id, [ops.IDENTIFICATION, ops.RESOLUTION])
+    roles = set()
+    if side(tasks.get(ops.IDENTIFICATION), party).responsible:
+        roles.add(ops.REPORTER)
+    if side(tasks.get(ops.RESOLUTION), party).responsible:
+        roles.add(ops.RESOLVER)
+    moves = [
+        (to, move)
+        for (frm, to), move in ops.ISSUE_MOVES.items()
+        if frm == issue.state and move.by in roles
+    ]
+    events = list(
+        Event.objects.filter(engagement_id=issue.engagement_id, data__issue=issue.pk)
+        .select_related("actor", "task")
+        .order_by("created_at", "id")
+    )
+    return {
+        "engagement": issue.engagement,
+        "issue": issue,
+        "moves": moves,
+        "events": events,
+        "is_reporter": ops.REPORTER in roles,
+    }
+
+
+# --- Calendar --------------------------------------------------------------------------------
+
+
+def calendar_entries(user, *, now: dt.datetime | None = None) -> list[dict]:
+    """The person's feed: open tasks their party is Responsible or Accountable for with a due
+    date, the windows of open update cycles and the scheduled handovers of their engagements
+    (3 queries)."""
+    now = now or timezone.now()
+    tasks = EngagementTask.objects.live().filter(
+        Q(engagement__memberships__user=user)
+        & Q(parties__party_id=F("engagement__memberships__party_id"))
+        & (Q(parties__responsible=True) | Q(parties__accountable=True))
+    )
+    entries = []
+    for task in (
+        tasks.filter(status__in=OPEN_STATUSES, due_date__isnull=False)
+        .select_related("engagement")
+        .distinct()
+        .order_by("due_date", "pk")[:500]
+    ):
+        entries.append(
+            {
+                "uid": f"task-{task.pk}@psaas-portal",
+                "date": task.due_date,
+                "summary": f"Due: {task.label} ({task.engagement.name})",
+                "url": reverse("engagements:task-detail", args=[task.pk]),
+            }
+        )
+    for stage in (
+        UpdateStage.objects.filter(
+            cycle__engagement__memberships__user=user, cycle__state__in=OPEN_CYCLE_STATES
+        )
+        .select_related("cycle__engagement")
+        .order_by("window_start")[:200]
+    ):
+        cycle = stage.cycle
+        entries.append(
+            {
+                "uid": f"update-window-{stage.pk}@psaas-portal",
+                "start": stage.window_start,
+                "end": stage.window_end,
+                "summary": f"Update {cycle.release}: {stage.get_environment_display()} window "
+                f"({cycle.engagement.name})",
+                "description": f"State: {cycle.get_state_display()}",
+                "url": reverse("engagements:cycle-detail", args=[cycle.pk]),
+                "status": "CONFIRMED" if cycle.state != CycleState.PROPOSED else "TENTATIVE",
+            }
+        )
+    for handover in (
+        Handover.objects.filter(
+            engagement__memberships__user=user,
+            state=HandoverState.SCHEDULED,
+            starts_at__gte=now - dt.timedelta(days=30),
+        )
+        .select_related("engagement")
+        .order_by("starts_at")[:50]
+    ):
+        entries.append(
+            {
+                "uid": str(handover.uid),
+                "start": handover.starts_at,
+                "end": handover.ends_at,
+                "summary": f"Operations Handover ({handover.engagement.name})",
+                "description": handover.agenda,
+                "url": reverse("engagements:handover", args=[handover.engagement_id]),
+                "sequence": handover.sequence,
+                "status": "CONFIRMED",
+            }
+        )
+    return entries
+
+
+def calendar_page(user) -> dict:
+    return {"feed": CalendarFeed.objects.filter(user=user).first()}
