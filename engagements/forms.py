@@ -135,7 +135,9 @@ class WindowsForm(forms.Form):
 
 class CycleProposeForm(WindowsForm):
     release = text("Release", max_length=40)
-    release_notes_url = forms.URLField(label="Release notes link", required=False, max_length=300)
+    release_notes_url = forms.URLField(
+        label="Release notes link", required=False, max_length=300, assume_scheme="https"
+    )
 
     field_order = ["release", "release_notes_url"]
 

@@ -1114,6 +1114,7 @@ def feed_user(raw: str):
     feed = CalendarFeed.objects.select_related("user").filter(digest=_digest(raw)).first()
     if feed is None or not feed.user.is_active:
         return None
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=timezone.now())
     return feed.user
 
 

@@ -186,6 +186,7 @@ def cycle_page(cycle: UpdateCycle, *, user) -> dict:
         "tester": tester,
         "can_accept": me.responsible and party != cycle.windows_proposed_by_id,
         "S": CycleState,
+        "severities": Severity.choices,
         "gate_open": cycle.state == CycleState.DEV_PASSED or bool(cycle.override_at),
     }
 

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from psaas_portal.params import parse_id
 from raci.models import Party, TemplateVersion
 
-from . import permissions, selectors, services
+from . import ops_selectors, permissions, selectors, services
 from .forms import (
     ChecklistForm,
     ChecklistReviewForm,
@@ -73,6 +73,7 @@ def engagement_detail(request, engagement_id: int):
         engagement, user=request.user, events_page=request.GET.get("page", 1)
     )
     context["can_administer"] = permissions.can_administer(request.user, engagement)
+    context["ops"] = ops_selectors.operations_summary(engagement)
     return render(request, "engagements/engagement_detail.html", context)
 
 

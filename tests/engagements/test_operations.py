@@ -1,0 +1,590 @@
+"""Operations after go-live: the update cycle's gates, who is told, the handover's iCalendar,
+standing duties and their cadence, attestation tokens, issues."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import icalendar
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from engagements import operations as ops
+from engagements import tasks as celery_tasks
+from engagements.choices import (
+    AttestationResult,
+    CycleState,
+    DutyKind,
+    Environment,
+    HandoverState,
+    IssueState,
+    ReminderKind,
+    Severity,
+    TaskStatus,
+)
+from engagements.models import (
+    Attestation,
+    Event,
+    Issue,
+    Notification,
+    Snapshot,
+    StandingDuty,
+    UpdateCycle,
+)
+from engagements.services import Conflict, DomainError, NotAllowed
+from tests.conftest import task_of
+from tests.factories import UserFactory, subscriber_party, vendor_party
+
+pytestmark = pytest.mark.django_db
+
+DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
+
+
+def windows(days: int = 3) -> dict:
+    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=days)
+    return {
+        DEV: (base, base + dt.timedelta(hours=4)),
+        PROD: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
+    }
+
+
+def snapshots(*vms: str) -> list[ops.SnapshotIn]:
+    taken = timezone.now() - dt.timedelta(minutes=30)
+    return [ops.SnapshotIn(vm, f"snap-{vm}-001", taken) for vm in vms or ("app-1",)]
+
+
+def prepare(cycle, engineer, env=DEV):
+    return ops.record_preparation(
+        cycle,
+        actor=engineer,
+        environment=env,
+        snapshots=snapshots("app-1", "app-2"),
+        access_provided=True,
+        present="Jane (infra), Bob (DBA)",
+    )
+
+
+@pytest.fixture
+def team(engagement_a, cse, engineer_a, vendor_org, org_a):
+    cse2 = UserFactory(username="cse-2", organization=vendor_org)
+    eng2 = UserFactory(username="engineer-a2", organization=org_a)
+    from engagements import services
+
+    services.add_member(engagement_a, cse2, party=vendor_party())
+    services.add_member(engagement_a, eng2, party=subscriber_party())
+    return {"V": [cse, cse2], "S": [engineer_a, eng2]}
+
+
+@pytest.fixture
+def agreed(engagement_a, cse, engineer_a):
+    cycle = ops.propose_cycle(
+        engagement_a,
+        actor=cse,
+        release="2026.12.1",
+        windows=windows(),
+        release_notes_url="https://example.com/notes",
+    )
+    ops.accept_windows(cycle, actor=engineer_a)
+    cycle.refresh_from_db()
+    return cycle
+
+
+def state_of(cycle) -> str:
+    return UpdateCycle.objects.get(pk=cycle.pk).state
+
+
+# --- The gates ------------------------------------------------------------------------
+
+
+def test_a_full_cycle(engagement_a, cse, engineer_a, agreed):
+    prepare(agreed, engineer_a, DEV)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.post_status(agreed, actor=cse, message="Scripts running, 40% done")
+    ops.finish_update(agreed, actor=cse, scripts="migrate-2026-12.sh")
+    assert state_of(agreed) == CycleState.DEV_TESTING
+    ops.record_test(agreed, actor=engineer_a, result="passed", notes="Logins, MFA, SSO ok")
+    prepare(agreed, engineer_a, PROD)
+    ops.start_update(agreed, actor=cse, environment=PROD)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    assert state_of(agreed) == CycleState.COMPLETED
+    verbs = list(
+        Event.objects.filter(data__cycle=agreed.pk).order_by("id").values_list("verb", flat=True)
+    )
+    assert verbs == [
+        "update.proposed",
+        "update.windows_agreed",
+        "update.prepared",
+        "update.started",
+        "update.status_posted",
+        "update.node_updated",
+        "update.test_passed",
+        "update.prepared",
+        "update.started",
+        "update.completed",
+    ]
+    assert task_of(engagement_a, "updates").status == TaskStatus.IN_PROGRESS
+
+
+def test_development_update_refused_without_snapshot_evidence(agreed, cse):
+    with pytest.raises(DomainError, match="has not recorded its preparation"):
+        ops.start_update(agreed, actor=cse, environment=DEV)
+    assert state_of(agreed) == CycleState.AGREED
+    assert not Event.objects.filter(verb="update.started").exists()
+
+
+def test_preparation_needs_every_part_and_saves_nothing_otherwise(agreed, engineer_a):
+    with pytest.raises(DomainError) as refused:
+        ops.record_preparation(
+            agreed,
+            actor=engineer_a,
+            environment=DEV,
+            snapshots=[],
+            access_provided=False,
+            present="",
+        )
+    message = str(refused.value)
+    assert "snapshot" in message and "access" in message and "present" in message
+    assert not Snapshot.objects.exists()
+    with pytest.raises(DomainError, match="future"):
+        ops.record_preparation(
+            agreed,
+            actor=engineer_a,
+            environment=DEV,
+            access_provided=True,
+            present="me",
+            snapshots=[ops.SnapshotIn("vm", "s1", timezone.now() + dt.timedelta(days=1))],
+        )
+    with pytest.raises(DomainError, match="twice"):
+        ops.record_preparation(
+            agreed,
+            actor=engineer_a,
+            environment=DEV,
+            access_provided=True,
+            present="me",
+            snapshots=snapshots("vm", "VM"),
+        )
+    assert not Snapshot.objects.exists()
+
+
+def test_the_vendor_cannot_record_the_subscribers_preparation(agreed, cse):
+    with pytest.raises(NotAllowed, match="subscriber"):
+        prepare(agreed, cse)
+
+
+def test_production_refused_before_development_testing_passed(agreed, cse, engineer_a):
+    prepare(agreed, engineer_a, DEV)
+    prepare(agreed, engineer_a, PROD)
+    with pytest.raises(DomainError):
+        ops.start_update(agreed, actor=cse, environment=PROD)  # Development not even updated
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    with pytest.raises(DomainError, match="waits until Development testing has passed"):
+        ops.start_update(agreed, actor=cse, environment=PROD)
+    assert state_of(agreed) == CycleState.DEV_TESTING
+
+
+def test_override_by_the_accountable_party_is_recorded_with_actor_and_reason(
+    agreed, cse, engineer_a
+):
+    prepare(agreed, engineer_a, DEV)
+    prepare(agreed, engineer_a, PROD)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    with pytest.raises(NotAllowed, match="Accountable"):
+        ops.override_gate(agreed, actor=cse, reason="we are in a hurry")  # the vendor is R only
+    with pytest.raises(DomainError, match="reason"):
+        ops.override_gate(agreed, actor=engineer_a, reason="  ")
+    ops.override_gate(agreed, actor=engineer_a, reason="Security fix; tests run after")
+    cycle = UpdateCycle.objects.get(pk=agreed.pk)
+    assert cycle.override_by == engineer_a and cycle.override_reason.startswith("Security")
+    event = Event.objects.get(verb="update.gate_overridden")
+    assert event.actor == engineer_a and event.data["reason"] == "Security fix; tests run after"
+    ops.start_update(agreed, actor=cse, environment=PROD)
+    assert state_of(agreed) == CycleState.PROD_UPDATING
+
+
+def test_a_failed_test_raises_an_issue_linked_to_the_cycle(agreed, cse, engineer_a):
+    prepare(agreed, engineer_a, DEV)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    with pytest.raises(DomainError, match="what failed"):
+        ops.record_test(agreed, actor=engineer_a, result="failed", notes="")
+    ops.record_test(agreed, actor=engineer_a, result="failed", notes="SSO login loops")
+    issue = Issue.objects.get()
+    assert issue.cycle_id == agreed.pk and issue.environment == DEV
+    assert issue.severity == Severity.HIGH and issue.state == IssueState.OPEN
+    assert state_of(agreed) == CycleState.DEV_FAILED
+    # The vendor can run the Development update again, and the tests come round again.
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="hotfix-1.sh")
+    ops.record_test(agreed, actor=engineer_a, result="passed")
+    assert state_of(agreed) == CycleState.DEV_PASSED
+
+
+def test_windows_are_agreed_by_the_other_side(engagement_a, cse, engineer_a, team):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    with pytest.raises(NotAllowed, match="your side"):
+        ops.accept_windows(cycle, actor=team["V"][1])
+    ops.propose_windows(cycle, actor=engineer_a, windows=windows(days=5))
+    with pytest.raises(NotAllowed):
+        ops.accept_windows(cycle, actor=team["S"][1])
+    ops.accept_windows(cycle, actor=cse)
+    assert state_of(cycle) == CycleState.AGREED
+
+
+def test_bad_windows_and_a_second_open_cycle_are_refused(engagement_a, cse, agreed):
+    w = windows()
+    with pytest.raises(DomainError, match="after the Development window ends"):
+        ops.propose_cycle(
+            engagement_a, actor=cse, release="r2", windows={DEV: w[PROD], PROD: w[DEV]}
+        )
+    with pytest.raises(DomainError, match="end after it starts"):
+        ops.propose_cycle(
+            engagement_a, actor=cse, release="r2", windows={DEV: w[DEV][::-1], PROD: w[PROD]}
+        )
+    with pytest.raises(DomainError, match="still open"):
+        ops.propose_cycle(engagement_a, actor=cse, release="r2", windows=w)
+    assert UpdateCycle.objects.count() == 1
+
+
+def test_a_stale_revision_is_a_conflict(agreed, cse):
+    with pytest.raises(Conflict):
+        ops.cancel_cycle(agreed, actor=cse, reason="x", revision=agreed.revision - 1)
+    assert state_of(agreed) == CycleState.AGREED
+
+
+# --- Who is told -----------------------------------------------------------------------
+
+
+def told(verb: str) -> set[int]:
+    event = Event.objects.filter(verb=verb).latest("id")
+    return set(
+        Notification.objects.filter(event=event, channel="portal").values_list(
+            "recipient_id", flat=True
+        )
+    )
+
+
+def ids(*users) -> set[int]:
+    return {u.pk for u in users}
+
+
+def test_update_events_follow_the_letters(team, agreed):
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    assert told("update.windows_agreed") == ids(cse, cse2, eng2)  # Updates: V=R, S=RA
+    prepare(agreed, eng)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.post_status(agreed, actor=cse, message="halfway")
+    assert told("update.status_posted") == ids(cse2, eng, eng2)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    ops.record_test(agreed, actor=eng, result="passed")
+    # Testing Updates: the vendor is "C, I (in the event that there are questions/issues)".
+    assert told("update.test_passed") == ids(eng2)
+
+
+def test_a_failed_test_informs_the_vendor(team, agreed):
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    prepare(agreed, eng)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="none required")
+    ops.record_test(agreed, actor=eng, result="failed", notes="broken")
+    assert told("update.test_failed") == ids(cse, cse2, eng2)
+    assert told("issue.raised") == ids(cse, cse2, eng2)  # Issue Identification: V=C
+
+
+def test_issue_moves_tell_the_other_side(engagement_a, team):
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    issue = ops.raise_issue(
+        engagement_a,
+        actor=eng,
+        title="Login slow",
+        environment=PROD,
+        severity=Severity.MEDIUM,
+        description="p95 8 s",
+    )
+    ops.move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
+    assert told("issue.state_changed") == ids(cse2, eng, eng2)  # Issue Resolution: V=R, S=C
+
+
+def test_backup_attestations_inform_the_vendor_only_on_issues(engagement_a, team):
+    cse, cse2 = team["V"]
+    eng = team["S"][0]
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    monitoring = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.MONITORING)
+    now = timezone.now()
+    ops.record_attestation(
+        backup,
+        actor=eng,
+        attestation=ops.AttestationIn(now, AttestationResult.SUCCEEDED, tool="CLI"),
+    )
+    assert told("duty.attested") == set()  # Backing Up: V = I (in the event of issues)
+    ops.record_attestation(
+        backup,
+        actor=eng,
+        attestation=ops.AttestationIn(now, AttestationResult.FAILED, tool="CLI", notes="disk full"),
+    )
+    assert told("duty.failed") == ids(cse, cse2)
+    ops.record_attestation(
+        monitoring,
+        actor=eng,
+        attestation=ops.AttestationIn(
+            now, AttestationResult.SUCCEEDED, monitored="CPU, disk, /health", alerts_to="PagerDuty"
+        ),
+    )
+    assert told("duty.attested") == ids(cse, cse2)  # Monitoring: V = I, unconditional
+
+
+# --- The handover and its invitation ------------------------------------------------------
+
+
+def parse(ics: bytes):
+    cal = icalendar.Calendar.from_ical(ics)
+    (event,) = [c for c in cal.walk("VEVENT")]
+    return cal, event
+
+
+def test_handover_invitations_reschedules_and_cancellation(
+    engagement_a, team, mailoutbox, settings
+):
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    start = (timezone.now() + dt.timedelta(days=7)).replace(microsecond=0, second=0)
+    handover = ops.schedule_handover(
+        engagement_a,
+        actor=cse,
+        starts_at=start,
+        attendee_ids=[cse.pk, eng.pk, eng2.pk],
+        location="https://meet.example.com/psaas",
+    )
+    assert handover.duration_minutes == 90 and "Monitoring" in handover.agenda
+    assert task_of(engagement_a, "handover").status == TaskStatus.IN_PROGRESS
+    rows = Notification.objects.filter(event__verb="handover.scheduled", channel="email")
+    assert set(rows.values_list("recipient_id", flat=True)) == ids(eng, eng2, cse2)
+    sent = celery_tasks.deliver(list(rows.values_list("id", flat=True)))
+    assert sent == 3
+    invites = {}
+    for message in mail.outbox:
+        ics = [a for a in message.attachments if a[0] == "operations-handover.ics"]
+        if ics:
+            invites[message.to[0]] = ics[0][1]
+    assert set(invites) == {eng.email, eng2.email}  # cse-2 is told (Responsible) but not invited
+    cal, event = parse(
+        invites[eng.email].encode() if isinstance(invites[eng.email], str) else invites[eng.email]
+    )
+    assert str(cal["method"]) == "REQUEST"
+    assert event.decoded("dtstart") == start.astimezone(dt.UTC)
+    assert event.decoded("dtstart").utcoffset() == dt.timedelta(0)
+    assert event.decoded("duration") == dt.timedelta(minutes=90)
+    assert str(event["uid"]) == str(handover.uid) and int(event["sequence"]) == 0
+    attendees = {str(a).removeprefix("mailto:") for a in event.get("attendee")}
+    assert attendees == {cse.email, eng.email, eng2.email}
+    assert str(event["organizer"]).removeprefix("mailto:") == cse.email
+
+    later = start + dt.timedelta(days=1, hours=2)
+    ops.reschedule_handover(
+        handover,
+        actor=cse,
+        starts_at=later,
+        duration_minutes=60,
+        location="Room 4",
+        attendee_ids=[cse.pk, eng.pk],
+    )
+    data = Event.objects.get(verb="handover.rescheduled").data["invitation"]
+    from engagements import ical
+
+    _, moved = parse(ical.invitation(data))
+    assert str(moved["uid"]) == str(handover.uid) and int(moved["sequence"]) == 1
+    assert moved.decoded("dtstart") == later and moved.decoded("duration") == dt.timedelta(hours=1)
+
+    ops.cancel_handover(handover, actor=cse, reason="CSE unavailable")
+    data = Event.objects.get(verb="handover.cancelled").data["invitation"]
+    cal, cancelled = parse(ical.invitation(data))
+    assert str(cal["method"]) == "CANCEL" and str(cancelled["status"]) == "CANCELLED"
+    assert str(cancelled["uid"]) == str(handover.uid) and int(cancelled["sequence"]) == 2
+
+
+def test_handover_rules(engagement_a, team):
+    cse = team["V"][0]
+    eng = team["S"][0]
+    start = timezone.now() + dt.timedelta(days=2)
+    with pytest.raises(NotAllowed):
+        ops.schedule_handover(
+            engagement_a, actor=eng, starts_at=start, attendee_ids=[cse.pk, eng.pk]
+        )
+    with pytest.raises(DomainError, match="both parties"):
+        ops.schedule_handover(engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk])
+    outsider = UserFactory(username="stranger")
+    with pytest.raises(DomainError, match="member"):
+        ops.schedule_handover(
+            engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk, outsider.pk]
+        )
+    with pytest.raises(DomainError, match="future"):
+        ops.schedule_handover(
+            engagement_a,
+            actor=cse,
+            starts_at=start - dt.timedelta(days=3),
+            attendee_ids=[cse.pk, eng.pk],
+        )
+    handover = ops.schedule_handover(
+        engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk]
+    )
+    with pytest.raises(DomainError, match="already scheduled"):
+        ops.schedule_handover(
+            engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk]
+        )
+    with pytest.raises(DomainError, match="not started yet"):
+        ops.record_handover_held(handover, actor=cse, notes="done")
+
+
+def test_recording_the_handover_held_completes_the_task(engagement_a, team):
+    cse, eng = team["V"][0], team["S"][0]
+    handover = ops.schedule_handover(
+        engagement_a,
+        actor=cse,
+        starts_at=timezone.now() + dt.timedelta(minutes=5),
+        attendee_ids=[cse.pk, eng.pk],
+    )
+    ops.record_handover_held(
+        handover, actor=cse, notes="Reviewed monitoring and backups", questions_answered="Q1: yes"
+    )
+    handover.refresh_from_db()
+    assert handover.state == HandoverState.HELD and handover.held_at
+    assert task_of(engagement_a, "handover").status == TaskStatus.DONE
+
+
+# --- Standing duties and their cadence -------------------------------------------------------
+
+
+def test_duties_are_created_with_the_engagement(engagement_a):
+    duties = {d.kind: d for d in StandingDuty.objects.filter(engagement=engagement_a)}
+    assert (duties["backup"].cadence_days, duties["monitoring"].cadence_days) == (1, 30)
+
+
+def test_attestations_move_the_due_time_and_are_flagged_late(engagement_a, engineer_a):
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=3))
+    late = ops.record_attestation(
+        backup,
+        actor=engineer_a,
+        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+    )
+    assert not late.on_time
+    backup.refresh_from_db()
+    assert backup.due_at > timezone.now() + dt.timedelta(hours=23)
+    on_time = ops.record_attestation(
+        backup,
+        actor=engineer_a,
+        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+    )
+    assert on_time.on_time
+    with pytest.raises(DomainError, match="tool"):
+        ops.record_attestation(
+            backup,
+            actor=engineer_a,
+            attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED),
+        )
+    with pytest.raises(NotAllowed):
+        ops.record_attestation(
+            backup,
+            actor=engagement_a.memberships.get(party__is_vendor=True).user,
+            attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="x"),
+        )
+
+
+def test_missed_backups_remind_once_a_day_and_inform_the_vendor_only_past_grace(engagement_a, team):
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    due = timezone.now() - dt.timedelta(hours=5)
+    StandingDuty.objects.filter(pk=backup.pk).update(due_at=due)
+    now = timezone.now()
+    first = celery_tasks.sweep_duties(now=now)
+    celery_tasks.sweep_duties(now=now + dt.timedelta(minutes=30))  # same day: nothing new
+    reminders = Notification.objects.filter(kind=ReminderKind.DUTY_DUE, channel="email")
+    assert set(reminders.values_list("recipient_id", flat=True)) == ids(eng, eng2)
+    assert reminders.count() == 2 and first["missed"] == 0  # within the 1-day grace
+    assert not Event.objects.filter(verb="duty.missed").exists()
+
+    later = due + dt.timedelta(days=1, hours=1)  # past grace
+    assert celery_tasks.sweep_duties(now=later)["missed"] == 1
+    assert celery_tasks.sweep_duties(now=later + dt.timedelta(hours=1))["missed"] == 0
+    assert told("duty.missed") == ids(cse, cse2, eng, eng2)
+    assert Event.objects.filter(verb="duty.missed").count() == 1
+    assert Notification.objects.filter(kind=ReminderKind.DUTY_DUE, channel="email").count() == 4
+
+
+def test_the_reminder_email_for_a_duty(engagement_a, team, mailoutbox):
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=1))
+    celery_tasks.sweep_duties()
+    celery_tasks.deliver_pending_batches()
+    assert len(mail.outbox) == 2
+    assert "Due: Backing Up" in mail.outbox[0].subject
+    assert f"/engagements/{engagement_a.pk}/duties/" in mail.outbox[0].body
+
+
+def test_cadence_is_set_by_the_accountable_party(engagement_a, team):
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    with pytest.raises(NotAllowed):
+        ops.set_cadence(backup, actor=team["V"][0], cadence_days=7, grace_days=2)
+    with pytest.raises(DomainError):
+        ops.set_cadence(backup, actor=team["S"][0], cadence_days=0, grace_days=2)
+    ops.set_cadence(backup, actor=team["S"][0], cadence_days=7, grace_days=2)
+    backup.refresh_from_db()
+    assert (backup.cadence_days, backup.grace_days) == (7, 2)
+
+
+# --- Issues ------------------------------------------------------------------------------------
+
+
+def test_issue_lifecycle_and_roles(engagement_a, team):
+    cse, eng = team["V"][0], team["S"][0]
+    with pytest.raises(NotAllowed):
+        ops.raise_issue(
+            engagement_a, actor=cse, title="x", environment=PROD, severity="low", description="d"
+        )
+    issue = ops.raise_issue(
+        engagement_a,
+        actor=eng,
+        title="Emails not sent",
+        environment=PROD,
+        severity=Severity.CRITICAL,
+        description="SMTP relay refuses",
+    )
+    ops.set_ticket_reference(issue, actor=eng, reference="SC-12345")
+    with pytest.raises(NotAllowed):
+        ops.move_issue(issue, actor=eng, to=IssueState.RESOLVED, note="fixed myself")
+    ops.move_issue(issue, actor=cse, to=IssueState.WAITING, note="Send the relay logs")
+    ops.move_issue(issue, actor=eng, to=IssueState.INVESTIGATING, note="Attached to SC-12345")
+    with pytest.raises(DomainError, match="note"):
+        ops.move_issue(issue, actor=cse, to=IssueState.RESOLVED)
+    ops.move_issue(issue, actor=cse, to=IssueState.RESOLVED, note="Relay allow-list fixed")
+    with pytest.raises(DomainError, match="cannot go"):
+        ops.move_issue(issue, actor=cse, to=IssueState.WAITING, note="x")
+    ops.move_issue(issue, actor=eng, to=IssueState.CLOSED)
+    issue.refresh_from_db()
+    assert issue.state == IssueState.CLOSED and issue.ticket_reference == "SC-12345"
+    assert issue.resolution == "Relay allow-list fixed"
+    assert Event.objects.filter(data__issue=issue.pk).count() == 6
+
+
+# --- Tokens -------------------------------------------------------------------------------
+
+
+def test_tokens_are_hashed_at_rest_and_revocable(engagement_a, engineer_a, cse):
+    token, raw = ops.create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
+    assert raw.startswith("psat_") and len(raw) > 40
+    assert raw not in str(token.__dict__)
+    assert ops.token_for(raw) == token
+    assert ops.token_for(raw + "x") is None
+    with pytest.raises(NotAllowed):
+        ops.create_attestation_token(engagement_a, actor=cse, name="vendor's")
+    ops.revoke_attestation_token(token, actor=engineer_a)
+    assert ops.token_for(raw) is None
+    for event in Event.objects.filter(verb__startswith="token."):
+        assert raw not in str(event.data)
+    assert Attestation.objects.count() == 0
