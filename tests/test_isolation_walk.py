@@ -4,19 +4,29 @@ returns B's data or changes it. A new URL pattern fails this test until it is co
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from engagements import operations as ops
 from engagements.choices import Environment
 from engagements.models import (
+    Attestation,
+    AttestationToken,
     Comment,
     EngagementTask,
     Event,
+    Handover,
     InfrastructureChecklist,
+    Issue,
     Notification,
     Profile,
     SignOff,
+    StandingDuty,
+    UpdateCycle,
 )
 from raci.models import TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
@@ -66,7 +76,42 @@ COVERED = {
     "engagements:notifications-read-all",
     "engagements:notification-preferences",
     "engagements:notification-read",
+    "engagements:cycles",
+    "engagements:cycle-detail",
+    "engagements:cycle-action",
+    "engagements:handover",
+    "engagements:handover-ics",
+    "engagements:handover-action",
+    "engagements:duties",
+    "engagements:duty-action",
+    "engagements:token-create",
+    "engagements:token-revoke",
+    "engagements:api-attestations",
+    "engagements:issues",
+    "engagements:issue-detail",
+    "engagements:issue-action",
+    "engagements:calendar",
+    "engagements:calendar-feed",
 }
+# Patterns with an action in the URL: every action is walked.
+ACTIONS = {
+    "engagements:cycle-action": [
+        "windows",
+        "accept",
+        "prepare",
+        "start",
+        "status",
+        "finish",
+        "test",
+        "override",
+        "cancel",
+    ],
+    "engagements:handover-action": ["reschedule", "cancel", "held"],
+    "engagements:duty-action": ["attest", "cadence"],
+    "engagements:issue-action": ["move", "ticket"],
+}
+# Machine endpoints that authenticate by token, not by session: anonymous gets 401/404/405.
+TOKEN_AUTH = {"engagements:api-attestations", "engagements:calendar-feed"}
 
 
 def portal_patterns(resolver=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
@@ -121,6 +166,20 @@ def snapshot(engagement_b, version):
                 "email_delivery", "portal_delivery"
             )
         ),
+        list(UpdateCycle.objects.filter(engagement=engagement_b).values_list("state", "revision")),
+        list(Handover.objects.filter(engagement=engagement_b).values_list("state", "sequence")),
+        list(
+            StandingDuty.objects.filter(engagement=engagement_b).values_list(
+                "cadence_days", "grace_days", "due_at"
+            )
+        ),
+        Attestation.objects.filter(duty__engagement=engagement_b).count(),
+        list(AttestationToken.objects.filter(engagement=engagement_b).values_list("revoked_at")),
+        list(
+            Issue.objects.filter(engagement=engagement_b).values_list(
+                "state", "ticket_reference", "revision"
+            )
+        ),
     )
 
 
@@ -138,6 +197,32 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     draft = __import__("raci.services", fromlist=["start_draft"]).start_draft(
         template_version, actor=None
     )
+    engineer_b = engagement_b.memberships.get(party__is_vendor=False).user
+    soon = timezone.now() + dt.timedelta(days=3)
+    cycle = ops.propose_cycle(
+        engagement_b,
+        actor=cse,
+        release="B-release",
+        windows={
+            Environment.DEVELOPMENT: (soon, soon + dt.timedelta(hours=2)),
+            Environment.PRODUCTION: (
+                soon + dt.timedelta(days=1),
+                soon + dt.timedelta(days=1, hours=2),
+            ),
+        },
+    )
+    handover = ops.schedule_handover(
+        engagement_b, actor=cse, starts_at=soon, attendee_ids=[cse.pk, engineer_b.pk]
+    )
+    issue = ops.raise_issue(
+        engagement_b,
+        actor=engineer_b,
+        title="Appliance B issue",
+        environment=Environment.PRODUCTION,
+        severity="high",
+        description="Secret of subscriber B",
+    )
+    token, _ = ops.create_attestation_token(engagement_b, actor=engineer_b, name="B job")
 
     ids = {
         "engagement_id": engagement_b.pk,
@@ -149,6 +234,11 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "notification_id": Notification.objects.filter(engagement=engagement_b, channel="portal")
         .first()
         .pk,
+        "cycle_id": cycle.pk,
+        "handover_id": handover.pk,
+        "duty_id": StandingDuty.objects.filter(engagement=engagement_b).first().pk,
+        "token_id": token.pk,
+        "issue_id": issue.pk,
     }
     post_data = {
         "to": "done",
@@ -166,6 +256,32 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "direction": "up",
         "email_delivery": "off",
         "portal_delivery": "off",
+        "environment": "development",
+        "message": "x",
+        "scripts": "x",
+        "result": "passed",
+        "notes": "x",
+        "note": "x",
+        "severity": "high",
+        "title": "Injected",
+        "description": "x",
+        "reference": "SC-1",
+        "snapshots": "vm, s1, 2026-01-01 10:00",
+        "access_provided": "on",
+        "present": "x",
+        "dev_start": "2030-01-01T10:00",
+        "dev_end": "2030-01-01T12:00",
+        "prod_start": "2030-01-02T10:00",
+        "prod_end": "2030-01-02T12:00",
+        "starts_at": "2030-01-01T10:00",
+        "duration_minutes": "90",
+        "attendees": [str(cse.pk)],
+        "performed_at": "2026-01-01T10:00",
+        "tool": "x",
+        "cadence_days": "2",
+        "grace_days": "1",
+        "release": "Injected",
+        "action": "rotate",
     }
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
@@ -173,16 +289,21 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     for name, pattern in portal_patterns():
         if name in NOT_WALKED:
             continue
-        kwargs = {k: ids[k] for k in pattern.pattern.converters}
-        missing = set(pattern.pattern.converters) - set(ids)
+        converters = set(pattern.pattern.converters) - {"action"}
+        missing = converters - set(ids)
         assert not missing, f"{name}: no id of B for {missing}; add one to the walk"
-        url = reverse(name, kwargs=kwargs)
-        for method in ("get", "post"):
+        for url, method in [
+            (reverse(name, kwargs={k: ids[k] for k in converters} | extra), method)
+            for extra in ([{"action": a} for a in ACTIONS[name]] if name in ACTIONS else [{}])
+            for method in ("get", "post")
+        ]:
             response = getattr(client, method)(
                 url, post_data if method == "post" else {"a": draft.pk, "b": draft.pk}
             )
             body = b"".join(response.streaming_content) if response.streaming else response.content
-            if persona == "anonymous":
+            if persona == "anonymous" and name in TOKEN_AUTH:
+                assert response.status_code in (401, 404, 405), (name, method)
+            elif persona == "anonymous":
                 assert response.status_code in (302, 405), (name, method, response.status_code)
                 if response.status_code == 302:
                     assert response["Location"].startswith(reverse(settings.LOGIN_URL)), (
@@ -190,7 +311,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
                         method,
                     )
             else:
-                assert response.status_code in (200, 302, 400, 403, 404, 405), (
+                assert response.status_code in (200, 302, 400, 401, 403, 404, 405), (
                     name,
                     method,
                     response.status_code,

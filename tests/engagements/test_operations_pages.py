@@ -1,0 +1,441 @@
+"""The operations pages over HTTP: the attestation API, the calendar feed, the forms' refusals,
+and each page's queries at two sizes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import icalendar
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from engagements import operations as ops
+from engagements.choices import AttestationResult, DutyKind, Environment, Severity
+from engagements.models import Attestation, Event, Snapshot, StandingDuty, UpdateCycle
+from tests.factories import UserFactory, subscriber_party, vendor_party
+
+pytestmark = pytest.mark.django_db
+
+DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
+
+
+def windows(offset_days: int = 3) -> dict:
+    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=offset_days)
+    return {
+        DEV: (base, base + dt.timedelta(hours=4)),
+        PROD: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
+    }
+
+
+def api(client, engagement_id, body, token=None, **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return client.post(
+        reverse("engagements:api-attestations", args=[engagement_id]),
+        data=body if isinstance(body, (str, bytes)) else json.dumps(body),
+        content_type="application/json",
+        **headers,
+        **extra,
+    )
+
+
+GOOD = {
+    "duty": "backup",
+    "performed_at": "2026-11-27T02:00:00Z",
+    "result": "succeeded",
+    "tool": "Command-Line Tools",
+    "reference": "backup-20261127.tar.gz",
+    "size_bytes": 1048576,
+}
+
+
+@pytest.fixture
+def token(engagement_a, engineer_a):
+    return ops.create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
+
+
+def good_body():
+    return {**GOOD, "performed_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()}
+
+
+# --- The attestation endpoint ------------------------------------------------------------
+
+
+def test_a_valid_token_records_an_attestation(client, engagement_a, token, caplog):
+    row, raw = token
+    response = api(client, engagement_a.pk, good_body(), raw)
+    assert response.status_code == 201, response.content
+    data = response.json()
+    attestation = Attestation.objects.get(pk=data["id"])
+    assert attestation.via_token == row and attestation.size_bytes == 1048576
+    assert attestation.duty.kind == DutyKind.BACKUP
+    event = Event.objects.get(verb="duty.attested")
+    assert event.data["via"] == "token" and raw not in json.dumps(event.data)
+    assert raw not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "header, status",
+    [
+        (None, 401),
+        ("Bearer psat_wrong", 401),
+        ("Basic dXNlcjpwYXNz", 401),
+        ("Bearer ", 401),
+    ],
+)
+def test_missing_or_wrong_tokens_are_refused(client, engagement_a, token, header, status):
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = api(client, engagement_a.pk, good_body(), **extra)
+    assert response.status_code == status
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "error" in response.json()
+    assert not Attestation.objects.exists()
+
+
+def test_a_revoked_token_is_refused(client, engagement_a, engineer_a, token):
+    row, raw = token
+    ops.revoke_attestation_token(row, actor=engineer_a)
+    assert api(client, engagement_a.pk, good_body(), raw).status_code == 401
+    assert not Attestation.objects.exists()
+
+
+def test_another_engagements_token_is_forbidden(client, engagement_a, engagement_b, token):
+    _, raw = token
+    response = api(client, engagement_b.pk, good_body(), raw)
+    assert response.status_code == 403
+    assert not Attestation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ({**GOOD, "performed_at": "yesterday"}, "performed_at"),
+        ({**GOOD, "duty": "coffee"}, "duty must be"),
+        ({**GOOD, "size_bytes": "big"}, "size_bytes"),
+        ({**GOOD, "result": "maybe"}, "succeeded or failed"),
+        ({**GOOD, "tool": 7}, "tool must be a string"),
+        ({**GOOD, "performed_at": "2099-01-01T00:00:00Z"}, "future"),
+    ],
+)
+def test_malformed_bodies_get_a_400_with_a_message(client, engagement_a, token, body, message):
+    _, raw = token
+    response = api(client, engagement_a.pk, body, raw)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not Attestation.objects.exists()
+
+
+def test_the_api_only_takes_posts(client, engagement_a, token):
+    _, raw = token
+    response = client.get(
+        reverse("engagements:api-attestations", args=[engagement_a.pk]),
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert response.status_code == 405
+
+
+def test_the_token_is_shown_once_and_never_again(client_for, engagement_a, engineer_a):
+    client = client_for(engineer_a)
+    response = client.post(
+        reverse("engagements:token-create", args=[engagement_a.pk]), {"name": "nightly"}
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    raw = response.context["new_token"]
+    assert raw.encode() in response.content
+    page = client.get(reverse("engagements:duties", args=[engagement_a.pk]))
+    assert raw.encode() not in page.content
+    assert raw[:12].encode() in page.content  # the prefix, to recognise it
+
+
+# --- The calendar feed ------------------------------------------------------------------------
+
+
+def test_the_calendar_feed(client_for, client, engagement_a, cse, engineer_a):
+    ops.propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
+    start = timezone.now() + dt.timedelta(days=10)
+    handover = ops.schedule_handover(
+        engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, engineer_a.pk]
+    )
+    page = client_for(engineer_a).post(reverse("engagements:calendar"), {"action": "rotate"})
+    url = page.context["new_url"]
+    assert "?token=" in url
+    client.logout()
+    response = client.get(url.split("testserver", 1)[1])
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    cal = icalendar.Calendar.from_ical(response.content)
+    events = {str(e["uid"]): e for e in cal.walk("VEVENT")}
+    assert str(handover.uid) in events
+    assert events[str(handover.uid)].decoded("dtstart") == start.replace(microsecond=0) or abs(
+        events[str(handover.uid)].decoded("dtstart") - start
+    ) < dt.timedelta(seconds=1)
+    windows_ = [e for e in events.values() if "window" in str(e["summary"])]
+    assert len(windows_) == 2
+    due = [e for e in events.values() if str(e["summary"]).startswith("Due:")]
+    assert due and all(isinstance(e.decoded("dtstart"), dt.date) for e in due)
+    # Rotating makes the old address stop working; revoking too.
+    client_for(engineer_a).post(reverse("engagements:calendar"), {"action": "rotate"})
+    client.logout()
+    assert client.get(url.split("testserver", 1)[1]).status_code == 404
+    assert client.get(reverse("engagements:calendar-feed")).status_code == 404
+
+
+# --- Forms: refusals change nothing ------------------------------------------------------------
+
+
+def test_starting_the_development_update_without_evidence_is_refused_on_the_page(
+    client_for, engagement_a, cse, engineer_a
+):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    ops.accept_windows(cycle, actor=engineer_a)
+    cycle.refresh_from_db()
+    client = client_for(cse)
+    response = client.post(
+        reverse("engagements:cycle-action", args=[cycle.pk, "start"]),
+        {"revision": cycle.revision, "environment": "development"},
+    )
+    assert response.status_code == 400
+    assert b"has not recorded its preparation" in response.content
+    assert UpdateCycle.objects.get(pk=cycle.pk).state == "agreed"
+
+
+def test_a_malformed_snapshot_line_is_a_clear_400(client_for, engagement_a, cse, engineer_a):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    response = client_for(engineer_a).post(
+        reverse("engagements:cycle-action", args=[cycle.pk, "prepare"]),
+        {
+            "revision": cycle.revision,
+            "environment": "development",
+            "snapshots": "app-1 snap-1",
+            "access_provided": "on",
+            "present": "me",
+        },
+    )
+    assert response.status_code == 400
+    assert "Line 1" in response.content.decode()
+    assert not Snapshot.objects.exists()
+
+
+def test_the_subscriber_cannot_start_an_update(client_for, engagement_a, cse, engineer_a):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    response = client_for(engineer_a).post(
+        reverse("engagements:cycle-action", args=[cycle.pk, "start"]),
+        {"revision": cycle.revision, "environment": "development"},
+    )
+    assert response.status_code == 403
+    assert UpdateCycle.objects.get(pk=cycle.pk).state == "proposed"
+
+
+def test_an_unknown_action_is_a_404(client_for, engagement_a, cse):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    response = client_for(cse).post(reverse("engagements:cycle-action", args=[cycle.pk, "nuke"]))
+    assert response.status_code == 404
+
+
+def test_the_handover_invitation_download(client_for, engagement_a, cse, engineer_a):
+    handover = ops.schedule_handover(
+        engagement_a,
+        actor=cse,
+        starts_at=timezone.now() + dt.timedelta(days=3),
+        attendee_ids=[cse.pk, engineer_a.pk],
+    )
+    response = client_for(engineer_a).get(reverse("engagements:handover-ics", args=[handover.pk]))
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    (event,) = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    assert str(event["uid"]) == str(handover.uid)
+
+
+def test_every_operations_page_renders(client_for, engagement_a, cse, engineer_a):
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    issue = ops.raise_issue(
+        engagement_a,
+        actor=engineer_a,
+        title="Slow",
+        environment=PROD,
+        severity=Severity.LOW,
+        description="d",
+    )
+    for user in (cse, engineer_a):
+        client = client_for(user)
+        for url in [
+            reverse("engagements:engagement-detail", args=[engagement_a.pk]),
+            reverse("engagements:cycles", args=[engagement_a.pk]),
+            reverse("engagements:cycle-detail", args=[cycle.pk]),
+            reverse("engagements:handover", args=[engagement_a.pk]),
+            reverse("engagements:duties", args=[engagement_a.pk]),
+            reverse("engagements:issues", args=[engagement_a.pk]),
+            reverse("engagements:issues", args=[engagement_a.pk]) + "?state=all",
+            reverse("engagements:issue-detail", args=[issue.pk]),
+            reverse("engagements:calendar"),
+        ]:
+            assert client.get(url).status_code == 200, url
+
+
+# --- Queries at two sizes ------------------------------------------------------------------------
+
+
+def count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def grow(engagement, cse, engineer, n: int):
+    """n of everything: cycles (with snapshots and status posts), handovers, attestations,
+    issues."""
+    now = timezone.now()
+    for i in range(n):
+        cycle = ops.propose_cycle(
+            engagement, actor=cse, release=f"r{i}-{engagement.pk}", windows=windows(3 + i)
+        )
+        ops.accept_windows(cycle, actor=engineer)
+        ops.record_preparation(
+            cycle,
+            actor=engineer,
+            environment=DEV,
+            snapshots=[
+                ops.SnapshotIn(f"vm{j}", f"s{j}", now - dt.timedelta(hours=1)) for j in range(3)
+            ],
+            access_provided=True,
+            present="team",
+        )
+        ops.start_update(cycle, actor=cse, environment=DEV)
+        ops.post_status(cycle, actor=cse, message=f"step {i}")
+        ops.finish_update(cycle, actor=cse, scripts="none")
+        ops.record_test(cycle, actor=engineer, result="failed", notes=f"broken {i}")
+        if i < n - 1:
+            ops.cancel_cycle(cycle, actor=cse, reason="superseded")
+        handover = ops.schedule_handover(
+            engagement,
+            actor=cse,
+            starts_at=now + dt.timedelta(days=1 + i),
+            attendee_ids=[cse.pk, engineer.pk],
+        )
+        ops.cancel_handover(handover, actor=cse, reason="moved") if i < n - 1 else None
+        for duty in StandingDuty.objects.filter(engagement=engagement):
+            ops.record_attestation(
+                duty,
+                actor=engineer,
+                attestation=ops.AttestationIn(
+                    now - dt.timedelta(hours=i),
+                    AttestationResult.SUCCEEDED,
+                    tool="CLI",
+                    monitored="cpu",
+                    alerts_to="ops@",
+                ),
+            )
+        ops.create_attestation_token(engagement, actor=engineer, name=f"t{i}")
+        ops.raise_issue(
+            engagement,
+            actor=engineer,
+            title=f"Issue {i}",
+            environment=PROD,
+            severity=Severity.LOW,
+            description="d",
+        )
+    return UpdateCycle.objects.filter(engagement=engagement).latest("id")
+
+
+def test_operations_pages_at_two_sizes(
+    client_for, template_version, org_a, cse, engineer_a, vendor_org
+):
+    from tests.factories import make_engagement
+
+    def member(engagement):
+        from engagements import services
+
+        services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
+        services.add_member(engagement, engineer_a, party=subscriber_party())
+        for _ in range(4):
+            services.add_member(
+                engagement, UserFactory(organization=org_a), party=subscriber_party()
+            )
+        return engagement
+
+    small = member(make_engagement(org_a, "Small", version=template_version))
+    large = member(make_engagement(org_a, "Large", version=template_version))
+    small_cycle = grow(small, cse, engineer_a, 1)
+    large_cycle = grow(large, cse, engineer_a, 12)
+    for user in (engineer_a, cse):
+        client = client_for(user)
+        for name, small_url, large_url, budget in [
+            (
+                "engagement",
+                reverse("engagements:engagement-detail", args=[small.pk]),
+                reverse("engagements:engagement-detail", args=[large.pk]),
+                22,
+            ),
+            (
+                "cycles",
+                reverse("engagements:cycles", args=[small.pk]),
+                reverse("engagements:cycles", args=[large.pk]),
+                15,
+            ),
+            (
+                "cycle",
+                reverse("engagements:cycle-detail", args=[small_cycle.pk]),
+                reverse("engagements:cycle-detail", args=[large_cycle.pk]),
+                18,
+            ),
+            (
+                "handover",
+                reverse("engagements:handover", args=[small.pk]),
+                reverse("engagements:handover", args=[large.pk]),
+                14,
+            ),
+            (
+                "duties",
+                reverse("engagements:duties", args=[small.pk]),
+                reverse("engagements:duties", args=[large.pk]),
+                15,
+            ),
+            (
+                "issues",
+                reverse("engagements:issues", args=[small.pk]),
+                reverse("engagements:issues", args=[large.pk]),
+                14,
+            ),
+            (
+                "issue",
+                reverse("engagements:issue-detail", args=[small.issues.first().pk]),
+                reverse("engagements:issue-detail", args=[large.issues.first().pk]),
+                14,
+            ),
+        ]:
+            n_small, n_large = count(client, small_url), count(client, large_url)
+            assert n_small == n_large, (name, user.username, n_small, n_large)
+            assert n_small <= budget, (name, user.username, n_small)
+
+
+def test_the_calendar_feed_at_two_sizes(client, template_version, org_a, cse, engineer_a):
+    from engagements import services
+    from tests.factories import make_engagement
+
+    def engagements(n: int):
+        for i in range(n):
+            engagement = make_engagement(org_a, f"Feed {n}-{i}", version=template_version)
+            services.add_member(engagement, cse, party=vendor_party())
+            services.add_member(engagement, engineer_a, party=subscriber_party())
+            ops.propose_cycle(engagement, actor=cse, release="r", windows=windows())
+            ops.schedule_handover(
+                engagement,
+                actor=cse,
+                starts_at=timezone.now() + dt.timedelta(days=2),
+                attendee_ids=[cse.pk, engineer_a.pk],
+            )
+
+    raw = ops.rotate_calendar_feed(engineer_a)
+    url = reverse("engagements:calendar-feed") + f"?token={raw}"
+    engagements(1)
+    n_small = count(client, url)
+    engagements(10)
+    n_large = count(client, url)
+    assert n_small == n_large <= 6
