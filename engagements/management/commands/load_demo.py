@@ -8,9 +8,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from engagements import operations as ops
 from engagements import services
-from engagements.choices import Environment, OrganizationKind, TaskStatus
-from engagements.models import Engagement, Organization, Profile
+from engagements.choices import (
+    AttestationResult,
+    DutyKind,
+    Environment,
+    IssueState,
+    OrganizationKind,
+    Severity,
+    TaskStatus,
+)
+from engagements.models import Engagement, Organization, Profile, StandingDuty
 from raci.models import Party
 from raci.services import load_seed_template
 
@@ -87,6 +96,8 @@ class Command(BaseCommand):
                 users["admin"],
             )
             for engagement, engineer in ((acme, "acme-engineer"), (globex, "globex-engineer")):
+                if engagement.memberships.exists():
+                    continue  # loaded before: nothing to change, no events
                 services.add_member(
                     engagement,
                     users["cse"],
@@ -106,6 +117,8 @@ class Command(BaseCommand):
                 self._progress_acme(acme, users)
             if not globex.events.filter(verb__startswith="task.").exists():
                 self._progress_globex(globex, users)
+            if not acme.update_cycles.exists():
+                self._operate_acme(acme, users)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
         )
@@ -202,3 +215,124 @@ class Command(BaseCommand):
             eng,
             TaskStatus.IN_PROGRESS,
         )
+
+    def _operate_acme(self, engagement, users) -> None:
+        """After go-live: a completed update cycle, a current one whose Development test
+        failed (an open issue), a scheduled handover, backups on time and late, monitoring."""
+        eng, cse = users["acme-engineer"], users["cse"]
+        now = timezone.now().replace(second=0, microsecond=0)
+        dev, prod = Environment.DEVELOPMENT, Environment.PRODUCTION
+
+        def at(days: float, hours: int = 0):
+            return now + dt.timedelta(days=days, hours=hours)
+
+        def prepare(cycle, env, when):
+            ops.record_preparation(
+                cycle,
+                actor=eng,
+                environment=env,
+                snapshots=[
+                    ops.SnapshotIn(
+                        f"psaas-{env[:4]}-{n}", f"snap-{env[:4]}-{n}-{when:%Y%m%d}", when
+                    )
+                    for n in (1, 2)
+                ],
+                access_provided=True,
+                present="Alex Acme (infrastructure), on-call DBA",
+            )
+
+        done = ops.propose_cycle(
+            engagement,
+            actor=cse,
+            release="2026.10.2",
+            release_notes_url="https://support.example.com/psaas/releases/2026.10.2",
+            windows={dev: (at(-20), at(-20, 3)), prod: (at(-17), at(-17, 3))},
+        )
+        ops.accept_windows(done, actor=eng)
+        prepare(done, dev, at(-20, -1))
+        ops.start_update(done, actor=cse, environment=dev)
+        ops.post_status(
+            done, actor=cse, message="Appliance packages installed; running migrations."
+        )
+        ops.finish_update(done, actor=cse, scripts="none required")
+        ops.record_test(done, actor=eng, result="passed", notes="Logins, MFA and SSO to our apps.")
+        prepare(done, prod, at(-17, -1))
+        ops.start_update(done, actor=cse, environment=prod)
+        ops.finish_update(done, actor=cse, scripts="post-update reindex (12 minutes)")
+
+        current = ops.propose_cycle(
+            engagement,
+            actor=cse,
+            release="2026.12.1",
+            release_notes_url="https://support.example.com/psaas/releases/2026.12.1",
+            windows={dev: (at(-1), at(-1, 4)), prod: (at(6), at(6, 4))},
+        )
+        ops.accept_windows(current, actor=eng)
+        prepare(current, dev, at(0, -1))
+        ops.start_update(current, actor=cse, environment=dev)
+        ops.finish_update(current, actor=cse, scripts="none required")
+        ops.record_test(
+            current,
+            actor=eng,
+            result="failed",
+            notes="Password reset emails are not sent since the update (SMTP relay timeout).",
+        )
+
+        handover_time = (now + dt.timedelta(days=5)).replace(hour=15, minute=0)
+        ops.schedule_handover(
+            engagement,
+            actor=cse,
+            starts_at=handover_time,
+            attendee_ids=[cse.pk, eng.pk],
+            location="https://meet.example.com/acme-psaas-handover",
+        )
+
+        # The duties were set up at kickoff: backups daily, the monitoring review monthly.
+        kickoff = timezone.make_aware(
+            dt.datetime.combine(engagement.kickoff_date, dt.time(9, 0)), dt.UTC
+        )
+        for duty in engagement.duties.all():
+            StandingDuty.objects.filter(pk=duty.pk).update(
+                created_at=kickoff, due_at=kickoff + dt.timedelta(days=duty.cadence_days)
+            )
+        backup = engagement.duties.get(kind=DutyKind.BACKUP)
+        for days_ago, result, notes in [
+            (39.5, AttestationResult.SUCCEEDED, ""),  # on time
+            (33, AttestationResult.SUCCEEDED, ""),  # late: due 38.5 days ago
+            (32, AttestationResult.FAILED, "Backup volume full; cleaned up and re-ran."),
+            (1.2, AttestationResult.SUCCEEDED, ""),  # late again
+            (0.2, AttestationResult.SUCCEEDED, ""),  # on time
+        ]:
+            when = now - dt.timedelta(days=days_ago)
+            ops.record_attestation(
+                backup,
+                actor=eng,
+                attestation=ops.AttestationIn(
+                    performed_at=when,
+                    result=result,
+                    tool="PSaaS Appliance Command-Line Tools",
+                    reference=f"backup-{when:%Y%m%d-%H%M}.tar.gz",
+                    size_bytes=2_400_000_000 if result == AttestationResult.SUCCEEDED else None,
+                    notes=notes,
+                ),
+            )
+        ops.record_attestation(
+            engagement.duties.get(kind=DutyKind.MONITORING),
+            actor=eng,
+            attestation=ops.AttestationIn(
+                performed_at=now - dt.timedelta(days=12),
+                result=AttestationResult.SUCCEEDED,
+                monitored="VM CPU, memory and disk; appliance /health; certificate expiry",
+                alerts_to="Acme on-call (PagerDuty), infra@acme.example",
+            ),
+        )
+        issue = ops.raise_issue(
+            engagement,
+            actor=eng,
+            title="Dashboard slow to load user search",
+            environment=prod,
+            severity=Severity.MEDIUM,
+            description="User search in the Dashboard takes 8-10 s for common names.",
+            ticket_reference="SC-20417",
+        )
+        ops.move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
