@@ -75,3 +75,83 @@ def test_subscriber_b_cannot_open_subscriber_as_engagement(
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     expect(page.get_by_text("Appliance A")).to_have_count(0)
+
+
+def test_an_update_cycle_from_snapshots_to_production(page, engagement_a, engineer_a, cse):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from engagements import operations as ops
+    from engagements.models import UpdateCycle
+
+    start = timezone.now() + dt.timedelta(days=2)
+    cycle = ops.propose_cycle(
+        engagement_a,
+        actor=cse,
+        release="2026.12.1",
+        windows={
+            Environment.DEVELOPMENT: (start, start + dt.timedelta(hours=3)),
+            Environment.PRODUCTION: (
+                start + dt.timedelta(days=2),
+                start + dt.timedelta(days=2, hours=3),
+            ),
+        },
+    )
+    ops.accept_windows(cycle, actor=engineer_a)
+    taken = (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+
+    def prepare(environment: str):
+        form = page.get_by_test_id(f"prepare-{environment}")
+        form.get_by_label("VM snapshots").fill(
+            f"{environment}-app-1, snap-{environment}-1, {taken}\n"
+            f"{environment}-app-2, snap-{environment}-2, {taken}"
+        )
+        form.get_by_label("Access to the appliance is provided").check()
+        form.get_by_label("Who will be present").fill("Jane (infrastructure)")
+        form.get_by_role("button", name="Record").click()
+
+    # The subscriber records the Development snapshots.
+    sign_in(page, engineer_a.username, PASSWORD)
+    page.goto(f"/updates/{cycle.pk}/")
+    prepare("development")
+    expect(page.get_by_text("Preparation recorded.")).to_be_visible()
+    expect(page.get_by_test_id("development-prepared")).to_contain_text("snap-development-2")
+
+    # The CSE runs the Development update and marks it done.
+    page.context.clear_cookies()
+    sign_in(page, cse.username, PASSWORD)
+    page.goto(f"/updates/{cycle.pk}/")
+    page.get_by_role("button", name="Start the Development update").click()
+    expect(page.get_by_test_id("cycle-state")).to_have_text("Updating Development")
+    page.get_by_label("Status update for the subscriber").fill("Packages installed, migrating")
+    page.get_by_role("button", name="Post status").click()
+    page.get_by_label("Manual scripts run").fill("none required")
+    page.get_by_role("button", name="Mark Development updated").click()
+    expect(page.get_by_test_id("cycle-state")).to_have_text("Testing Development")
+    # Production is refused until the subscriber's tests pass.
+    page.get_by_role("button", name="Start the Production update").click()
+    expect(page.get_by_text("waits until Development testing has passed")).to_be_visible()
+
+    # The subscriber records a passed test, and prepares Production.
+    page.context.clear_cookies()
+    sign_in(page, engineer_a.username, PASSWORD)
+    page.goto(f"/updates/{cycle.pk}/")
+    page.get_by_label("What was tested").fill("Logins, MFA, SSO into our three apps")
+    page.get_by_role("button", name="Tests passed").click()
+    expect(page.get_by_test_id("cycle-state")).to_have_text("Development passed")
+    expect(page.get_by_test_id("dev-test")).to_contain_text("passed")
+    prepare("production")
+    expect(page.get_by_test_id("production-prepared")).to_contain_text("snap-production-1")
+
+    # The CSE completes Production.
+    page.context.clear_cookies()
+    sign_in(page, cse.username, PASSWORD)
+    page.goto(f"/updates/{cycle.pk}/")
+    page.get_by_role("button", name="Start the Production update").click()
+    expect(page.get_by_test_id("cycle-state")).to_have_text("Updating Production")
+    page.get_by_label("Manual scripts run").fill("post-update reindex")
+    page.get_by_role("button", name="Mark Production updated").click()
+    expect(page.get_by_test_id("cycle-state")).to_have_text("Completed")
+    expect(page.get_by_test_id("cycle-timeline")).to_contain_text("updated Production to 2026.12.1")
+    assert UpdateCycle.objects.get(pk=cycle.pk).state == "completed"
