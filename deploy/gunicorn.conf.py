@@ -14,3 +14,9 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = "-"
 errorlog = "-"
 wsgi_app = "psaas_portal.wsgi:application"
+# The path without the query string (%(U)s, not the request line %(r)s): the private calendar
+# feed carries its secret in the query, and access logs must never hold secrets. The
+# request id ties a line to the application's logs.
+access_log_format = (
+    '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" req=%({x-request-id}o)s'
+)
