@@ -70,6 +70,13 @@ def test_gunicorn_serves_health_and_hashed_static_files(tmp_path):
         redirect = plain.getresponse()
         assert redirect.status == 301  # production redirects plain HTTP to HTTPS
         assert redirect.getheader("Location").startswith("https://")
+        # Secrets in a query string (the calendar feed's) never reach the access log.
+        probe = f"{base}/healthz?token=feed-secret-never-logged-0123456789"
+        assert urllib.request.urlopen(probe, timeout=5).status == 200
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
+    access = (tmp_path / "gunicorn.log").read_text()
+    assert '"GET /healthz HTTP/1.1" 200' in access  # the path, without the query
+    assert "feed-secret-never-logged" not in access
