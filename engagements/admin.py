@@ -4,7 +4,21 @@ from django import forms
 from django.contrib import admin
 
 from . import services
-from .models import Engagement, EngagementTask, Event, Membership, Organization, Profile, TaskParty
+from .models import (
+    Attestation,
+    AttestationToken,
+    Engagement,
+    EngagementTask,
+    Event,
+    Handover,
+    Issue,
+    Membership,
+    Organization,
+    Profile,
+    StandingDuty,
+    TaskParty,
+    UpdateCycle,
+)
 
 
 @admin.register(Organization)
@@ -197,3 +211,69 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Operations: read-only here; every change goes through the portal's services (an actor,
+# an event, the notifications). The admin is for looking things up.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UpdateCycle)
+class UpdateCycleAdmin(ReadOnlyAdmin):
+    list_display = ["release", "engagement", "state", "created_at", "override_at"]
+    list_filter = ["state"]
+    search_fields = ["release", "engagement__name", "engagement__organization__name"]
+    list_select_related = ["engagement__organization"]
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    list_display = ["engagement", "starts_at", "duration_minutes", "state", "sequence"]
+    list_filter = ["state"]
+    list_select_related = ["engagement__organization"]
+
+
+@admin.register(StandingDuty)
+class StandingDutyAdmin(ReadOnlyAdmin):
+    list_display = [
+        "engagement",
+        "kind",
+        "cadence_days",
+        "grace_days",
+        "due_at",
+        "last_attested_at",
+    ]
+    list_filter = ["kind"]
+    list_select_related = ["engagement__organization"]
+
+
+@admin.register(Attestation)
+class AttestationAdmin(ReadOnlyAdmin):
+    list_display = ["duty", "performed_at", "result", "on_time", "recorded_by", "via_token"]
+    list_filter = ["result", "on_time", "duty__kind"]
+    list_select_related = ["duty__engagement", "recorded_by", "via_token"]
+
+
+@admin.register(AttestationToken)
+class AttestationTokenAdmin(ReadOnlyAdmin):
+    list_display = ["name", "prefix", "engagement", "created_by", "last_used_at", "revoked_at"]
+    exclude = ["digest"]
+    list_select_related = ["engagement__organization", "created_by"]
+
+
+@admin.register(Issue)
+class IssueAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "engagement", "severity", "environment", "state", "ticket_reference"]
+    list_filter = ["state", "severity", "environment"]
+    search_fields = ["title", "ticket_reference", "engagement__name"]
+    list_select_related = ["engagement__organization"]

@@ -46,6 +46,17 @@ ADMIN_PERMS = [
         for action in ("view", "add", "change")
     ],
     ("engagements", "view_event"),
+    *[
+        ("engagements", f"view_{model}")
+        for model in (
+            "updatecycle",
+            "handover",
+            "standingduty",
+            "attestation",
+            "attestationtoken",
+            "issue",
+        )
+    ],
     ("engagements", "view_engagementtask"),
     ("auth", "view_user"),
     ("auth", "add_user"),
