@@ -6,7 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.urls import reverse
 from django.utils import timezone
 
@@ -374,3 +385,132 @@ def calendar_entries(user, *, now: dt.datetime | None = None) -> list[dict]:
 
 def calendar_page(user) -> dict:
     return {"feed": CalendarFeed.objects.filter(user=user).first()}
+
+
+# --- My work: operations waiting on me ---------------------------------------------------------
+
+
+def _holds(letter: str, key) -> Exists:
+    """The person's party (annotated `my_party`) holds `letter` on the engagement's live task
+    with this key (a string, or an OuterRef to the row's kind)."""
+    return Exists(
+        TaskParty.objects.filter(
+            task__engagement_id=OuterRef("engagement_id"),
+            task__key=key,
+            task__retired_at__isnull=True,
+            party_id=OuterRef("my_party"),
+            **{letter: True},
+        )
+    )
+
+
+def cycle_next_step(cycle: UpdateCycle, *, vendor: bool, party_id: int) -> str:
+    """What the open cycle waits for from this side, in words ("" when it waits on the other)."""
+    stages = {s.environment: s for s in cycle.stages.all()}
+    dev, prod = stages.get(ops.DEV), stages.get(ops.PROD)
+    S = CycleState
+    if cycle.state == S.PROPOSED:
+        return "" if party_id == cycle.windows_proposed_by_id else "Agree the update windows"
+    if cycle.state == S.AGREED:
+        if not dev.is_prepared:
+            return "" if vendor else "Record the Development snapshots"
+        return "Start the Development update" if vendor else ""
+    if cycle.state in (S.DEV_UPDATING, S.PROD_UPDATING):
+        return "Finish the update" if vendor else ""
+    if cycle.state == S.DEV_TESTING:
+        return "" if vendor else "Test Development"
+    if cycle.state == S.DEV_FAILED:
+        return "Fix and update Development again" if vendor else ""
+    if cycle.state == S.DEV_PASSED:
+        if not prod.is_prepared:
+            return "" if vendor else "Record the Production snapshots"
+        return "Start the Production update" if vendor else ""
+    return ""
+
+
+def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
+    """Operations that wait on the user's party: update cycle steps, duties past due, issues
+    in their court, a handover to record (5 queries, whatever the number of engagements)."""
+    now = now or timezone.now()
+    mine = {
+        "engagement__memberships__user": user,
+    }
+    party = {"my_party": F("engagement__memberships__party_id")}
+    items: list[dict] = []
+    cycles = (
+        UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
+        .annotate(**party, my_vendor=F("engagement__memberships__party__is_vendor"))
+        .filter(_holds("responsible", ops.UPDATES) | _holds("responsible", ops.TESTING))
+        .select_related("engagement__organization")
+        .prefetch_related("stages")
+        .order_by("created_at")[:50]
+    )
+    for cycle in cycles:
+        step = cycle_next_step(cycle, vendor=cycle.my_vendor, party_id=cycle.my_party)
+        if step:
+            items.append(
+                {
+                    "what": f"{step}: update to {cycle.release}",
+                    "engagement": cycle.engagement,
+                    "url": reverse("engagements:cycle-detail", args=[cycle.pk]),
+                    "since": cycle.updated_at,
+                }
+            )
+    for duty in (
+        StandingDuty.objects.filter(due_at__lt=now, **mine)
+        .annotate(**party)
+        .filter(_holds("responsible", OuterRef("kind")))
+        .select_related("engagement__organization")
+        .order_by("due_at")[:50]
+    ):
+        items.append(
+            {
+                "what": f"{duty.get_kind_display()} is {duty_state(duty, now)}: record an attestation",
+                "engagement": duty.engagement,
+                "url": reverse("engagements:duties", args=[duty.engagement_id]),
+                "since": duty.due_at,
+            }
+        )
+    for issue in (
+        Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
+        .annotate(**party)
+        .filter(
+            (
+                Q(state__in=(IssueState.OPEN, IssueState.INVESTIGATING))
+                & _holds("responsible", ops.RESOLUTION)
+            )
+            | (
+                Q(state__in=(IssueState.WAITING, IssueState.RESOLVED))
+                & _holds("responsible", ops.IDENTIFICATION)
+            )
+        )
+        .select_related("engagement__organization")
+        .order_by(SEVERITY_ORDER, "created_at")[:50]
+    ):
+        verb = {
+            IssueState.WAITING: "Answer",
+            IssueState.RESOLVED: "Confirm or reopen",
+        }.get(issue.state, "Resolve")
+        items.append(
+            {
+                "what": f"{verb} issue #{issue.pk}: {issue.title}",
+                "engagement": issue.engagement,
+                "url": reverse("engagements:issue-detail", args=[issue.pk]),
+                "since": issue.updated_at,
+            }
+        )
+    for handover in (
+        Handover.objects.filter(state=HandoverState.SCHEDULED, starts_at__lt=now, **mine)
+        .annotate(**party)
+        .filter(_holds("responsible", ops.HANDOVER))
+        .select_related("engagement__organization")[:50]
+    ):
+        items.append(
+            {
+                "what": "Record the Operations Handover as held",
+                "engagement": handover.engagement,
+                "url": reverse("engagements:handover", args=[handover.engagement_id]),
+                "since": handover.starts_at,
+            }
+        )
+    return items

@@ -53,6 +53,7 @@ from .models import Event
 @require_GET
 def my_work(request):
     context = selectors.my_work(request.user, page=request.GET.get("page", 1))
+    context["operations"] = ops_selectors.waiting_on_me(request.user)
     return render(request, "engagements/my_work.html", context)
 
 

@@ -439,3 +439,44 @@ def test_the_calendar_feed_at_two_sizes(client, template_version, org_a, cse, en
     engagements(10)
     n_large = count(client, url)
     assert n_small == n_large <= 6
+
+
+def test_my_work_lists_the_operations_waiting_on_each_side(
+    client_for, engagement_a, engagement_b, cse, engineer_a, engineer_b
+):
+    from engagements.models import StandingDuty
+
+    cycle = ops.propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
+    issue = ops.raise_issue(
+        engagement_a,
+        actor=engineer_a,
+        title="Login loops",
+        environment=PROD,
+        severity=Severity.HIGH,
+        description="d",
+    )
+    StandingDuty.objects.filter(engagement=engagement_a, kind=DutyKind.BACKUP).update(
+        due_at=timezone.now() - dt.timedelta(hours=2)
+    )
+    StandingDuty.objects.filter(engagement=engagement_b, kind=DutyKind.BACKUP).update(
+        due_at=timezone.now() - dt.timedelta(hours=2)
+    )
+
+    def items(user) -> list[str]:
+        from engagements.ops_selectors import waiting_on_me
+
+        return sorted(i["what"] for i in waiting_on_me(user))
+
+    assert items(engineer_a) == [
+        "Agree the update windows: update to 2026.12.1",
+        "Backing up is due: record an attestation",
+    ]
+    assert items(cse) == [f"Resolve issue #{issue.pk}: Login loops"]
+    assert items(engineer_b) == ["Backing up is due: record an attestation"]
+    ops.accept_windows(cycle, actor=engineer_a)
+    assert "Record the Development snapshots: update to 2026.12.1" in items(engineer_a)
+    ops.move_issue(issue, actor=cse, to="waiting", note="Logs please")
+    assert f"Answer issue #{issue.pk}: Login loops" in items(engineer_a)
+    page = client_for(engineer_a).get(reverse("engagements:my-work"))
+    assert b"Operations waiting on you" in page.content
+    assert b"Appliance B" not in page.content
