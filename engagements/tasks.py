@@ -201,6 +201,44 @@ def _wanted_channels(prefs: tuple[str, str]) -> list[tuple[str, bool]]:
     return out
 
 
+def _members_and_prefs(engagement_ids) -> tuple[dict, dict]:
+    """(engagement, party) -> active member ids, and user id -> (email, portal) delivery
+    preferences, for a batch of engagements (2 queries)."""
+    members: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for engagement_id, party_id, user_id in Membership.objects.filter(
+        engagement_id__in=engagement_ids, user__is_active=True
+    ).values_list("engagement_id", "party_id", "user_id"):
+        members[(engagement_id, party_id)].append(user_id)
+    users = {u for ids in members.values() for u in ids}
+    prefs = {
+        u: (e, p)
+        for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
+            "user_id", "email_delivery", "portal_delivery"
+        )
+    }
+    return members, prefs
+
+
+def _reminder_rows(task, kinds: dict[int, str], prefs: dict, today: dt.date) -> list:
+    """Today's reminder rows for one task: user id -> reminder kind, per wanted channel."""
+    return [
+        Notification(
+            engagement_id=task.engagement_id,
+            task=task,
+            recipient_id=user_id,
+            channel=channel,
+            kind=kind,
+            reason="accountable" if kind == ReminderKind.ESCALATION else "responsible",
+            digest=digest,
+            day=today,
+        )
+        for user_id, kind in kinds.items()
+        for channel, digest in _wanted_channels(
+            prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
+        )
+    ]
+
+
 def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None) -> int:
     """Writes today's reminder rows for due-soon and overdue tasks, batch by batch.
 
@@ -224,20 +262,7 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
         if not tasks:
             return written
         last_pk = tasks[-1].pk
-        members: dict[tuple[int, int], list[int]] = defaultdict(list)
-        engagement_ids = {t.engagement_id for t in tasks}
-        users = set()
-        for engagement_id, party_id, user_id in Membership.objects.filter(
-            engagement_id__in=engagement_ids, user__is_active=True
-        ).values_list("engagement_id", "party_id", "user_id"):
-            members[(engagement_id, party_id)].append(user_id)
-            users.add(user_id)
-        prefs = {
-            u: (e, p)
-            for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
-                "user_id", "email_delivery", "portal_delivery"
-            )
-        }
+        members, prefs = _members_and_prefs({t.engagement_id for t in tasks})
         rows = []
         for task in tasks:
             kinds: dict[int, str] = {}
@@ -250,24 +275,7 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
                     for user_id in members[(task.engagement_id, party_id)]:
                         if user_id not in kinds:
                             kinds[user_id] = ReminderKind.ESCALATION
-            for user_id, kind in kinds.items():
-                for channel, digest in _wanted_channels(
-                    prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
-                ):
-                    rows.append(
-                        Notification(
-                            engagement_id=task.engagement_id,
-                            task=task,
-                            recipient_id=user_id,
-                            channel=channel,
-                            kind=kind,
-                            reason="responsible"
-                            if kind != ReminderKind.ESCALATION
-                            else "accountable",
-                            digest=digest,
-                            day=today,
-                        )
-                    )
+            rows += _reminder_rows(task, kinds, prefs, today)
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         written += len(rows)
 
@@ -296,40 +304,18 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
             .filter(engagement_id__in=engagement_ids, key__in=operations.DUTY_TASK.values())
             .prefetch_related("parties")
         }
-        members: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for engagement_id, party_id, user_id in Membership.objects.filter(
-            engagement_id__in=engagement_ids, user__is_active=True
-        ).values_list("engagement_id", "party_id", "user_id"):
-            members[(engagement_id, party_id)].append(user_id)
-        users = {u for ids in members.values() for u in ids}
-        prefs = {
-            u: (e, p)
-            for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
-                "user_id", "email_delivery", "portal_delivery"
-            )
-        }
+        members, prefs = _members_and_prefs(engagement_ids)
         rows = []
         for duty in duties:
             task = tasks.get((duty.engagement_id, operations.DUTY_TASK[duty.kind]))
             if task is None:
                 continue
-            for party_id in workflow.responsible_party_ids(task):
-                for user_id in members[(duty.engagement_id, party_id)]:
-                    for channel, digest in _wanted_channels(
-                        prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
-                    ):
-                        rows.append(
-                            Notification(
-                                engagement_id=duty.engagement_id,
-                                task=task,
-                                recipient_id=user_id,
-                                channel=channel,
-                                kind=ReminderKind.DUTY_DUE,
-                                reason="responsible",
-                                digest=digest,
-                                day=today,
-                            )
-                        )
+            kinds = {
+                user_id: ReminderKind.DUTY_DUE
+                for party_id in workflow.responsible_party_ids(task)
+                for user_id in members[(duty.engagement_id, party_id)]
+            }
+            rows += _reminder_rows(task, kinds, prefs, today)
             past_grace = now > duty.due_at + dt.timedelta(days=duty.grace_days)
             if past_grace and duty.missed_reported_for != duty.due_at:
                 missed += operations.report_missed(duty.pk, now=now)
