@@ -8,7 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from engagements import services
-from engagements.choices import OrganizationKind
+from engagements.choices import Environment, OrganizationKind
 from engagements.models import Organization, Profile
 from raci.models import Party
 from raci.services import load_seed_template
@@ -64,3 +64,14 @@ def make_engagement(
         version=version or seed_version(),
         kickoff_date=kickoff or dt.date(2026, 1, 5),
     )
+
+
+def update_windows(days: int = 3) -> dict:
+    """A Development window `days` from now and a Production window two days after it."""
+    from django.utils import timezone
+
+    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=days)
+    return {
+        Environment.DEVELOPMENT: (base, base + dt.timedelta(hours=4)),
+        Environment.PRODUCTION: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
+    }

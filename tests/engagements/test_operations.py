@@ -35,18 +35,11 @@ from engagements.models import (
 from engagements.services import Conflict, DomainError, NotAllowed
 from tests.conftest import task_of
 from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.factories import update_windows as windows
 
 pytestmark = pytest.mark.django_db
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
-
-
-def windows(days: int = 3) -> dict:
-    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=days)
-    return {
-        DEV: (base, base + dt.timedelta(hours=4)),
-        PROD: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
-    }
 
 
 def snapshots(*vms: str) -> list[ops.SnapshotIn]:

@@ -17,18 +17,11 @@ from engagements import operations as ops
 from engagements.choices import AttestationResult, DutyKind, Environment, Severity
 from engagements.models import Attestation, Event, Snapshot, StandingDuty, UpdateCycle
 from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.factories import update_windows as windows
 
 pytestmark = pytest.mark.django_db
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
-
-
-def windows(offset_days: int = 3) -> dict:
-    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=offset_days)
-    return {
-        DEV: (base, base + dt.timedelta(hours=4)),
-        PROD: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
-    }
 
 
 def api(client, engagement_id, body, token=None, **extra):
