@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 
 from .choices import (
     AttestationResult,
@@ -104,9 +105,17 @@ class ChecklistReviewForm(RevisionForm):
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
+class UTCDateTimeField(forms.DateTimeField):
+    """A date and time the person typed in UTC, whatever the server's TIME_ZONE."""
+
+    def to_python(self, value):
+        with timezone.override(dt.UTC):
+            return super().to_python(value)
+
+
 def when(label: str, **kwargs) -> forms.DateTimeField:
     """A date and time in UTC, from the browser's datetime-local input."""
-    return forms.DateTimeField(
+    return UTCDateTimeField(
         label=f"{label} (UTC)",
         input_formats=DATETIME_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -239,7 +248,9 @@ class AttestationForm(forms.Form):
         "Tool (e.g. the appliance's Command-Line Tools backup)", required=False, max_length=120
     )
     reference = text("Reference (file, snapshot or job id)", required=False, max_length=200)
-    size_bytes = forms.IntegerField(label="Size in bytes", required=False, min_value=0)
+    size_bytes = forms.IntegerField(
+        label="Size in bytes", required=False, min_value=0, max_value=2**63 - 1
+    )
     monitored = text("What is monitored", required=False, max_length=300)
     alerts_to = text("Where alerts go", required=False, max_length=200)
     notes = text("Notes (what failed, if it failed)", required=False, rows=2)

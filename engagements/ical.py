@@ -69,7 +69,7 @@ def feed(entries: list[dict], *, name: str) -> bytes:
     Each entry: uid, summary, description, url, and either `date` (all day) or
     `start` and `end` (UTC datetimes); `status` optionally.
     """
-    cal = _calendar("PUBLISH")
+    cal = _calendar()  # a subscription, not a scheduling message: no METHOD
     cal.add("x-wr-calname", name)
     cal.add("x-published-ttl", "PT1H")
     now = dt.datetime.now(dt.UTC)

@@ -590,7 +590,7 @@ class UpdateStage(models.Model):
     )
 
     class Meta:
-        ordering = ["cycle", "-environment"]  # Development before Production
+        ordering = ["cycle", "environment"]  # "development" sorts before "production"
         constraints = [
             models.UniqueConstraint(fields=["cycle", "environment"], name="stage_per_environment"),
             models.CheckConstraint(
@@ -688,8 +688,9 @@ class StandingDuty(models.Model):
     cadence_days = models.PositiveSmallIntegerField()
     grace_days = models.PositiveSmallIntegerField(default=1)
     last_attested_at = models.DateTimeField(null=True, blank=True)
-    # A cadence after the last successful attestation (or after the duty was set up).
-    due_at = models.DateTimeField(db_index=True)
+    # A cadence after the last successful attestation, or after go-live (the Production
+    # deployment signed off); empty until then: no reminders before there is an appliance.
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Set when the vendor was told that the duty was missed past grace, for that due time:
     # one event per missed period.
     missed_reported_for = models.DateTimeField(null=True, blank=True)

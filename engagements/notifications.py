@@ -107,17 +107,24 @@ def audiences(event: Event, task) -> list[Audience]:
     return out
 
 
+def invitees(event: Event) -> list[int]:
+    """The people a handover event sends an invitation (or a cancellation) to."""
+    if not event.verb.startswith("handover."):
+        return []
+    return [*event.data.get("attendee_ids", ()), *event.data.get("removed_ids", ())]
+
+
 def recipients(event: Event, task) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
     reached = audiences(event, task)
-    if not reached and not event.data.get("attendee_ids"):
+    if not reached and not invitees(event):
         return {}
     reason_of_party: dict[int, str] = {}
     for audience in reached:
         reason_of_party.setdefault(audience.party_id, audience.reason)
     people: dict[int, str] = {}
     # Handover invitations go to the attendees whatever their party (the email carries the .ics).
-    for user_id in event.data.get("attendee_ids", ()) if event.verb.startswith("handover.") else ():
+    for user_id in invitees(event):
         if user_id != event.actor_id:
             people[user_id] = Reason.ATTENDEE
     members = Membership.objects.filter(
@@ -144,6 +151,8 @@ def fan_out(event: Event, task=None) -> list[Notification]:
     rows = []
     for user_id, reason in people.items():
         email, portal = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
+        if reason == Reason.ATTENDEE and email == Delivery.DIGEST:
+            email = Delivery.IMMEDIATE  # an invitation cannot wait for tomorrow's digest
         common = {
             "engagement_id": event.engagement_id,
             "event": event,

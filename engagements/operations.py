@@ -68,6 +68,11 @@ IDENTIFICATION, RESOLUTION = "issue_identification", "issue_resolution"
 DUTY_TASK = {DutyKind.BACKUP: "backup", DutyKind.MONITORING: "monitoring"}
 DUTY_DEFAULTS = {DutyKind.BACKUP: (1, 1), DutyKind.MONITORING: (30, 7)}  # cadence, grace (days)
 MAX_WINDOW = dt.timedelta(days=7)
+MAX_AHEAD = dt.timedelta(days=730)  # windows and meetings are planned at most two years ahead
+MAX_BEHIND = dt.timedelta(days=366)  # and recorded at most a year back
+MAX_SIZE = 2**63 - 1
+# A nightly job that ends a little later than yesterday's is not late, and is not reminded.
+DUTY_SLACK = dt.timedelta(hours=2)
 MAX_SNAPSHOTS = 20
 CLOCK_SKEW = dt.timedelta(minutes=10)
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
@@ -138,12 +143,22 @@ def require(task: EngagementTask, user, letter: str, *, side: str = "", doing: s
     return actor
 
 
-def _aware(value: dt.datetime, what: str) -> dt.datetime:
+def _utc(value: dt.datetime | None, what: str) -> dt.datetime:
+    """The time in UTC; a naive time is taken as UTC."""
     if value is None:
         raise DomainError(f"{what} is required.")
     if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _aware(value: dt.datetime | None, what: str) -> dt.datetime:
+    """The time in UTC, within the range the portal plans and records."""
+    value = _utc(value, what)
+    now = timezone.now()
+    if not now - MAX_BEHIND <= value <= now + MAX_AHEAD:
+        raise DomainError(f"{what} must be within a year back and two years ahead.")
+    return value.astimezone(dt.UTC)
 
 
 # --- Update cycles ---------------------------------------------------------------------
@@ -368,6 +383,11 @@ def record_preparation(
         vm = snap.vm.strip()
         if not vm or not snap.identifier.strip():
             raise DomainError("Each snapshot needs a VM name and a snapshot identifier.")
+        if len(vm) > 120 or len(snap.identifier.strip()) > 200 or "\x00" in vm + snap.identifier:
+            raise DomainError(
+                f"The snapshot of {vm[:40]} is too long: VM names are at most 120 characters, "
+                "identifiers at most 200."
+            )
         if vm.lower() in vms:
             raise DomainError(f"{vm} is listed twice; give one snapshot per VM.")
         vms.add(vm.lower())
@@ -378,8 +398,8 @@ def record_preparation(
     Snapshot.objects.bulk_create(
         Snapshot(
             stage=stage,
-            vm=s.vm.strip()[:120],
-            identifier=s.identifier.strip()[:200],
+            vm=s.vm.strip(),
+            identifier=s.identifier.strip(),
             taken_at=_aware(s.taken_at, "time"),
         )
         for s in snapshots
@@ -439,8 +459,12 @@ def start_update(
             "(VM snapshots, access, who will be present)."
         )
     stage.started_at, stage.finished_at = timezone.now(), None
+    override_cleared = False
     if environment == DEV:
         stage.test_result, stage.test_notes, stage.tested_at, stage.tested_by = "", "", None, None
+        # A new Development run is tested again: an override given for the last run lapses.
+        override_cleared = bool(cycle.override_at)
+        cycle.override_reason, cycle.override_by, cycle.override_at = "", None, None
     stage.save()
     cycle.state = to
     _cycle_event(
@@ -448,8 +472,10 @@ def start_update(
         "update.started",
         actor=actor,
         task=task,
-        summary=f"started updating {label} to {cycle.release}",
+        summary=f"started updating {label} to {cycle.release}"
+        + ("; the earlier gate override lapses" if override_cleared else ""),
         environment=environment,
+        override_cleared=override_cleared,
     )
     _system_move(
         task,
@@ -665,9 +691,9 @@ def invitation_data(handover: Handover, members: list[Membership]) -> dict:
 
 
 def _check_time(starts_at: dt.datetime, minutes: int) -> dt.datetime:
-    starts_at = _aware(starts_at, "The start time")
-    if starts_at < timezone.now() - CLOCK_SKEW:
+    if _utc(starts_at, "The start time") < timezone.now() - CLOCK_SKEW:
         raise DomainError("The handover must be scheduled in the future.")
+    starts_at = _aware(starts_at, "The start time")
     if not 15 <= int(minutes) <= 480:
         raise DomainError("The meeting lasts between 15 and 480 minutes (90 by default).")
     return starts_at
@@ -775,6 +801,9 @@ def reschedule_handover(
     require(task, actor, "responsible", doing="reschedule the Operations Handover")
     starts_at = _check_time(starts_at, duration_minutes)
     members = _attendees(handover.engagement, attendee_ids)
+    removed = sorted(
+        set(handover.attendees.values_list("pk", flat=True)) - {m.user_id for m in members}
+    )
     before = handover.starts_at
     handover.starts_at, handover.duration_minutes = starts_at, duration_minutes
     handover.location = _clean_text(location, "location", required=False)[:300]
@@ -788,6 +817,8 @@ def reschedule_handover(
         members=members,
         summary=f"moved the Operations Handover from {before:%Y-%m-%d %H:%M} to "
         f"{starts_at:%Y-%m-%d %H:%M} UTC ({duration_minutes} minutes)",
+        # People taken off the list get a cancellation (same UID, this SEQUENCE).
+        removed_ids=removed,
     )
     return handover
 
@@ -861,10 +892,9 @@ def record_handover_held(
 # --- Standing duties ------------------------------------------------------------------------
 
 
-def create_default_duties(engagement: Engagement, *, now: dt.datetime | None = None) -> None:
+def create_default_duties(engagement: Engagement) -> None:
     """A backup and a monitoring duty with the default cadences, where the template has the
-    task (called when an engagement is created)."""
-    now = now or timezone.now()
+    task (called when an engagement is created); their clocks start at go-live."""
     keys = set(
         engagement.tasks.live().filter(key__in=DUTY_TASK.values()).values_list("key", flat=True)
     )
@@ -875,13 +905,27 @@ def create_default_duties(engagement: Engagement, *, now: dt.datetime | None = N
                 kind=kind,
                 cadence_days=DUTY_DEFAULTS[kind][0],
                 grace_days=DUTY_DEFAULTS[kind][1],
-                due_at=now + dt.timedelta(days=DUTY_DEFAULTS[kind][0]),
+                due_at=None,  # the clock starts at go-live (start_duty_clocks)
             )
             for kind, key in DUTY_TASK.items()
             if key in keys
         ],
         ignore_conflicts=True,
     )
+
+
+def start_duty_clocks(engagement: Engagement, *, now: dt.datetime | None = None) -> int:
+    """Go-live (the Production deployment signed off): each duty not yet running is due a
+    cadence from now. Called inside the sign-off's transaction."""
+    now = now or timezone.now()
+    started = 0
+    for duty in StandingDuty.objects.select_for_update().filter(
+        engagement=engagement, due_at__isnull=True
+    ):
+        duty.due_at = now + dt.timedelta(days=duty.cadence_days)
+        duty.save(update_fields=["due_at"])
+        started += 1
+    return started
 
 
 def _locked_duty(duty: StandingDuty | int) -> StandingDuty:
@@ -900,8 +944,11 @@ def set_cadence(duty: StandingDuty, *, actor, cadence_days: int, grace_days: int
         raise DomainError("The cadence is 1 to 366 days and the grace 0 to 60 days.")
     before = (duty.cadence_days, duty.grace_days)
     duty.cadence_days, duty.grace_days = int(cadence_days), int(grace_days)
-    since = duty.last_attested_at or duty.created_at
-    duty.due_at = since + dt.timedelta(days=duty.cadence_days)
+    if duty.last_attested_at is not None:
+        old_due = duty.due_at
+        duty.due_at = duty.last_attested_at + dt.timedelta(days=duty.cadence_days)
+        if duty.missed_reported_for is not None and duty.missed_reported_for == old_due:
+            duty.missed_reported_for = duty.due_at  # the same missed period: told once
     duty.save()
     record_event(
         duty.engagement,
@@ -943,19 +990,17 @@ def record_attestation(
     the token vouches for the engagement (the event's actor is the token's creator)."""
     duty = _locked_duty(duty)
     task = seed_task(duty.engagement_id, DUTY_TASK[duty.kind])
-    if token is None:
-        require(task, actor, "responsible", doing=f"attest {duty.get_kind_display().lower()}")
+    # Through a token, its creator must still be Responsible: a token outlives no one's role.
+    require(task, actor, "responsible", doing=f"attest {duty.get_kind_display().lower()}")
     a = attestation
     if a.result not in AttestationResult.values:
         raise DomainError("The result is succeeded or failed.")
-    performed_at = _aware(a.performed_at, "The time it was done")
     now = timezone.now()
-    if performed_at > now + CLOCK_SKEW:
+    if _utc(a.performed_at, "The time it was done") > now + CLOCK_SKEW:
         raise DomainError("The time it was done is in the future.")
-    if performed_at < now - dt.timedelta(days=366):
-        raise DomainError("The time it was done is more than a year ago.")
-    if a.size_bytes is not None and a.size_bytes < 0:
-        raise DomainError("The size cannot be negative.")
+    performed_at = _aware(a.performed_at, "The time it was done")
+    if a.size_bytes is not None and not 0 <= a.size_bytes <= MAX_SIZE:
+        raise DomainError("The size is a number of bytes, from 0 to 2^63-1.")
     fields = {
         "tool": _clean_text(a.tool, "tool", required=duty.kind == DutyKind.BACKUP)[:120],
         "reference": _clean_text(a.reference, "reference", required=False)[:200],
@@ -967,7 +1012,8 @@ def record_attestation(
         )[:200],
         "notes": _clean_text(a.notes, "notes", required=a.result == AttestationResult.FAILED),
     }
-    on_time = performed_at <= duty.due_at
+    # On time: within the cadence (and a little slack) of the last one, or the first one.
+    on_time = duty.due_at is None or performed_at <= duty.due_at + DUTY_SLACK
     record = Attestation.objects.create(
         duty=duty,
         performed_at=performed_at,
@@ -980,6 +1026,7 @@ def record_attestation(
     )
     succeeded = a.result == AttestationResult.SUCCEEDED
     if succeeded and (duty.last_attested_at is None or performed_at > duty.last_attested_at):
+        # (a first attestation before go-live starts the clock too)
         duty.last_attested_at = performed_at
         duty.due_at = performed_at + dt.timedelta(days=duty.cadence_days)
         duty.save(update_fields=["last_attested_at", "due_at"])
@@ -1014,7 +1061,7 @@ def report_missed(duty_id: int, *, now: dt.datetime) -> bool:
     """Past the grace period, tells the vendor once per missed due time (the conditional
     letter fires: a missed cadence is an issue). Returns whether an event was written."""
     duty = _locked_duty(duty_id)
-    if now <= duty.due_at + dt.timedelta(days=duty.grace_days):
+    if duty.due_at is None or now <= duty.due_at + dt.timedelta(days=duty.grace_days):
         return False
     if duty.missed_reported_for == duty.due_at:
         return False

@@ -28,6 +28,7 @@ from .choices import (
     OPEN_ISSUE_STATES,
     OPEN_STATUSES,
     CycleState,
+    EngagementState,
     HandoverState,
     IssueState,
     Severity,
@@ -97,8 +98,11 @@ def _my_party(engagement_id: int, user) -> int | None:
 
 
 def duty_state(duty: StandingDuty, now: dt.datetime) -> str:
-    """ "on time", "due" (past due, within grace) or "missed" (past grace)."""
-    if now <= duty.due_at:
+    """ "not started" (before go-live), "on time", "due" (past due, within grace) or
+    "missed" (past grace)."""
+    if duty.due_at is None:
+        return "not started"
+    if now <= duty.due_at + ops.DUTY_SLACK:
         return "on time"
     if now <= duty.due_at + dt.timedelta(days=duty.grace_days):
         return "due"
@@ -370,7 +374,8 @@ def calendar_entries(user, *, now: dt.datetime | None = None) -> list[dict]:
     ):
         entries.append(
             {
-                "uid": str(handover.uid),
+                # Not the invitation's UID: a calendar holding both must not merge them.
+                "uid": f"handover-{handover.uid}-feed@psaas-portal",
                 "start": handover.starts_at,
                 "end": handover.ends_at,
                 "summary": f"Operations Handover ({handover.engagement.name})",
@@ -457,7 +462,8 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
                 }
             )
     for duty in (
-        StandingDuty.objects.filter(due_at__lt=now, **mine)
+        StandingDuty.objects.filter(due_at__lt=now - ops.DUTY_SLACK, **mine)
+        .exclude(engagement__state=EngagementState.CLOSED)
         .annotate(**party)
         .filter(_holds("responsible", OuterRef("kind")))
         .select_related("engagement__organization")

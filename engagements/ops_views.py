@@ -83,17 +83,14 @@ def cycles(request, engagement_id: int):
             windows=form.windows(),
         )
 
-    response = _act(
+    return _act(
         request,
         form,
         action,
         success="Update proposed; the subscriber is asked to agree the windows.",
         render_again=lambda status: _render_cycles(request, engagement, status=status, form=form),
-        done_url="",
+        done_url=lambda: reverse("engagements:cycle-detail", args=[created["cycle"].pk]),
     )
-    if "cycle" in created and not request.htmx:
-        return redirect("engagements:cycle-detail", created["cycle"].pk)
-    return response
 
 
 def _render_cycle(request, cycle, *, status=200):
@@ -432,6 +429,8 @@ def api_attestations(request, engagement_id: int):
     token = ops.token_for(raw.strip()) if scheme.lower() == "bearer" else None
     if token is None:
         return _api_error(401, "A valid attestation token is required (Authorization: Bearer …).")
+    if not token.created_by.is_active:
+        return _api_error(401, "This token's creator is deactivated; make a new token.")
     if token.engagement_id != engagement_id:
         log.warning("attestation token %s… used for another engagement", token.prefix)
         return _api_error(403, "This token is not valid for that engagement.")
@@ -450,8 +449,10 @@ def api_attestations(request, engagement_id: int):
     if performed_at is None:
         return _api_error(400, "performed_at is required, as an ISO 8601 time (UTC if no offset).")
     size = body.get("size_bytes")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
-        return _api_error(400, "size_bytes must be a whole number of bytes.")
+    if size is not None and (
+        not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= ops.MAX_SIZE
+    ):
+        return _api_error(400, "size_bytes must be a whole number of bytes (0 to 2^63-1).")
     strings = {}
     for key in ("result", "tool", "reference", "monitored", "alerts_to", "notes"):
         value = body.get(key, "")
@@ -468,6 +469,8 @@ def api_attestations(request, engagement_id: int):
             token=token,
             attestation=ops.AttestationIn(performed_at=performed_at, size_bytes=size, **strings),
         )
+    except services.NotAllowed as exc:
+        return _api_error(403, f"The token's creator may no longer attest this: {exc}")
     except services.DomainError as exc:
         return _api_error(400, str(exc))
     return JsonResponse(
@@ -521,17 +524,14 @@ def issues(request, engagement_id: int):
             cycle=cycle,
         )
 
-    response = _act(
+    return _act(
         request,
         form,
         call,
         success="Issue raised; the vendor is consulted.",
         render_again=lambda status: _render_issues(request, engagement, status=status, form=form),
-        done_url="",
+        done_url=lambda: reverse("engagements:issue-detail", args=[created["issue"].pk]),
     )
-    if "issue" in created and not request.htmx:
-        return redirect("engagements:issue-detail", created["issue"].pk)
-    return response
 
 
 def _render_issue(request, issue, *, status=200):

@@ -296,6 +296,8 @@ def _locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
 
 def _clean_text(text: str, what: str, *, required: bool) -> str:
     text = (text or "").strip()
+    if "\x00" in text:
+        raise DomainError(f"The {what} contains a NUL character.")
     if required and not text:
         raise DomainError(f"A {what} is required.")
     if len(text) > COMMENT_MAX_LENGTH:
@@ -382,6 +384,10 @@ def sign_off_task(
     except IntegrityError:
         raise Conflict(f"{task.label} is already signed off.") from None
     before = _save_status(task, TaskStatus.SIGNED_OFF)
+    if task.key == "deployment" and task.environment == Environment.PRODUCTION:
+        from .operations import start_duty_clocks
+
+        start_duty_clocks(task.engagement)  # the appliance is live: backups and monitoring
     record_event(
         task.engagement,
         "task.signed_off",

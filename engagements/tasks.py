@@ -22,7 +22,7 @@ from django.utils import timezone
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
 from . import ical, workflow
-from .choices import OPEN_STATUSES, Channel, Delivery, ReminderKind
+from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind
 from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,11 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
     if event is None or not event.verb.startswith("handover."):
         return None
     data = event.data.get("invitation")
-    if not data or notification.recipient_id not in event.data.get("attendee_ids", ()):
+    if not data:
+        return None
+    if notification.recipient_id in event.data.get("removed_ids", ()):
+        data = {**data, "status": "cancelled"}  # taken off the list: the meeting is off for them
+    elif notification.recipient_id not in event.data.get("attendee_ids", ()):
         return None
     method = "CANCEL" if data["status"] == "cancelled" else "REQUEST"
     return (
@@ -290,7 +294,9 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
     now = now or timezone.now()
     today = timezone.localdate(now)
     batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    due = StandingDuty.objects.filter(due_at__lt=now)
+    due = StandingDuty.objects.filter(due_at__lt=now - operations.DUTY_SLACK).exclude(
+        engagement__state=EngagementState.CLOSED
+    )
     reminded, missed, last_pk = 0, 0, 0
     while True:
         duties = list(due.filter(pk__gt=last_pk).order_by("pk")[:batch_size])

@@ -110,7 +110,7 @@ def _act(
     *,
     success: str,
     render_again,
-    done_url: str,
+    done_url: str | Callable[[], str],
 ) -> HttpResponse:
     """Runs one service call for a validated form and answers the browser or htmx."""
     if not form.is_valid():
@@ -130,7 +130,7 @@ def _act(
     messages.success(request, success)
     if request.htmx:
         return render_again(status=200)
-    return redirect(done_url)
+    return redirect(done_url() if callable(done_url) else done_url)
 
 
 def _task_action(request, task_id: int, form_class, action, success: str) -> HttpResponse:

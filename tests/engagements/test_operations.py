@@ -512,7 +512,7 @@ def test_missed_backups_remind_once_a_day_and_inform_the_vendor_only_past_grace(
 
 def test_the_reminder_email_for_a_duty(engagement_a, team, mailoutbox):
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
-    StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=1))
+    StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=3))
     celery_tasks.sweep_duties()
     celery_tasks.deliver_pending_batches()
     assert len(mail.outbox) == 2
@@ -581,3 +581,152 @@ def test_tokens_are_hashed_at_rest_and_revocable(engagement_a, engineer_a, cse):
     for event in Event.objects.filter(verb__startswith="token."):
         assert raw not in str(event.data)
     assert Attestation.objects.count() == 0
+
+
+# --- Review findings: each a refusal with a message, or a rule -----------------------------
+
+
+def test_duty_clocks_start_at_go_live(engagement_a, team):
+    from engagements import services
+
+    cse, eng = team["V"][0], team["S"][0]
+    duties = StandingDuty.objects.filter(engagement=engagement_a)
+    assert set(duties.values_list("due_at", flat=True)) == {None}
+    assert celery_tasks.sweep_duties(now=timezone.now() + dt.timedelta(days=90)) == {
+        "reminders": 0,
+        "missed": 0,
+    }
+    deploy = task_of(engagement_a, "deployment", PROD)
+    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    deploy.refresh_from_db()
+    services.transition_task(deploy, to=TaskStatus.DONE, actor=cse)
+    deploy.refresh_from_db()
+    services.sign_off_task(deploy, actor=cse)
+    backup = duties.get(kind=DutyKind.BACKUP)
+    assert backup.due_at > timezone.now() + dt.timedelta(hours=23)
+    assert duties.get(kind=DutyKind.MONITORING).due_at > timezone.now() + dt.timedelta(days=29)
+    assert eng  # the subscriber's reminders start from here
+
+
+def test_a_gate_override_lapses_when_development_is_updated_again(agreed, cse, engineer_a):
+    prepare(agreed, engineer_a, DEV)
+    prepare(agreed, engineer_a, PROD)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    ops.finish_update(agreed, actor=cse, scripts="none")
+    ops.record_test(agreed, actor=engineer_a, result="failed", notes="broken")
+    ops.override_gate(agreed, actor=engineer_a, reason="urgent security fix")
+    ops.start_update(agreed, actor=cse, environment=DEV)  # the vendor fixes and re-runs
+    ops.finish_update(agreed, actor=cse, scripts="hotfix")
+    with pytest.raises(DomainError, match="waits until Development testing has passed"):
+        ops.start_update(agreed, actor=cse, environment=PROD)
+    assert Event.objects.filter(verb="update.started").latest("id").data["override_cleared"]
+
+
+def test_out_of_range_and_oversized_input_is_refused(engagement_a, agreed, cse, engineer_a):
+    far = timezone.now() + dt.timedelta(days=365 * 50)
+    with pytest.raises(DomainError, match="two years ahead"):
+        ops.schedule_handover(
+            engagement_a, actor=cse, starts_at=far, attendee_ids=[cse.pk, engineer_a.pk]
+        )
+    with pytest.raises(DomainError, match="two years ahead"):
+        ops.propose_windows(
+            agreed,
+            actor=cse,
+            windows={DEV: (far, far + dt.timedelta(hours=1)), PROD: (far, far)},
+        )
+    taken = timezone.now() - dt.timedelta(hours=1)
+    with pytest.raises(DomainError, match="at most 120"):
+        ops.record_preparation(
+            agreed,
+            actor=engineer_a,
+            environment=DEV,
+            snapshots=[
+                ops.SnapshotIn("v" * 121, "s", taken),
+                ops.SnapshotIn("v" * 122, "s", taken),
+            ],
+            access_provided=True,
+            present="me",
+        )
+    with pytest.raises(DomainError, match="NUL"):
+        ops.cancel_cycle(agreed, actor=cse, reason="a\x00b")
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    with pytest.raises(DomainError, match="2\\^63"):
+        ops.record_attestation(
+            backup,
+            actor=engineer_a,
+            attestation=ops.AttestationIn(
+                timezone.now(), AttestationResult.SUCCEEDED, tool="CLI", size_bytes=2**70
+            ),
+        )
+    assert not Snapshot.objects.exists() and not Attestation.objects.exists()
+
+
+def test_times_are_stored_and_told_in_utc(engagement_a, engineer_a):
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    plus5 = dt.timezone(dt.timedelta(hours=5))
+    local = (timezone.now() - dt.timedelta(hours=1)).astimezone(plus5)
+    record = ops.record_attestation(
+        backup,
+        actor=engineer_a,
+        attestation=ops.AttestationIn(local, AttestationResult.SUCCEEDED, tool="CLI"),
+    )
+    utc = local.astimezone(dt.UTC)
+    assert record.performed_at == utc
+    assert f"{utc:%Y-%m-%d %H:%M} UTC" in Event.objects.get(verb="duty.attested").data["summary"]
+
+
+def test_changing_the_cadence_does_not_report_the_same_miss_twice(engagement_a, team):
+    eng = team["S"][0]
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    ops.record_attestation(
+        backup,
+        actor=eng,
+        attestation=ops.AttestationIn(
+            timezone.now() - dt.timedelta(days=5), AttestationResult.SUCCEEDED, tool="CLI"
+        ),
+    )
+    assert celery_tasks.sweep_duties()["missed"] == 1
+    ops.set_cadence(backup, actor=eng, cadence_days=2, grace_days=1)
+    assert celery_tasks.sweep_duties()["missed"] == 0
+    assert Event.objects.filter(verb="duty.missed").count() == 1
+
+
+def test_stages_are_development_then_production(agreed):
+    assert [s.environment for s in agreed.stages.all()] == [DEV, PROD]
+
+
+def test_dropped_attendees_get_a_cancellation_and_digest_readers_the_invitation_now(
+    engagement_a, team, mailoutbox
+):
+    from engagements import ical
+    from engagements.choices import Delivery
+    from engagements.models import Profile
+
+    cse = team["V"][0]
+    eng, eng2 = team["S"]
+    Profile.objects.filter(user=eng2).update(email_delivery=Delivery.DIGEST)
+    start = timezone.now() + dt.timedelta(days=4)
+    handover = ops.schedule_handover(
+        engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk, eng2.pk]
+    )
+    invite = Notification.objects.get(
+        event__verb="handover.scheduled", recipient=eng2, channel="email"
+    )
+    assert not invite.digest
+    ops.reschedule_handover(
+        handover,
+        actor=cse,
+        starts_at=start + dt.timedelta(hours=1),
+        duration_minutes=90,
+        location="",
+        attendee_ids=[cse.pk, eng.pk],
+    )
+    rows = Notification.objects.filter(event__verb="handover.rescheduled", channel="email")
+    assert eng2.pk in set(rows.values_list("recipient_id", flat=True))
+    celery_tasks.deliver(list(rows.values_list("id", flat=True)))
+    to_eng2 = next(m for m in mail.outbox if m.to == [eng2.email])
+    (_name, content, mimetype) = next(a for a in to_eng2.attachments if a[0].endswith(".ics"))
+    cal, event = parse(content if isinstance(content, bytes) else content.encode())
+    assert str(cal["method"]) == "CANCEL" and int(event["sequence"]) == 1
+    assert "method=CANCEL" in mimetype
+    assert ical  # the same module wrote it

@@ -252,6 +252,12 @@ class Command(BaseCommand):
                 present="Alex Acme (infrastructure), on-call DBA",
             )
 
+        # Production went live (the CSE signed off its deployment): the duty clocks start.
+        deploy_prod = self._task(engagement, "Deployment", prod)
+        self._move(deploy_prod, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
+        deploy_prod.refresh_from_db()
+        services.sign_off_task(deploy_prod, actor=cse, comment="Production is live.")
+
         done = ops.propose_cycle(
             engagement,
             actor=cse,
@@ -298,7 +304,7 @@ class Command(BaseCommand):
             location="https://meet.example.com/acme-psaas-handover",
         )
 
-        # The duties were set up at kickoff: backups daily, the monitoring review monthly.
+        # As if the appliance had gone live at kickoff: backups daily, monitoring monthly.
         kickoff = timezone.make_aware(
             dt.datetime.combine(engagement.kickoff_date, dt.time(9, 0)), dt.UTC
         )
