@@ -37,6 +37,8 @@ def test_every_url_pattern_answers_with_the_headers(
         "checklist_id": InfrastructureChecklist.objects.filter(engagement=engagement_a).first().pk,
         "version_id": template_version.pk,
         "notification_id": Notification.objects.filter(recipient=cse, channel="portal").first().pk,
+        "uidb64": "MQ",  # the password reset link's parts (an invalid link is a page too)
+        "token": "not-a-token",
     }
     assert_headers(client.get(reverse("login")), "login, anonymous")
     client.force_login(admin_user)
