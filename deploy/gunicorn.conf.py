@@ -14,3 +14,24 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = "-"
 errorlog = "-"
 wsgi_app = "psaas_portal.wsgi:application"
+
+
+def _redacting_logger():
+    """gunicorn's logger, with the access log's request line passed through the portal's
+    redaction (a password reset link carries its token in the path)."""
+    from gunicorn.glogging import Logger
+
+    from psaas_portal.logs import redact
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f"):  # request line, path, query string, referer
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
+
+
+logger_class = _redacting_logger()

@@ -352,8 +352,9 @@ LOGGING = {
     "filters": {"context": {"()": "psaas_portal.logs.ContextFilter"}},
     "formatters": {
         "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s "
-            "engagement=%(engagement_id)s task=%(task_id)s] %(message)s"
+            "()": "psaas_portal.logs.TextFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s "
+            "engagement=%(engagement_id)s task=%(task_id)s] %(message)s",
         },
         "json": {"()": "psaas_portal.logs.JsonFormatter"},
     },

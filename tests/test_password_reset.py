@@ -10,6 +10,7 @@ from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import register_secret
 from tests.factories import PASSWORD
 from tests.integration.conftest import free_port
 
@@ -27,7 +28,9 @@ def ask_for_link(client, email: str, ip: str = "10.0.0.1") -> str:
 
 
 def link_in(message) -> str:
-    return LINK.search(message.body).group(0)
+    link = LINK.search(message.body).group(0)
+    register_secret(link.rstrip("/").rsplit("/", 1)[1], "reset token")
+    return link
 
 
 def path_of(link: str) -> str:
