@@ -178,3 +178,17 @@ def test_the_client_address_behind_trusted_proxies(settings, proxies, forwarded,
         "/accounts/login/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded
     )
     assert client_ip(request) == expected
+
+
+def test_the_test_client_signs_in_with_a_request_or_force_login(client, engineer_a):
+    """Axes needs the request: `client.login(...)` alone raises; pass one, or use
+    `force_login` as tests/conftest.py's client_for does."""
+    from axes.exceptions import AxesBackendRequestParameterRequired
+    from django.http import HttpRequest
+
+    with pytest.raises(AxesBackendRequestParameterRequired):
+        client.login(username=engineer_a.username, password=PASSWORD)
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = "10.0.0.7"
+    assert client.login(request=request, username=engineer_a.username, password=PASSWORD)
+    assert client.get(reverse("engagements:my-work")).status_code == 200
