@@ -148,6 +148,8 @@ def drive_changes(browser: Browser, webs: list[Web], task, n: int, errors: list)
             assert EngagementTask.objects.get(pk=task.pk).revision == revision + 1
     except BaseException as exc:  # reported by the test's thread
         errors.append(exc)
+    finally:
+        connection.close()  # this thread's own connection, or the test database stays in use
 
 
 def test_two_web_two_workers_one_beat_deliver_every_email_once(
