@@ -20,3 +20,24 @@ wsgi_app = "psaas_portal.wsgi:application"
 access_log_format = (
     '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" req=%({x-request-id}o)s'
 )
+
+
+def _redacting_logger():
+    """gunicorn's logger, with the access log's request line passed through the portal's
+    redaction (a password reset link carries its token in the path)."""
+    from gunicorn.glogging import Logger
+
+    from psaas_portal.logs import redact
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f"):  # request line, path, query string, referer
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
+
+
+logger_class = _redacting_logger()

@@ -2,8 +2,16 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
-    """The project's own operational bits: heartbeats, health checks, the beat scheduler."""
+    """The project's own operational bits: heartbeats, health checks, the beat scheduler,
+    sign-in throttling."""
 
     name = "psaas_portal"
     label = "portal"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+
+        from .security import log_lockout
+
+        user_locked_out.connect(log_lockout, dispatch_uid="psaas_portal.log_lockout")

@@ -7,6 +7,7 @@ and emails written as files under var/mail/. See README.md, "Configuration".
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "guardian",
+    "axes",
     "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so the lockout page it returns still passes through the headers above.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "psaas_portal.urls"
@@ -109,12 +113,34 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and object permissions ----------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: a locked-out sign-in is refused here, before any password hash is computed.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No guardian anonymous user: object permissions are never given to anonymous.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
+
+# Sign-in throttling (django-axes, attempts in the database): after AXES_FAILURE_LIMIT failures
+# for one username, or from one IP address, sign-in is refused for AXES_COOLOFF minutes, with
+# the right password too and without checking it. A success resets the count; so does a
+# password reset by email (the owner of the mailbox can always recover).
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("AXES_COOLOFF", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during a lockout does not restart it: it ends AXES_COOLOFF after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the address
+# the outermost of them saw (X-Forwarded-For, counted from the right: never the client's own).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "psaas_portal.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "psaas_portal.security.lockout_response"
+# Axes masks the password always; the username stays readable in its log lines (who was
+# attacked), and the CSRF token is masked in the attempt rows it keeps.
+AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "engagements:my-work"
@@ -326,8 +352,9 @@ LOGGING = {
     "filters": {"context": {"()": "psaas_portal.logs.ContextFilter"}},
     "formatters": {
         "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s "
-            "engagement=%(engagement_id)s task=%(task_id)s] %(message)s"
+            "()": "psaas_portal.logs.TextFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s "
+            "engagement=%(engagement_id)s task=%(task_id)s] %(message)s",
         },
         "json": {"()": "psaas_portal.logs.JsonFormatter"},
     },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 
 from engagements import services
 from engagements.choices import OrganizationKind
+from tests import logscrub
 from tests.factories import (
     OrganizationFactory,
     UserFactory,
@@ -127,3 +129,83 @@ def task_of(engagement, key: str, environment: str = ""):
 def _fast_password_hashing(settings):
     """Argon2 is the production hasher; tests create many users, so they hash quickly."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Log scrubbing over the whole session --------------------------------------------
+# Every record reaching the root logger is kept; at the end of the session the records and
+# the *.log files of the processes the tests started are searched for the known passwords
+# and for every session id and token the run produced. A find fails the run.
+
+SECRETS = logscrub.Secrets()
+_RECORDER = logscrub.LogRecorder()
+
+
+def register_secret(value: str | None, kind: str) -> None:
+    """A value no log line of this run may contain (a token, a cookie, a password)."""
+    SECRETS.add(value, kind)
+
+
+def _remember_session_id(sender, request=None, user=None, **kwargs) -> None:
+    session = getattr(request, "session", None)
+    if session is not None:
+        register_secret(session.session_key, "session id")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_scrubber():
+    from django.contrib.auth.signals import user_logged_in
+
+    from engagements import operations
+
+    user_logged_in.connect(_remember_session_id, dispatch_uid="tests.logscrub")
+    # Every attestation token and calendar feed secret the run makes is a secret too.
+    originals = {
+        "create_attestation_token": operations.create_attestation_token,
+        "rotate_calendar_feed": operations.rotate_calendar_feed,
+    }
+
+    def create_attestation_token(*args, **kwargs):
+        token, raw = originals["create_attestation_token"](*args, **kwargs)
+        register_secret(raw, "attestation token")
+        return token, raw
+
+    def rotate_calendar_feed(*args, **kwargs):
+        raw = originals["rotate_calendar_feed"](*args, **kwargs)
+        register_secret(raw, "calendar feed secret")
+        return raw
+
+    operations.create_attestation_token = create_attestation_token
+    operations.rotate_calendar_feed = rotate_calendar_feed
+    logging.getLogger().addHandler(_RECORDER)
+    _RECORDER.active = True
+    yield _RECORDER
+    _RECORDER.active = False
+    logging.getLogger().removeHandler(_RECORDER)
+    for name, original in originals.items():
+        setattr(operations, name, original)
+
+
+def pytest_runtest_setup(item):
+    # Kept attached even if something reconfigured logging during the run.
+    root = logging.getLogger()
+    if getattr(_RECORDER, "active", False) and _RECORDER not in root.handlers:
+        root.addHandler(_RECORDER)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    sources = list(_RECORDER.lines)
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None and factory._basetemp is not None:
+        sources += logscrub.process_logs(factory.getbasetemp())
+    leaks = logscrub.find_leaks(sources, SECRETS)
+    if not leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"LOG SCRUB FAILED: {len(leaks)} secret(s) found in the logs of this run"]
+    lines += [f"  a {leak.secret_kind} in {leak.where}: {leak.excerpt}" for leak in leaks]
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(line, red=True)
+        else:
+            print(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -39,6 +39,10 @@ NOT_WALKED = {
     "logout",
     "password_change",
     "password_change_done",  # Django's auth views, no object ids
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",  # reset by email: no object ids; tests/test_password_reset.py
     "healthz",
     "readyz",  # probes: no data, tested in tests/test_health.py
 }

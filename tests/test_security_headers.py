@@ -40,6 +40,8 @@ def test_every_url_pattern_answers_with_the_headers(
         # Operations objects: ids that exist nowhere still get their 404 with the headers.
         **dict.fromkeys(["cycle_id", "handover_id", "duty_id", "token_id", "issue_id"], 999999),
         "action": "cancel",
+        "uidb64": "MQ",  # the password reset link's parts (an invalid link is a page too)
+        "token": "not-a-token",
     }
     assert_headers(client.get(reverse("login")), "login, anonymous")
     client.force_login(admin_user)

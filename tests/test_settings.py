@@ -83,3 +83,19 @@ def test_check_deploy_is_clean_in_production_mode():
         "WARNING",
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_sign_in_throttling_is_configured_from_the_environment():
+    result = start(
+        {"AXES_FAILURE_LIMIT": "3", "AXES_COOLOFF": "2", "TRUSTED_PROXY_COUNT": "1"},
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, int(s.AXES_COOLOFF_TIME.total_seconds()), s.TRUSTED_PROXY_COUNT)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "120", "1"]
+    bad = start({"AXES_FAILURE_LIMIT": "0"})
+    assert bad.returncode != 0
+    assert "AXES_FAILURE_LIMIT must be at least 1" in bad.stderr
