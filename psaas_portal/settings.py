@@ -130,6 +130,7 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("AXES_COOLOFF", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every command's output; lockouts are logged by us
 # A refused attempt during a lockout does not restart it: it ends AXES_COOLOFF after it began.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The client address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the address
