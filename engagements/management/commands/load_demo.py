@@ -244,7 +244,7 @@ class Command(BaseCommand):
                 environment=env,
                 snapshots=[
                     ops.SnapshotIn(
-                        f"psaas-{env[:4]}-{n}", f"snap-{env[:4]}-{n}-{when:%Y%m%d}", when
+                        f"psaas-{env[:3]}-{n}", f"snap-{env[:3]}-{n}-{when:%Y%m%d-%H%M}", when
                     )
                     for n in (1, 2)
                 ],
