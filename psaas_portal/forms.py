@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
+from django.utils import timezone
 
 from .emails import render_email
 
@@ -16,7 +18,29 @@ log = logging.getLogger(__name__)
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset form (no hint whether the address is known; only active users with a
     usable password get a link), with our templates and a link built on SITE_URL rather than
-    on the request's Host header."""
+    on the request's Host header.
+
+    Rate limited, so it cannot flood a mailbox: at most RESET_EMAILS_PER_USER emails per
+    account and RESET_REQUESTS_PER_IP requests per client address within an hour. Past a
+    limit the page answers the same (no hint) and the refusal is logged."""
+
+    def save(self, *args, request=None, **kwargs):
+        from .models import ResetRequest
+        from .security import client_ip
+
+        self._ip = client_ip(request) if request is not None else None
+        since = timezone.now() - dt.timedelta(hours=1)
+        ResetRequest.objects.filter(created_at__lt=since - dt.timedelta(days=1)).delete()
+        if self._ip:
+            # One row per request (user empty), whatever the address asked for.
+            requests = ResetRequest.objects.filter(
+                ip=self._ip, user_id__isnull=True, created_at__gte=since
+            )
+            if requests.count() >= settings.RESET_REQUESTS_PER_IP:
+                log.warning("password reset refused: too many requests from %s", self._ip)
+                return None
+            ResetRequest.objects.create(ip=self._ip, sent=False)
+        return super().save(*args, request=request, **kwargs)
 
     def send_mail(
         self,
@@ -27,6 +51,16 @@ class PortalPasswordResetForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ) -> None:
+        from .models import ResetRequest
+
+        user = context["user"]
+        since = timezone.now() - dt.timedelta(hours=1)
+        recent = ResetRequest.objects.filter(user_id=user.pk, sent=True, created_at__gte=since)
+        if recent.count() >= settings.RESET_EMAILS_PER_USER:
+            ResetRequest.objects.create(user_id=user.pk, ip=getattr(self, "_ip", None), sent=False)
+            log.warning("password reset email not sent: limit reached for user_id=%s", user.pk)
+            return
+        ResetRequest.objects.create(user_id=user.pk, ip=getattr(self, "_ip", None))
         path = reverse(
             "password_reset_confirm",
             kwargs={"uidb64": context["uid"], "token": context["token"]},

@@ -127,6 +127,9 @@ GUARDIAN_RAISE_403 = False
 # the right password too and without checking it. A success resets the count; so does a
 # password reset by email (the owner of the mailbox can always recover).
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
+# The password reset form: emails per account and requests per client address, per hour.
+RESET_EMAILS_PER_USER = envint("RESET_EMAILS_PER_USER", 3, minimum=1)
+RESET_REQUESTS_PER_IP = envint("RESET_REQUESTS_PER_IP", 20, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("AXES_COOLOFF", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True

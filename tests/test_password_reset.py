@@ -163,3 +163,21 @@ def test_a_smtp_failure_still_answers_the_page_and_is_logged(client, engineer_a,
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
     ask_for_link(client, engineer_a.email)
     assert any("could not send the password reset email" in r.getMessage() for r in caplog.records)
+
+
+def test_the_reset_form_cannot_flood_a_mailbox(client, engineer_a, mailoutbox, settings, caplog):
+    settings.RESET_EMAILS_PER_USER = 3
+    for i in range(8):
+        ask_for_link(client, engineer_a.email, ip=f"10.0.1.{i}")
+    assert len(mailoutbox) == 3  # the page answered the same each time
+    assert "limit reached" in caplog.text
+
+
+def test_one_address_cannot_spray_the_reset_form(client, engineer_a, mailoutbox, settings):
+    settings.RESET_REQUESTS_PER_IP = 4
+    for _ in range(4):
+        ask_for_link(client, "nobody@example.com", ip="10.0.2.1")
+    ask_for_link(client, engineer_a.email, ip="10.0.2.1")
+    assert mailoutbox == []
+    ask_for_link(client, engineer_a.email, ip="10.0.2.2")
+    assert len(mailoutbox) == 1
