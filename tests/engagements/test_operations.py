@@ -730,3 +730,29 @@ def test_dropped_attendees_get_a_cancellation_and_digest_readers_the_invitation_
     assert str(cal["method"]) == "CANCEL" and int(event["sequence"]) == 1
     assert "method=CANCEL" in mimetype
     assert ical  # the same module wrote it
+
+
+def test_the_audit_trail_is_append_only_in_the_database(engagement_a, engineer_a):
+    from django.db import DatabaseError, connection, transaction
+
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    ops.record_attestation(
+        backup,
+        actor=engineer_a,
+        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+    )
+    statements = [
+        "UPDATE engagements_event SET verb = 'forged'",
+        "UPDATE engagements_attestation SET result = 'failed'",
+    ]
+    if connection.vendor == "postgresql":  # SQLite's flush is a DELETE: refused on PostgreSQL only
+        statements += ["DELETE FROM engagements_event", "DELETE FROM engagements_attestation"]
+    for sql in statements:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert not Event.objects.filter(verb="forged").exists()
+    assert Attestation.objects.get().result == AttestationResult.SUCCEEDED
