@@ -415,3 +415,35 @@ def _raise(exc: Exception) -> None:
 def send_digests() -> int:
     """Beat (daily): the digests."""
     return send_digest_batches()
+
+
+# --- Retention -----------------------------------------------------------------------
+
+
+def prune_notification_batches(
+    now: dt.datetime | None = None, batch_size: int = 5000, max_batches: int = 200
+) -> int:
+    """Deletes settled notification rows older than NOTIFY_RETENTION_DAYS: emails sent or
+    given up on (attempts used up), and portal notifications. Unsent emails still being
+    tried stay. Events, the audit trail, are never touched. Batches of ids, so a large
+    backlog never holds one long lock."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.NOTIFY_RETENTION_DAYS)
+    settled = Notification.objects.filter(created_at__lt=cutoff).filter(
+        Q(channel=Channel.PORTAL)
+        | Q(sent_at__isnull=False)
+        | Q(attempts__gte=settings.NOTIFY_MAX_ATTEMPTS)
+    )
+    deleted = 0
+    for _ in range(max_batches):
+        ids = list(settled.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        deleted += Notification.objects.filter(pk__in=ids).delete()[0]
+    return deleted
+
+
+@shared_task(**retrying)
+def prune_notifications() -> int:
+    """Beat (daily): the retention of notification rows."""
+    return prune_notification_batches()

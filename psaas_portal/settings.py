@@ -284,6 +284,9 @@ REMINDER_GRACE_DAYS = envint("REMINDER_GRACE_DAYS", 3, minimum=0)
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", 500, minimum=1)
 DIGEST_HOUR = envint("DIGEST_HOUR", 7, minimum=0)
 DIGEST_MIN_HOURS = envint("DIGEST_MIN_HOURS", 20, minimum=0)
+# Notification rows are delivery records, not the audit trail (that is the Event): settled
+# ones older than this are deleted daily, in batches.
+NOTIFY_RETENTION_DAYS = envint("NOTIFY_RETENTION_DAYS", 180, minimum=7)
 
 HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 30, minimum=1)
 HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", 120, minimum=1)
@@ -305,6 +308,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "send-digests": {
         "task": "engagements.tasks.send_digests",
         "schedule": crontab(minute=0, hour=DIGEST_HOUR),
+    },
+    "prune-notifications": {
+        "task": "engagements.tasks.prune_notifications",
+        "schedule": crontab(minute=30, hour=3),
     },
 }
 

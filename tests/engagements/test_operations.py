@@ -756,3 +756,22 @@ def test_the_audit_trail_is_append_only_in_the_database(engagement_a, engineer_a
             cursor.execute(sql)
     assert not Event.objects.filter(verb="forged").exists()
     assert Attestation.objects.get().result == AttestationResult.SUCCEEDED
+
+
+def test_settled_notifications_are_pruned_after_the_retention(engagement_a, team, settings):
+    from engagements.services import transition_task
+
+    settings.NOTIFY_RETENTION_DAYS = 30
+    transition_task(
+        task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=team["S"][0]
+    )
+    rows = Notification.objects.all()
+    assert rows.count() == 4  # the vendor's two members, email and portal
+    old = timezone.now() - dt.timedelta(days=31)
+    rows.update(created_at=old)
+    email = rows.filter(channel="email")
+    email.filter(recipient=team["V"][0]).update(sent_at=old)  # sent: settled
+    # the other email is unsent and still being tried: kept
+    assert celery_tasks.prune_notification_batches(batch_size=1) == 3
+    assert list(Notification.objects.values_list("channel", "sent_at")) == [("email", None)]
+    assert Event.objects.filter(verb="task.status_changed").exists()  # the audit trail stays
