@@ -106,41 +106,39 @@ def seed_task(engagement: Engagement | int, key: str) -> EngagementTask:
     return task
 
 
-def _letters(task: EngagementTask, party_id: int | None) -> set[str]:
-    cell = workflow.letters_by_party(task).get(party_id)
-    if cell is None:
-        return set()
-    return {f for f in ("responsible", "accountable", "consulted", "informed") if getattr(cell, f)}
-
-
 @dataclass(frozen=True)
-class Actor:
-    """The acting person's party on an engagement, and whether it is the vendor's."""
+class Side:
+    """The letters a party holds on one task, and whether it is the vendor's."""
 
-    party_id: int | None
-    is_vendor: bool
-
-
-def actor_on(task: EngagementTask, user) -> Actor:
-    party_id = member_party_id(task.engagement_id, user)
-    cell = workflow.letters_by_party(task).get(party_id)
-    return Actor(party_id, bool(cell and cell.party.is_vendor))
+    party_id: int | None = None
+    responsible: bool = False
+    accountable: bool = False
+    consulted: bool = False
+    is_vendor: bool = False
 
 
-def require(task: EngagementTask, user, letter: str, *, side: str = "", doing: str) -> Actor:
+def side_on(task: EngagementTask | None, party_id: int | None) -> Side:
+    """What `party_id` holds on the task (letters prefetched); nothing for a non-member."""
+    cell = workflow.letters_by_party(task).get(party_id) if task is not None else None
+    if cell is None:
+        return Side(party_id)
+    return Side(party_id, cell.responsible, cell.accountable, cell.consulted, cell.party.is_vendor)
+
+
+def require(task: EngagementTask, user, letter: str, *, side: str = "", doing: str) -> Side:
     """Raises NotAllowed unless the user's party holds `letter` on the task (and is on the
     given side, "vendor" or "subscriber", where the seed splits a shared letter)."""
-    actor = actor_on(task, user)
-    held = letter in _letters(task, actor.party_id)
+    held = side_on(task, member_party_id(task.engagement_id, user))
+    ok = getattr(held, letter)
     if side == "vendor":
-        held = held and actor.is_vendor
+        ok = ok and held.is_vendor
     elif side == "subscriber":
-        held = held and not actor.is_vendor
-    if not held:
+        ok = ok and not held.is_vendor
+    if not ok:
         who = {"responsible": "Responsible", "accountable": "Accountable"}.get(letter, letter)
         whose = f"the {side}'s " if side else "the "
         raise NotAllowed(f"Only {whose}{who} party on {task.name} can {doing}.")
-    return actor
+    return held
 
 
 def _utc(value: dt.datetime | None, what: str) -> dt.datetime:
@@ -162,6 +160,78 @@ def _aware(value: dt.datetime | None, what: str) -> dt.datetime:
 
 
 # --- Update cycles ---------------------------------------------------------------------
+
+
+S = CycleState
+# The states in which each environment's preparation may still be recorded (or replaced).
+PREPARE_STATES = {
+    DEV: (S.PROPOSED, S.AGREED),
+    PROD: (S.PROPOSED, S.AGREED, S.DEV_UPDATING, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
+}
+CANCELLABLE = (S.PROPOSED, S.AGREED, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED)
+UPDATING = (S.DEV_UPDATING, S.PROD_UPDATING)
+
+
+def production_gate_open(cycle: UpdateCycle) -> bool:
+    """Development passed its tests, or the Accountable party overrode the gate."""
+    return cycle.state == S.DEV_PASSED or (
+        cycle.override_at is not None and cycle.state in (S.DEV_TESTING, S.DEV_FAILED)
+    )
+
+
+def cycle_actions(cycle: UpdateCycle, *, me: Side, tester: Side) -> set[str]:
+    """The cycle's forms to offer this party now (the services decide: an offered start whose
+    gate is shut is refused with the reason)."""
+    if not cycle.is_open:
+        return set()
+    vendor = me.responsible and me.is_vendor
+    subscriber = me.responsible and not me.is_vendor
+    rules = {
+        "accept": cycle.state == S.PROPOSED
+        and me.responsible
+        and me.party_id != cycle.windows_proposed_by_id,
+        "windows": me.responsible and cycle.state in (S.PROPOSED, S.AGREED),
+        "prepare_dev": subscriber and cycle.state in PREPARE_STATES[DEV],
+        "prepare_prod": subscriber and cycle.state in PREPARE_STATES[PROD],
+        "start_dev": vendor and cycle.state in (S.AGREED, S.DEV_FAILED),
+        "start_prod": vendor and cycle.state in (S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
+        "status": vendor and cycle.state in UPDATING,
+        "finish": vendor and cycle.state in UPDATING,
+        "test": tester.responsible and cycle.state == S.DEV_TESTING,
+        "override": me.accountable
+        and cycle.override_at is None
+        and cycle.state in (S.DEV_TESTING, S.DEV_FAILED),
+        "cancel": me.responsible and cycle.state in CANCELLABLE,
+    }
+    return {name for name, offered in rules.items() if offered}
+
+
+def cycle_next_step(cycle: UpdateCycle, *, me: Side, tester: Side) -> str:
+    """What the open cycle waits for from this party, in words ("" when it waits on the
+    other side): unlike cycle_actions, a start waits until its preparation is in."""
+    stages = {s.environment: s for s in cycle.stages.all()}
+    actions = cycle_actions(cycle, me=me, tester=tester)
+    dev_ready = stages[DEV].is_prepared
+    prod_ready = stages[PROD].is_prepared
+    steps = [
+        ("accept", True, "Agree the update windows"),
+        (
+            "prepare_dev",
+            not dev_ready and cycle.state == S.AGREED,
+            "Record the Development snapshots",
+        ),
+        ("start_dev", dev_ready and cycle.state == S.AGREED, "Start the Development update"),
+        ("start_dev", cycle.state == S.DEV_FAILED, "Fix and update Development again"),
+        ("finish", True, "Finish the update"),
+        ("test", True, "Test Development"),
+        (
+            "prepare_prod",
+            not prod_ready and cycle.state == S.DEV_PASSED,
+            "Record the Production snapshots",
+        ),
+        ("start_prod", prod_ready and cycle.state == S.DEV_PASSED, "Start the Production update"),
+    ]
+    return next((text for action, when, text in steps if action in actions and when), "")
 
 
 def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
@@ -353,18 +423,7 @@ def record_preparation(
     if environment not in (DEV, PROD):
         raise DomainError("Choose Development or Production.")
     label = Environment(environment).label
-    before_start = {
-        DEV: (CycleState.PROPOSED, CycleState.AGREED),
-        PROD: (
-            CycleState.PROPOSED,
-            CycleState.AGREED,
-            CycleState.DEV_UPDATING,
-            CycleState.DEV_TESTING,
-            CycleState.DEV_FAILED,
-            CycleState.DEV_PASSED,
-        ),
-    }[environment]
-    _expect(cycle, before_start, f"record the {label} preparation")
+    _expect(cycle, PREPARE_STATES[environment], f"record the {label} preparation")
     present = _clean_text(present, "list of who will be present", required=False)[:300]
     missing = []
     if not snapshots:
@@ -439,15 +498,16 @@ def start_update(
         _expect(cycle, (CycleState.AGREED, CycleState.DEV_FAILED), "start the Development update")
         to = CycleState.DEV_UPDATING
     elif environment == PROD:
-        if cycle.state in (CycleState.DEV_TESTING, CycleState.DEV_FAILED) and not cycle.override_at:
+        _expect(
+            cycle,
+            (CycleState.DEV_TESTING, CycleState.DEV_FAILED, CycleState.DEV_PASSED),
+            "start the Production update",
+        )
+        if not production_gate_open(cycle):
             raise DomainError(
                 "The Production update waits until Development testing has passed. "
                 "The Accountable party can record an explicit override with a reason."
             )
-        allowed = (CycleState.DEV_PASSED,) + (
-            (CycleState.DEV_TESTING, CycleState.DEV_FAILED) if cycle.override_at else ()
-        )
-        _expect(cycle, allowed, "start the Production update")
         to = CycleState.PROD_UPDATING
     else:
         raise DomainError("Choose Development or Production.")
@@ -495,7 +555,7 @@ def post_status(
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     require(task, actor, "responsible", side="vendor", doing="post update status")
-    _expect(cycle, (CycleState.DEV_UPDATING, CycleState.PROD_UPDATING), "post a status update")
+    _expect(cycle, UPDATING, "post a status update")
     message = _clean_text(message, "status message", required=True)
     env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
     _cycle_event(
@@ -520,7 +580,7 @@ def finish_update(
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     require(task, actor, "responsible", side="vendor", doing="finish the update")
-    _expect(cycle, (CycleState.DEV_UPDATING, CycleState.PROD_UPDATING), "mark a node updated")
+    _expect(cycle, UPDATING, "mark a node updated")
     scripts = _clean_text(scripts, "note of manual scripts run (or 'none required')", required=True)
     env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
     stage = _stages(cycle)[env]
@@ -628,17 +688,7 @@ def cancel_cycle(
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     require(task, actor, "responsible", doing="cancel an update")
-    _expect(
-        cycle,
-        (
-            CycleState.PROPOSED,
-            CycleState.AGREED,
-            CycleState.DEV_TESTING,
-            CycleState.DEV_FAILED,
-            CycleState.DEV_PASSED,
-        ),
-        "cancel it (an update in progress is finished first)",
-    )
+    _expect(cycle, CANCELLABLE, "cancel it (an update in progress is finished first)")
     reason = _clean_text(reason, "reason", required=True)
     cycle.state = CycleState.CANCELLED
     _cycle_event(
@@ -1192,14 +1242,12 @@ ISSUE_MOVES: dict[tuple[str, str], IssueMove] = {
 
 
 def issue_roles(engagement_id: int, user) -> set[str]:
+    """REPORTER (Responsible for Issue Identification), RESOLVER (for Issue Resolution)."""
+    party_id = member_party_id(engagement_id, user)
     roles = set()
-    if "responsible" in _letters(
-        seed_task(engagement_id, IDENTIFICATION), member_party_id(engagement_id, user)
-    ):
+    if side_on(seed_task(engagement_id, IDENTIFICATION), party_id).responsible:
         roles.add(REPORTER)
-    if "responsible" in _letters(
-        seed_task(engagement_id, RESOLUTION), member_party_id(engagement_id, user)
-    ):
+    if side_on(seed_task(engagement_id, RESOLUTION), party_id).responsible:
         roles.add(RESOLVER)
     return roles
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db.models import (
@@ -22,7 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import operations as ops
-from . import workflow
 from .choices import (
     OPEN_CYCLE_STATES,
     OPEN_ISSUE_STATES,
@@ -48,6 +46,7 @@ from .models import (
     UpdateCycle,
     UpdateStage,
 )
+from .services import member_party_id
 
 SEVERITY_ORDER = Case(
     *(When(severity=s, then=Value(i)) for i, s in enumerate(Severity.values)),
@@ -56,45 +55,22 @@ SEVERITY_ORDER = Case(
 
 
 def _tasks(engagement_id: int, keys: list[str]) -> dict[str, EngagementTask]:
-    """The engagement's seed tasks by key, letters and parties prefetched (2 queries)."""
+    """One engagement's seed tasks by key (2 queries)."""
+    return {key: task for (_, key), task in _tasks_of([engagement_id], keys).items()}
+
+
+def _tasks_of(engagement_ids, keys: list[str]) -> dict[tuple[int, str], EngagementTask]:
+    """(engagement id, key) -> live seed task, letters and parties prefetched (2 queries)."""
     tasks = (
         EngagementTask.objects.live()
-        .filter(engagement_id=engagement_id, key__in=keys)
+        .filter(engagement_id__in=engagement_ids, key__in=keys)
         .prefetch_related(Prefetch("parties", queryset=TaskParty.objects.select_related("party")))
         .order_by("environment")
     )
-    out: dict[str, EngagementTask] = {}
+    out: dict[tuple[int, str], EngagementTask] = {}
     for task in tasks:
-        out.setdefault(task.key, task)
+        out.setdefault((task.engagement_id, task.key), task)
     return out
-
-
-@dataclass(frozen=True)
-class Side:
-    """What the person's party holds on one task, for showing the right forms (the services
-    decide; a form shown to someone who may not use it gets a clear refusal)."""
-
-    responsible: bool = False
-    accountable: bool = False
-    consulted: bool = False
-    is_vendor: bool = False
-
-
-def side(task: EngagementTask | None, party_id: int | None) -> Side:
-    if task is None or party_id is None:
-        return Side()
-    cell = workflow.letters_by_party(task).get(party_id)
-    if cell is None:
-        return Side()
-    return Side(cell.responsible, cell.accountable, cell.consulted, cell.party.is_vendor)
-
-
-def _my_party(engagement_id: int, user) -> int | None:
-    return (
-        Membership.objects.filter(engagement_id=engagement_id, user=user)
-        .values_list("party_id", flat=True)
-        .first()
-    )
 
 
 def duty_state(duty: StandingDuty, now: dt.datetime) -> str:
@@ -161,15 +137,17 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
 
 
 def cycles_page(engagement: Engagement, *, user) -> dict:
-    party = _my_party(engagement.pk, user)
-    tasks = _tasks(engagement.pk, [ops.UPDATES])
+    party = member_party_id(engagement.pk, user)
+    me = ops.side_on(_tasks(engagement.pk, [ops.UPDATES]).get(ops.UPDATES), party)
+    has_open = engagement.update_cycles.filter(state__in=OPEN_CYCLE_STATES).exists()
     return {
         "engagement": engagement,
         "cycles": list(
             engagement.update_cycles.prefetch_related("stages").order_by("-created_at", "-id")
         ),
-        "me": side(tasks.get(ops.UPDATES), party),
-        "has_open": engagement.update_cycles.filter(state__in=OPEN_CYCLE_STATES).exists(),
+        "has_open": has_open,
+        # The vendor proposes; one cycle at a time (the service refuses otherwise).
+        "can_propose": me.responsible and me.is_vendor and not has_open,
     }
 
 
@@ -181,10 +159,10 @@ def cycle_page(cycle: UpdateCycle, *, user) -> dict:
         .prefetch_related("snapshots")
     )
     by_env = {s.environment: s for s in stages}
-    party = _my_party(cycle.engagement_id, user)
+    party = member_party_id(cycle.engagement_id, user)
     tasks = _tasks(cycle.engagement_id, [ops.UPDATES, ops.TESTING])
-    me = side(tasks.get(ops.UPDATES), party)
-    tester = side(tasks.get(ops.TESTING), party)
+    me = ops.side_on(tasks.get(ops.UPDATES), party)
+    tester = ops.side_on(tasks.get(ops.TESTING), party)
     events = list(
         Event.objects.filter(engagement_id=cycle.engagement_id, data__cycle=cycle.pk)
         .select_related("actor", "task")
@@ -197,12 +175,9 @@ def cycle_page(cycle: UpdateCycle, *, user) -> dict:
         "prod": by_env.get(ops.PROD),
         "events": events,
         "issues": list(cycle.issues.order_by("-created_at")),
-        "me": me,
-        "tester": tester,
-        "can_accept": me.responsible and party != cycle.windows_proposed_by_id,
-        "S": CycleState,
+        "actions": ops.cycle_actions(cycle, me=me, tester=tester),
         "severities": Severity.choices,
-        "gate_open": cycle.state == CycleState.DEV_PASSED or bool(cycle.override_at),
+        "gate_open": ops.production_gate_open(cycle),
     }
 
 
@@ -228,7 +203,7 @@ def handover_page(engagement: Engagement, *, user) -> dict:
         "current": current,
         "past": [h for h in handovers if h is not current],
         "members": members,
-        "me": side(tasks.get(ops.HANDOVER), party),
+        "me": ops.side_on(tasks.get(ops.HANDOVER), party),
         "task": tasks.get(ops.HANDOVER),
         "agenda": ops.AGENDA,
     }
@@ -239,7 +214,7 @@ def handover_page(engagement: Engagement, *, user) -> dict:
 
 def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
-    party = _my_party(engagement.pk, user)
+    party = member_party_id(engagement.pk, user)
     tasks = _tasks(engagement.pk, list(ops.DUTY_TASK.values()))
     duties = _duties(engagement, now)
     recent = list(
@@ -248,9 +223,9 @@ def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None)
         .order_by("-performed_at", "-id")[:40]
     )
     for duty in duties:
-        duty.me = side(tasks.get(ops.DUTY_TASK[duty.kind]), party)
+        duty.me = ops.side_on(tasks.get(ops.DUTY_TASK[duty.kind]), party)
         duty.recent = [a for a in recent if a.duty_id == duty.pk][:10]
-    backup_side = side(tasks.get(ops.DUTY_TASK["backup"]), party)
+    backup_side = ops.side_on(tasks.get(ops.DUTY_TASK["backup"]), party)
     return {
         "engagement": engagement,
         "duties": duties,
@@ -276,7 +251,7 @@ def issues_page(engagement: Engagement, *, user, page=1, state: str = "open") ->
     elif state in IssueState.values:
         issues = issues.filter(state=state)
     page_obj = Paginator(issues.order_by(SEVERITY_ORDER, "-created_at", "-id"), 50).get_page(page)
-    party = _my_party(engagement.pk, user)
+    party = member_party_id(engagement.pk, user)
     tasks = _tasks(engagement.pk, [ops.IDENTIFICATION])
     return {
         "engagement": engagement,
@@ -284,17 +259,17 @@ def issues_page(engagement: Engagement, *, user, page=1, state: str = "open") ->
         "page_obj": page_obj,
         "state": state,
         "states": IssueState.choices,
-        "can_raise": side(tasks.get(ops.IDENTIFICATION), party).responsible,
+        "can_raise": ops.side_on(tasks.get(ops.IDENTIFICATION), party).responsible,
     }
 
 
 def issue_page(issue: Issue, *, user) -> dict:
-    party = _my_party(issue.engagement_id, user)
+    party = member_party_id(issue.engagement_id, user)
     tasks = _tasks(issue.engagement_id, [ops.IDENTIFICATION, ops.RESOLUTION])
     roles = set()
-    if side(tasks.get(ops.IDENTIFICATION), party).responsible:
+    if ops.side_on(tasks.get(ops.IDENTIFICATION), party).responsible:
         roles.add(ops.REPORTER)
-    if side(tasks.get(ops.RESOLUTION), party).responsible:
+    if ops.side_on(tasks.get(ops.RESOLUTION), party).responsible:
         roles.add(ops.RESOLVER)
     moves = [
         (to, move)
@@ -409,30 +384,6 @@ def _holds(letter: str, key) -> Exists:
     )
 
 
-def cycle_next_step(cycle: UpdateCycle, *, vendor: bool, party_id: int) -> str:
-    """What the open cycle waits for from this side, in words ("" when it waits on the other)."""
-    stages = {s.environment: s for s in cycle.stages.all()}
-    dev, prod = stages.get(ops.DEV), stages.get(ops.PROD)
-    S = CycleState
-    if cycle.state == S.PROPOSED:
-        return "" if party_id == cycle.windows_proposed_by_id else "Agree the update windows"
-    if cycle.state == S.AGREED:
-        if not dev.is_prepared:
-            return "" if vendor else "Record the Development snapshots"
-        return "Start the Development update" if vendor else ""
-    if cycle.state in (S.DEV_UPDATING, S.PROD_UPDATING):
-        return "Finish the update" if vendor else ""
-    if cycle.state == S.DEV_TESTING:
-        return "" if vendor else "Test Development"
-    if cycle.state == S.DEV_FAILED:
-        return "Fix and update Development again" if vendor else ""
-    if cycle.state == S.DEV_PASSED:
-        if not prod.is_prepared:
-            return "" if vendor else "Record the Production snapshots"
-        return "Start the Production update" if vendor else ""
-    return ""
-
-
 def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     """Operations that wait on the user's party: update cycle steps, duties past due, issues
     in their court, a handover to record (5 queries, whatever the number of engagements)."""
@@ -442,16 +393,23 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     }
     party = {"my_party": F("engagement__memberships__party_id")}
     items: list[dict] = []
-    cycles = (
+    cycles = list(
         UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
-        .annotate(**party, my_vendor=F("engagement__memberships__party__is_vendor"))
+        .annotate(**party)
         .filter(_holds("responsible", ops.UPDATES) | _holds("responsible", ops.TESTING))
         .select_related("engagement__organization")
         .prefetch_related("stages")
         .order_by("created_at")[:50]
     )
+    tasks = (
+        _tasks_of({c.engagement_id for c in cycles}, [ops.UPDATES, ops.TESTING]) if cycles else {}
+    )
     for cycle in cycles:
-        step = cycle_next_step(cycle, vendor=cycle.my_vendor, party_id=cycle.my_party)
+        step = ops.cycle_next_step(
+            cycle,
+            me=ops.side_on(tasks.get((cycle.engagement_id, ops.UPDATES)), cycle.my_party),
+            tester=ops.side_on(tasks.get((cycle.engagement_id, ops.TESTING)), cycle.my_party),
+        )
         if step:
             items.append(
                 {

@@ -605,7 +605,13 @@ def test_duty_clocks_start_at_go_live(engagement_a, team):
     backup = duties.get(kind=DutyKind.BACKUP)
     assert backup.due_at > timezone.now() + dt.timedelta(hours=23)
     assert duties.get(kind=DutyKind.MONITORING).due_at > timezone.now() + dt.timedelta(days=29)
-    assert eng  # the subscriber's reminders start from here
+    # the two subscriber members, by email and in the portal
+    assert celery_tasks.sweep_duties(now=timezone.now() + dt.timedelta(days=2))["reminders"] == 4
+    assert eng.pk in set(
+        Notification.objects.filter(kind=ReminderKind.DUTY_DUE).values_list(
+            "recipient_id", flat=True
+        )
+    )
 
 
 def test_a_gate_override_lapses_when_development_is_updated_again(agreed, cse, engineer_a):
@@ -698,7 +704,6 @@ def test_stages_are_development_then_production(agreed):
 def test_dropped_attendees_get_a_cancellation_and_digest_readers_the_invitation_now(
     engagement_a, team, mailoutbox
 ):
-    from engagements import ical
     from engagements.choices import Delivery
     from engagements.models import Profile
 
@@ -729,7 +734,6 @@ def test_dropped_attendees_get_a_cancellation_and_digest_readers_the_invitation_
     cal, event = parse(content if isinstance(content, bytes) else content.encode())
     assert str(cal["method"]) == "CANCEL" and int(event["sequence"]) == 1
     assert "method=CANCEL" in mimetype
-    assert ical  # the same module wrote it
 
 
 def test_the_audit_trail_is_append_only_in_the_database(engagement_a, engineer_a):
@@ -775,3 +779,26 @@ def test_settled_notifications_are_pruned_after_the_retention(engagement_a, team
     assert celery_tasks.prune_notification_batches(batch_size=1) == 3
     assert list(Notification.objects.values_list("channel", "sent_at")) == [("email", None)]
     assert Event.objects.filter(verb="task.status_changed").exists()  # the audit trail stays
+
+
+def test_the_forms_each_side_is_offered_follow_the_state(agreed, cse, engineer_a):
+    from engagements.services import member_party_id
+
+    def offered(user):
+        cycle = UpdateCycle.objects.get(pk=agreed.pk)
+        party = member_party_id(cycle.engagement_id, user)
+        return ops.cycle_actions(
+            cycle,
+            me=ops.side_on(ops.seed_task(cycle.engagement_id, ops.UPDATES), party),
+            tester=ops.side_on(ops.seed_task(cycle.engagement_id, ops.TESTING), party),
+        )
+
+    assert offered(cse) == {"windows", "start_dev", "cancel"}
+    assert offered(engineer_a) == {"windows", "prepare_dev", "prepare_prod", "cancel"}
+    prepare(agreed, engineer_a)
+    ops.start_update(agreed, actor=cse, environment=DEV)
+    assert offered(cse) == {"status", "finish"}
+    assert offered(engineer_a) == {"prepare_prod"}
+    ops.finish_update(agreed, actor=cse, scripts="none")
+    assert offered(cse) == {"start_prod", "cancel"}  # offered, refused with the gate's reason
+    assert offered(engineer_a) == {"test", "override", "prepare_prod", "cancel"}

@@ -311,7 +311,8 @@ def grow(engagement, cse, engineer, n: int):
             starts_at=now + dt.timedelta(days=1 + i),
             attendee_ids=[cse.pk, engineer.pk],
         )
-        ops.cancel_handover(handover, actor=cse, reason="moved") if i < n - 1 else None
+        if i < n - 1:
+            ops.cancel_handover(handover, actor=cse, reason="moved")
         for duty in StandingDuty.objects.filter(engagement=engagement):
             ops.record_attestation(
                 duty,
