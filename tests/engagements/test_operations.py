@@ -492,9 +492,10 @@ def test_missed_backups_remind_once_a_day_and_inform_the_vendor_only_past_grace(
     cse, cse2 = team["V"]
     eng, eng2 = team["S"]
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
-    due = timezone.now() - dt.timedelta(hours=5)
+    # Noon, so that "30 minutes later" is the same day whenever the suite runs.
+    now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    due = now - dt.timedelta(hours=5)
     StandingDuty.objects.filter(pk=backup.pk).update(due_at=due)
-    now = timezone.now()
     first = celery_tasks.sweep_duties(now=now)
     celery_tasks.sweep_duties(now=now + dt.timedelta(minutes=30))  # same day: nothing new
     reminders = Notification.objects.filter(kind=ReminderKind.DUTY_DUE, channel="email")
