@@ -63,7 +63,7 @@ def main() -> None:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from engagements import tasks
+        from engagements import reminders
         from engagements.models import Event, Notification
 
         t0 = time.monotonic()
@@ -77,7 +77,7 @@ def main() -> None:
             rows_before, events_before = Notification.objects.count(), Event.objects.count()
             started = time.monotonic()
             with CaptureQueriesContext(connection) as ctx:
-                result = tasks.sweep_duties(batch_size=args.batch_size)
+                result = reminders.sweep_duties(batch_size=args.batch_size)
             seconds = time.monotonic() - started
             print(
                 f"sweep {run_no}: {seconds:.1f} s, {len(ctx.captured_queries)} queries, "

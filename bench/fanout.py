@@ -14,6 +14,10 @@ from pathlib import Path
 
 from common import Sink, drop_database, scratch_database, setup_django, start_worker
 
+from engagements.actions.engagements import create_engagement
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import transition_task
+
 DB = "psaas_bench_fanout"
 
 
@@ -53,7 +57,7 @@ def run(args, url: str, broker: str, sink: Sink):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from engagements import services, tasks
+    from engagements import tasks
     from engagements.choices import Channel, OrganizationKind, TaskStatus
     from engagements.models import Notification, Organization, Profile
     from psaas_portal.celery import app
@@ -64,16 +68,16 @@ def run(args, url: str, broker: str, sink: Sink):
     version = load_seed_template()
     vendor = Organization.objects.create(name="Vendor", kind=OrganizationKind.VENDOR)
     sub = Organization.objects.create(name="Subscriber", kind=OrganizationKind.SUBSCRIBER)
-    engagement = services.create_engagement(
+    engagement = create_engagement(
         organization=sub, name="Bench", version=version, kickoff_date=dt.date.today()
     )
     engineer = User.objects.create_user("engineer", "engineer@example.com")
     Profile.objects.create(user=engineer, organization=sub)
-    services.add_member(engagement, engineer, party=Party.objects.get(name="Subscriber"))
+    add_member(engagement, engineer, party=Party.objects.get(name="Subscriber"))
     for i in range(args.recipients):  # Auth0 is Informed on Monitoring: each change tells them all
         user = User.objects.create_user(f"cse{i}", f"cse{i}@example.com")
         Profile.objects.create(user=user, organization=vendor)
-        services.add_member(engagement, user, party=Party.objects.get(name="Auth0"))
+        add_member(engagement, user, party=Party.objects.get(name="Auth0"))
     task = engagement.tasks.get(key="monitoring")
 
     log = Path(tempfile.mkdtemp()) / "worker.log"
@@ -83,7 +87,7 @@ def run(args, url: str, broker: str, sink: Sink):
     started = time.monotonic()
     for i in range(args.changes):
         task.refresh_from_db()
-        services.transition_task(
+        transition_task(
             task,
             to=TaskStatus.IN_PROGRESS if i % 2 == 0 else TaskStatus.NOT_STARTED,
             actor=engineer,
@@ -101,7 +105,7 @@ def run(args, url: str, broker: str, sink: Sink):
     for i in range(20):
         task.refresh_from_db()
         with mock.patch("engagements.notifications.enqueue_delivery"):
-            services.transition_task(
+            transition_task(
                 task,
                 to=TaskStatus.IN_PROGRESS if i % 2 == 0 else TaskStatus.NOT_STARTED,
                 actor=engineer,

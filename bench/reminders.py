@@ -20,6 +20,7 @@ def build(n: int) -> int:
     """n engagements with their tasks and letters, written in bulk (set-up, not measured)."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
+    from engagements.actions.engagements import expand_environments
 
     from engagements.choices import OrganizationKind
     from engagements.models import (
@@ -30,7 +31,6 @@ def build(n: int) -> int:
         Profile,
         TaskParty,
     )
-    from engagements.services import _expand
     from raci.services import load_seed_template
 
     User = get_user_model()
@@ -76,7 +76,7 @@ def build(n: int) -> int:
             rows, cells = [], []
             for e in engagements:
                 for tt in template_tasks:
-                    for env in _expand(tt):
+                    for env in expand_environments(tt):
                         # 5% overdue; the rest due later or without a due date.
                         due = (
                             today - dt.timedelta(days=rng.randint(1, 10))
@@ -136,7 +136,7 @@ def run(args) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from engagements import tasks
+    from engagements import reminders, tasks
     from engagements.choices import OPEN_STATUSES
     from engagements.models import EngagementTask, Notification
 
@@ -153,7 +153,7 @@ def run(args) -> None:
         started = time.monotonic()
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as ctx:
-            written = tasks.sweep_reminders(batch_size=args.batch_size)
+            written = reminders.sweep_reminders(batch_size=args.batch_size)
         seconds = time.monotonic() - started
         new = Notification.objects.count() - before
         print(

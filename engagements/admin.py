@@ -3,7 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from . import services
+from engagements.actions.engagements import check_new_engagement, create_engagement
+from engagements.actions.membership import add_member, check_membership, remove_member
+from engagements.errors import DomainError
+
 from .models import (
     Attestation,
     AttestationToken,
@@ -66,12 +69,12 @@ class EngagementForm(forms.ModelForm):
         data = super().clean()
         if self.instance.pk is None and not self.errors:
             try:
-                services.check_new_engagement(
+                check_new_engagement(
                     organization=data["organization"],
                     name=data["name"],
                     version=data["template_version"],
                 )
-            except services.DomainError as exc:
+            except DomainError as exc:
                 raise forms.ValidationError(str(exc)) from None
         return data
 
@@ -103,7 +106,7 @@ class EngagementAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        created = services.create_engagement(
+        created = create_engagement(
             organization=obj.organization,
             name=obj.name,
             version=obj.template_version,
@@ -123,8 +126,8 @@ class MembershipForm(forms.ModelForm):
         data = super().clean()
         if not self.errors:
             try:
-                services.check_membership(data["engagement"], data["user"], party=data["party"])
-            except services.DomainError as exc:
+                check_membership(data["engagement"], data["user"], party=data["party"])
+            except DomainError as exc:
                 raise forms.ValidationError(str(exc)) from None
         return data
 
@@ -139,7 +142,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "engagement"]
 
     def save_model(self, request, obj, form, change) -> None:
-        membership = services.add_member(
+        membership = add_member(
             obj.engagement,
             obj.user,
             party=obj.party,
@@ -150,7 +153,7 @@ class MembershipAdmin(admin.ModelAdmin):
         obj.pk = membership.pk
 
     def delete_model(self, request, obj) -> None:
-        services.remove_member(obj.engagement, obj.user, actor=request.user)
+        remove_member(obj.engagement, obj.user, actor=request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False if obj else super().has_change_permission(request, obj)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from . import permissions, selectors
+from engagements.selectors.notifications import unread_count
+
+from . import permissions
 
 
 def portal(request) -> dict:
@@ -11,5 +13,5 @@ def portal(request) -> dict:
     return {
         "is_vendor_staff": SimpleLazyObject(lambda: permissions.is_vendor_staff(user)),
         "is_portal_admin": SimpleLazyObject(lambda: permissions.is_portal_admin(user)),
-        "unread_notifications": SimpleLazyObject(lambda: selectors.unread_count(user)),
+        "unread_notifications": SimpleLazyObject(lambda: unread_count(user)),
     }

@@ -7,6 +7,10 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from engagements.actions.cycles import SnapshotIn
+from engagements.actions.duties import AttestationIn
+from engagements.cleaning import COMMENT_MAX_LENGTH
+
 from .choices import (
     AttestationResult,
     ChecklistItemKey,
@@ -16,8 +20,6 @@ from .choices import (
     TaskStatus,
     TestResult,
 )
-from .operations import AttestationIn, SnapshotIn
-from .services import COMMENT_MAX_LENGTH
 
 
 class RevisionForm(forms.Form):

@@ -19,6 +19,7 @@ The person who acted is never notified; a person in two roles gets one notificat
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +29,9 @@ from . import workflow
 from .choices import Channel, Delivery, TaskStatus
 from .choices import NotificationReason as Reason
 from .models import Event, Membership, Notification, Profile
+from .tasks import deliver_event
+
+log = logging.getLogger(__name__)
 
 STATUS_EVENTS = {"task.status_changed", "task.signed_off", "task.reopened"}
 CHECKLIST_EVENTS = {"checklist.submitted", "checklist.accepted", "checklist.returned"}
@@ -176,13 +180,9 @@ def fan_out(event: Event, task=None) -> list[Notification]:
 def enqueue_delivery(event_id: int) -> None:
     """After commit: hand the event's emails to a worker. A broker outage loses nothing:
     the rows stay unsent and the periodic sweep delivers them."""
-    import logging
-
-    from .tasks import deliver_event
-
     try:
         deliver_event.delay(event_id)
     except Exception:  # kombu raises several types for an unreachable broker
-        logging.getLogger(__name__).warning(
+        log.warning(
             "broker unreachable; event %s's emails wait for the sweep", event_id, exc_info=True
         )

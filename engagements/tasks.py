@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections import defaultdict
 
 from celery import shared_task
 from django.conf import settings
@@ -21,9 +20,9 @@ from django.utils import timezone
 
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
-from . import ical, workflow
-from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind
-from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
+from . import ical
+from .choices import Channel, ReminderKind
+from .models import Notification, Profile
 
 log = logging.getLogger(__name__)
 
@@ -189,152 +188,6 @@ def deliver_event(event_id: int) -> int:
 @shared_task(**retrying)
 def deliver_pending() -> int:
     """Beat: delivers what was left unsent (the broker was down, a worker died)."""
-    return deliver_pending_batches()
-
-
-# --- Reminders ---------------------------------------------------------------------
-
-
-def _wanted_channels(prefs: tuple[str, str]) -> list[tuple[str, bool]]:
-    email, portal = prefs
-    out = []
-    if email != Delivery.OFF:
-        out.append((Channel.EMAIL, email == Delivery.DIGEST))
-    if portal != Delivery.OFF:
-        out.append((Channel.PORTAL, False))
-    return out
-
-
-def _members_and_prefs(engagement_ids) -> tuple[dict, dict]:
-    """(engagement, party) -> active member ids, and user id -> (email, portal) delivery
-    preferences, for a batch of engagements (2 queries)."""
-    members: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for engagement_id, party_id, user_id in Membership.objects.filter(
-        engagement_id__in=engagement_ids, user__is_active=True
-    ).values_list("engagement_id", "party_id", "user_id"):
-        members[(engagement_id, party_id)].append(user_id)
-    users = {u for ids in members.values() for u in ids}
-    prefs = {
-        u: (e, p)
-        for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
-            "user_id", "email_delivery", "portal_delivery"
-        )
-    }
-    return members, prefs
-
-
-def _reminder_rows(task, kinds: dict[int, str], prefs: dict, today: dt.date) -> list:
-    """Today's reminder rows for one task: user id -> reminder kind, per wanted channel."""
-    return [
-        Notification(
-            engagement_id=task.engagement_id,
-            task=task,
-            recipient_id=user_id,
-            channel=channel,
-            kind=kind,
-            reason="accountable" if kind == ReminderKind.ESCALATION else "responsible",
-            digest=digest,
-            day=today,
-        )
-        for user_id, kind in kinds.items()
-        for channel, digest in _wanted_channels(
-            prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
-        )
-    ]
-
-
-def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None) -> int:
-    """Writes today's reminder rows for due-soon and overdue tasks, batch by batch.
-
-    The Responsible party's members are reminded; past the grace period the signing
-    (Accountable) party's too. The unique key (task, person, channel, kind, day) makes
-    a second sweep, at once or later the same day, write nothing: each reminder once.
-    Queries grow with the number of batches (4 each), not with the number of tasks.
-    """
-    today = today or timezone.localdate()
-    batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    soon = today + dt.timedelta(days=settings.REMINDER_LEAD_DAYS)
-    escalate_before = today - dt.timedelta(days=settings.REMINDER_GRACE_DAYS)
-    due = EngagementTask.objects.live().filter(
-        status__in=OPEN_STATUSES, due_date__isnull=False, due_date__lte=soon
-    )
-    written, last_pk = 0, 0
-    while True:
-        tasks = list(
-            due.filter(pk__gt=last_pk).order_by("pk").prefetch_related("parties")[:batch_size]
-        )
-        if not tasks:
-            return written
-        last_pk = tasks[-1].pk
-        members, prefs = _members_and_prefs({t.engagement_id for t in tasks})
-        rows = []
-        for task in tasks:
-            kinds: dict[int, str] = {}
-            kind = ReminderKind.OVERDUE if task.due_date < today else ReminderKind.DUE_SOON
-            for party_id in workflow.responsible_party_ids(task):
-                for user_id in members[(task.engagement_id, party_id)]:
-                    kinds.setdefault(user_id, kind)
-            if task.due_date < escalate_before:
-                for party_id in workflow.signer_party_ids(task):
-                    for user_id in members[(task.engagement_id, party_id)]:
-                        if user_id not in kinds:
-                            kinds[user_id] = ReminderKind.ESCALATION
-            rows += _reminder_rows(task, kinds, prefs, today)
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        written += len(rows)
-
-
-def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) -> dict:
-    """Standing duties past due: today's reminder to the Responsible party (once a day, by the
-    same unique key as task reminders), and past the grace period one `duty.missed` event per
-    missed due time, which informs the vendor (their conditional letter fires on issues).
-    Batches of duties; 4 queries a batch plus one transaction per duty newly past grace."""
-    from . import operations
-
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    due = StandingDuty.objects.filter(due_at__lt=now - operations.DUTY_SLACK).exclude(
-        engagement__state=EngagementState.CLOSED
-    )
-    reminded, missed, last_pk = 0, 0, 0
-    while True:
-        duties = list(due.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
-        if not duties:
-            return {"reminders": reminded, "missed": missed}
-        last_pk = duties[-1].pk
-        engagement_ids = {d.engagement_id for d in duties}
-        tasks = {
-            (t.engagement_id, t.key): t
-            for t in EngagementTask.objects.live()
-            .filter(engagement_id__in=engagement_ids, key__in=operations.DUTY_TASK.values())
-            .prefetch_related("parties")
-        }
-        members, prefs = _members_and_prefs(engagement_ids)
-        rows = []
-        for duty in duties:
-            task = tasks.get((duty.engagement_id, operations.DUTY_TASK[duty.kind]))
-            if task is None:
-                continue
-            kinds = {
-                user_id: ReminderKind.DUTY_DUE
-                for party_id in workflow.responsible_party_ids(task)
-                for user_id in members[(duty.engagement_id, party_id)]
-            }
-            rows += _reminder_rows(task, kinds, prefs, today)
-            past_grace = now > duty.due_at + dt.timedelta(days=duty.grace_days)
-            if past_grace and duty.missed_reported_for != duty.due_at:
-                missed += operations.report_missed(duty.pk, now=now)
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        reminded += len(rows)
-
-
-@shared_task(**retrying)
-def send_reminders() -> int:
-    """Beat (hourly by default): today's reminders for tasks and standing duties, then
-    their delivery."""
-    sweep_reminders()
-    sweep_duties()
     return deliver_pending_batches()
 
 

@@ -290,6 +290,8 @@ NOTIFY_RETENTION_DAYS = envint("NOTIFY_RETENTION_DAYS", 180, minimum=7)
 
 HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 30, minimum=1)
 HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", 120, minimum=1)
+# Task modules besides each app's tasks.py (autodiscovered): the reminder sweeps.
+CELERY_IMPORTS = ("engagements.reminders",)
 CELERY_BEAT_SCHEDULER = "psaas_portal.beat:HeartbeatScheduler"
 
 CELERY_BEAT_SCHEDULE: dict = {

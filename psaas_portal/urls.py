@@ -51,5 +51,5 @@ urlpatterns = [
     path("", include("engagements.urls")),
 ]
 
-handler403 = "engagements.views.forbidden"
-handler404 = "engagements.views.not_found"
+handler403 = "engagements.views.common.forbidden"
+handler404 = "engagements.views.common.not_found"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from engagements import services
+from engagements.actions.membership import add_member
 from engagements.choices import OrganizationKind
 from tests import logscrub
 from tests.factories import (
@@ -89,14 +90,14 @@ def engineer_b(org_b):
 @pytest.fixture
 def engagement_a(template_version, org_a, cse, engineer_a):
     engagement = make_engagement(org_a, "Appliance A", version=template_version)
-    services.add_member(
+    add_member(
         engagement,
         cse,
         party=vendor_party(),
         role_title="Auth0 Customer Success Engineer",
         is_manager=True,
     )
-    services.add_member(
+    add_member(
         engagement, engineer_a, party=subscriber_party(), role_title="Infrastructure engineer"
     )
     return engagement
@@ -105,8 +106,8 @@ def engagement_a(template_version, org_a, cse, engineer_a):
 @pytest.fixture
 def engagement_b(template_version, org_b, cse, engineer_b):
     engagement = make_engagement(org_b, "Appliance B", version=template_version)
-    services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
-    services.add_member(engagement, engineer_b, party=subscriber_party())
+    add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    add_member(engagement, engineer_b, party=subscriber_party())
     return engagement
 
 
@@ -155,34 +156,33 @@ def _remember_session_id(sender, request=None, user=None, **kwargs) -> None:
 def _log_scrubber():
     from django.contrib.auth.signals import user_logged_in
 
-    from engagements import operations
+    from engagements.actions import feeds, tokens
 
     user_logged_in.connect(_remember_session_id, dispatch_uid="tests.logscrub")
     # Every attestation token and calendar feed secret the run makes is a secret too.
-    originals = {
-        "create_attestation_token": operations.create_attestation_token,
-        "rotate_calendar_feed": operations.rotate_calendar_feed,
-    }
+    original_token, original_feed = tokens.create_attestation_token, feeds.rotate_calendar_feed
 
     def create_attestation_token(*args, **kwargs):
-        token, raw = originals["create_attestation_token"](*args, **kwargs)
+        token, raw = original_token(*args, **kwargs)
         register_secret(raw, "attestation token")
         return token, raw
 
     def rotate_calendar_feed(*args, **kwargs):
-        raw = originals["rotate_calendar_feed"](*args, **kwargs)
+        raw = original_feed(*args, **kwargs)
         register_secret(raw, "calendar feed secret")
         return raw
 
-    operations.create_attestation_token = create_attestation_token
-    operations.rotate_calendar_feed = rotate_calendar_feed
+    # Wherever the portal's modules hold the functions (they import them by name).
+    for module in [m for name, m in sys.modules.items() if name.startswith("engagements")]:
+        if getattr(module, "create_attestation_token", None) is original_token:
+            module.create_attestation_token = create_attestation_token
+        if getattr(module, "rotate_calendar_feed", None) is original_feed:
+            module.rotate_calendar_feed = rotate_calendar_feed
     logging.getLogger().addHandler(_RECORDER)
     _RECORDER.active = True
     yield _RECORDER
     _RECORDER.active = False
     logging.getLogger().removeHandler(_RECORDER)
-    for name, original in originals.items():
-        setattr(operations, name, original)
 
 
 def pytest_runtest_setup(item):

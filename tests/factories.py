@@ -7,7 +7,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
-from engagements import services
+from engagements.actions.engagements import create_engagement
 from engagements.choices import Environment, OrganizationKind
 from engagements.models import Organization, Profile
 from raci.models import Party
@@ -58,7 +58,7 @@ def subscriber_party() -> Party:
 def make_engagement(
     org: Organization, name: str = "Appliance", *, kickoff: dt.date | None = None, version=None
 ):
-    return services.create_engagement(
+    return create_engagement(
         organization=org,
         name=name,
         version=version or seed_version(),

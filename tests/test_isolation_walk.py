@@ -11,7 +11,11 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from engagements import operations as ops
+from engagements.actions.cycles import propose_cycle
+from engagements.actions.handover import schedule_handover
+from engagements.actions.issues import raise_issue
+from engagements.actions.tasks import add_comment, transition_task
+from engagements.actions.tokens import create_attestation_token
 from engagements.choices import Environment
 from engagements.models import (
     Attestation,
@@ -191,19 +195,18 @@ def snapshot(engagement_b, version):
 def test_no_one_outside_b_sees_or_changes_bs_data(
     persona, request, client, engagement_a, engagement_b, template_version, cse
 ):
-    from engagements import services
     from engagements.choices import TaskStatus
 
     # Give B a little history, so there is something to leak.
     deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
-    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
-    services.add_comment(deploy, actor=cse, body="Secret of subscriber B")
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    add_comment(deploy, actor=cse, body="Secret of subscriber B")
     draft = __import__("raci.services", fromlist=["start_draft"]).start_draft(
         template_version, actor=None
     )
     engineer_b = engagement_b.memberships.get(party__is_vendor=False).user
     soon = timezone.now() + dt.timedelta(days=3)
-    cycle = ops.propose_cycle(
+    cycle = propose_cycle(
         engagement_b,
         actor=cse,
         release="B-release",
@@ -215,10 +218,10 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             ),
         },
     )
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_b, actor=cse, starts_at=soon, attendee_ids=[cse.pk, engineer_b.pk]
     )
-    issue = ops.raise_issue(
+    issue = raise_issue(
         engagement_b,
         actor=engineer_b,
         title="Appliance B issue",
@@ -226,7 +229,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         severity="high",
         description="Secret of subscriber B",
     )
-    token, _ = ops.create_attestation_token(engagement_b, actor=engineer_b, name="B job")
+    token, _ = create_attestation_token(engagement_b, actor=engineer_b, name="B job")
 
     ids = {
         "engagement_id": engagement_b.pk,

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from engagements import services
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import transition_task
 from engagements.choices import TaskStatus
 from raci.matrix import Cell, Matrix, Row
 from raci.services import create_version
@@ -42,11 +43,11 @@ def engagement_with(n_tasks: int, org, cse, engineer):
     engagement = make_engagement(
         org, f"E{n_tasks}", version=version, kickoff=dt.date.today() - dt.timedelta(days=10)
     )
-    services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
-    services.add_member(engagement, engineer, party=subscriber_party())
+    add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    add_member(engagement, engineer, party=subscriber_party())
     for task in engagement.tasks.all()[:5]:
         actor = engineer if task.parties.get(party__name="Subscriber").responsible else cse
-        services.transition_task(task, to=TaskStatus.IN_PROGRESS, actor=actor)
+        transition_task(task, to=TaskStatus.IN_PROGRESS, actor=actor)
     return engagement
 
 
@@ -107,7 +108,7 @@ def test_portfolio_at_3_and_300_engagements(client_for, template_version, cse, a
         for i in range(to - Engagement.objects.count()):
             org = OrganizationFactory()
             engagement = make_engagement(org, f"P{i}", version=template_version)
-            services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
+            add_member(engagement, cse, party=vendor_party(), is_manager=True)
 
     from engagements.models import Engagement
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from engagements.actions.tasks import transition_task
 from engagements.models import InfrastructureChecklist, Notification
 from tests.conftest import task_of
 from tests.test_isolation_walk import portal_patterns
@@ -25,10 +26,9 @@ def assert_headers(response, where: str) -> None:
 def test_every_url_pattern_answers_with_the_headers(
     client, engagement_a, engineer_a, cse, admin_user, template_version
 ):
-    from engagements import services
     from engagements.choices import TaskStatus
 
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     ids = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from engagements.actions.cycles import accept_windows, propose_cycle
 from engagements.choices import Environment
 from tests.conftest import task_of
 from tests.e2e.conftest import sign_in
@@ -82,11 +83,10 @@ def test_an_update_cycle_from_snapshots_to_production(page, engagement_a, engine
 
     from django.utils import timezone
 
-    from engagements import operations as ops
     from engagements.models import UpdateCycle
 
     start = timezone.now() + dt.timedelta(days=2)
-    cycle = ops.propose_cycle(
+    cycle = propose_cycle(
         engagement_a,
         actor=cse,
         release="2026.12.1",
@@ -98,7 +98,7 @@ def test_an_update_cycle_from_snapshots_to_production(page, engagement_a, engine
             ),
         },
     )
-    ops.accept_windows(cycle, actor=engineer_a)
+    accept_windows(cycle, actor=engineer_a)
     taken = (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
 
     def prepare(environment: str):

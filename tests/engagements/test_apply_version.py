@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from engagements import services
+from engagements.actions.tasks import transition_task
+from engagements.actions.templates import apply_template_version
 from engagements.choices import Environment, TaskStatus
+from engagements.errors import DomainError
 from engagements.models import Event
 from raci import services as raci_services
 from tests.conftest import task_of
@@ -29,8 +31,8 @@ def v2(template_version, admin_user):
 
 def test_applying_keeps_statuses_and_is_one_event(engagement_a, v2, engineer_a, cse):
     monitoring = task_of(engagement_a, "monitoring")
-    services.transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
-    event = services.apply_template_version(engagement_a, v2, actor=cse)
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    event = apply_template_version(engagement_a, v2, actor=cse)
     engagement_a.refresh_from_db()
     assert engagement_a.template_version == v2
     assert task_of(engagement_a, "monitoring").status == TaskStatus.IN_PROGRESS
@@ -56,19 +58,19 @@ def test_applying_keeps_statuses_and_is_one_event(engagement_a, v2, engineer_a, 
 
 def test_a_dropped_task_with_history_is_retired_not_deleted(engagement_a, v2, engineer_a, cse):
     migration = task_of(engagement_a, "user_migration")
-    services.transition_task(migration, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
-    services.apply_template_version(engagement_a, v2, actor=cse)
+    transition_task(migration, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    apply_template_version(engagement_a, v2, actor=cse)
     migration.refresh_from_db()
     assert migration.retired_at is not None
     assert not engagement_a.tasks.live().filter(pk=migration.pk).exists()
 
 
 def test_only_newer_published_versions_apply(engagement_a, template_version, cse):
-    with pytest.raises(services.DomainError, match="newer"):
-        services.apply_template_version(engagement_a, template_version, actor=cse)
+    with pytest.raises(DomainError, match="newer"):
+        apply_template_version(engagement_a, template_version, actor=cse)
     draft = raci_services.start_draft(template_version, actor=None)
-    with pytest.raises(services.DomainError, match="published"):
-        services.apply_template_version(engagement_a, draft, actor=cse)
+    with pytest.raises(DomainError, match="published"):
+        apply_template_version(engagement_a, draft, actor=cse)
 
 
 def test_over_http_the_diff_is_shown_first_and_only_managers_apply(
@@ -89,7 +91,7 @@ def test_over_http_the_diff_is_shown_first_and_only_managers_apply(
 
 
 def test_per_environment_tasks_keep_both_environments(engagement_a, v2, cse):
-    services.apply_template_version(engagement_a, v2, actor=cse)
+    apply_template_version(engagement_a, v2, actor=cse)
     assert set(
         engagement_a.tasks.filter(key="deployment").values_list("environment", flat=True)
     ) == {

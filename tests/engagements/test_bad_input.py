@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from engagements import services, tasks
+from engagements import tasks
+from engagements.actions.tasks import transition_task
+from engagements.actions.templates import apply_template_version
 from engagements.choices import Channel, TaskStatus
+from engagements.errors import NotAllowed
 from engagements.models import Notification
 from raci import services as raci_services
 from tests.conftest import task_of
@@ -18,12 +21,12 @@ def test_a_retired_task_is_read_only(
     client_for, engagement_a, engineer_a, cse, admin_user, template_version
 ):
     migration = task_of(engagement_a, "user_migration")
-    services.transition_task(migration, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    transition_task(migration, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     draft = raci_services.start_draft(template_version, actor=admin_user)
     raci_services.remove_task(
         draft, task_id=draft.tasks.get(key="user_migration").pk, actor=admin_user
     )
-    services.apply_template_version(
+    apply_template_version(
         engagement_a, raci_services.publish_version(draft, actor=admin_user), actor=cse
     )
     client = client_for(engineer_a)
@@ -34,19 +37,19 @@ def test_a_retired_task_is_read_only(
         {"to": "done", "revision": migration.revision},
     )
     assert response.status_code == 403
-    with pytest.raises(services.NotAllowed, match="dropped by a newer template version"):
-        services.transition_task(migration, to=TaskStatus.DONE, actor=engineer_a)
+    with pytest.raises(NotAllowed, match="dropped by a newer template version"):
+        transition_task(migration, to=TaskStatus.DONE, actor=engineer_a)
 
 
 def test_a_not_applicable_task_that_becomes_mandatory_applies_again(
     engagement_a, engineer_a, cse, admin_user, template_version
 ):
     migration = task_of(engagement_a, "user_migration")
-    services.transition_task(migration, to=TaskStatus.NOT_APPLICABLE, actor=engineer_a)
+    transition_task(migration, to=TaskStatus.NOT_APPLICABLE, actor=engineer_a)
     draft = raci_services.start_draft(template_version, actor=admin_user)
     task = draft.tasks.get(key="user_migration")
     raci_services.update_task(draft, task_id=task.pk, actor=admin_user, is_optional=False)
-    services.apply_template_version(
+    apply_template_version(
         engagement_a, raci_services.publish_version(draft, actor=admin_user), actor=cse
     )
     migration.refresh_from_db()
@@ -83,7 +86,7 @@ def test_odd_ids_are_refused_cleanly(client_for, admin_user, template_version, v
 
 
 def test_mark_read_redirects_only_to_our_own_pages(client_for, engagement_a, engineer_a, cse):
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     note = Notification.objects.get(recipient=cse, channel=Channel.PORTAL)
@@ -115,7 +118,7 @@ def test_an_smtp_outage_does_not_use_up_attempts(engagement_a, engineer_a, setti
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     pending = Notification.objects.filter(channel=Channel.EMAIL)

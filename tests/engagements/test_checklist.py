@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from engagements import services
+from engagements.actions.checklists import review_checklist, save_checklist, submit_checklist
 from engagements.choices import ChecklistItemKey, ChecklistStatus, Environment, TaskStatus
+from engagements.errors import DomainError, NotAllowed
 from engagements.models import ChecklistItem, Event, InfrastructureChecklist
 from tests.conftest import task_of
 
@@ -43,20 +44,20 @@ def test_each_environment_has_a_checklist_with_the_seeds_items(engagement_a):
 
 
 def test_save_submit_accept_completes_the_task(checklist, engineer_a, cse, engagement_a):
-    services.save_checklist(
+    save_checklist(
         checklist, actor=engineer_a, items={"memory": {"value": "16 GB", "confirmed": True}}
     )
     task = task_of(engagement_a, "infrastructure", DEV)
     assert task.status == TaskStatus.IN_PROGRESS  # the first save starts the task
-    with pytest.raises(services.DomainError, match="missing: Storage"):
-        services.submit_checklist(checklist, actor=engineer_a)
+    with pytest.raises(DomainError, match="missing: Storage"):
+        submit_checklist(checklist, actor=engineer_a)
     checklist.refresh_from_db()
-    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
     checklist.refresh_from_db()
     assert checklist.status == ChecklistStatus.SUBMITTED and checklist.submitted_by == engineer_a
-    with pytest.raises(services.NotAllowed, match="Consulted"):
-        services.review_checklist(checklist, actor=engineer_a, accept=True)
-    services.review_checklist(checklist, actor=cse, accept=True, comment="Looks right")
+    with pytest.raises(NotAllowed, match="Consulted"):
+        review_checklist(checklist, actor=engineer_a, accept=True)
+    review_checklist(checklist, actor=cse, accept=True, comment="Looks right")
     checklist.refresh_from_db()
     task.refresh_from_db()
     assert checklist.status == ChecklistStatus.ACCEPTED
@@ -73,29 +74,29 @@ def test_save_submit_accept_completes_the_task(checklist, engineer_a, cse, engag
 
 
 def test_return_needs_a_comment_and_reopens_editing(checklist, engineer_a, cse):
-    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
     checklist.refresh_from_db()
-    with pytest.raises(services.DomainError, match="Say what needs changing"):
-        services.review_checklist(checklist, actor=cse, accept=False)
-    services.review_checklist(
+    with pytest.raises(DomainError, match="Say what needs changing"):
+        review_checklist(checklist, actor=cse, accept=False)
+    review_checklist(
         checklist, actor=cse, accept=False, item_comments={"dns_records": "Missing the admin host"}
     )
     checklist.refresh_from_db()
     assert checklist.status == ChecklistStatus.RETURNED
     assert checklist.items.get(key="dns_records").review_comment == "Missing the admin host"
-    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
 
 
 def test_the_vendor_cannot_fill_it_in(checklist, cse):
-    with pytest.raises(services.NotAllowed, match="Responsible"):
-        services.save_checklist(checklist, actor=cse, items=full_items())
+    with pytest.raises(NotAllowed, match="Responsible"):
+        save_checklist(checklist, actor=cse, items=full_items())
 
 
 def test_a_submitted_checklist_is_not_editable(checklist, engineer_a):
-    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
     checklist.refresh_from_db()
-    with pytest.raises(services.DomainError, match="can no longer be edited"):
-        services.save_checklist(checklist, actor=engineer_a, items=full_items())
+    with pytest.raises(DomainError, match="can no longer be edited"):
+        save_checklist(checklist, actor=engineer_a, items=full_items())
 
 
 def test_failed_submit_over_http_saves_nothing(client_for, checklist, engineer_a):
@@ -150,7 +151,7 @@ def test_http_flow_and_isolation(client_for, checklist, engineer_a, engineer_b, 
 def test_my_work_lists_the_checklist_to_review_for_the_vendor(
     client_for, checklist, engineer_a, cse
 ):
-    services.save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
     response = client_for(cse).get(reverse("engagements:my-work"))
     assert response.context["to_review"] == [checklist]
     assert "Checklists to review" in response.content.decode()

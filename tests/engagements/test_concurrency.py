@@ -7,8 +7,10 @@ import threading
 import pytest
 from django.db import connection
 
-from engagements import services
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import sign_off_task, transition_task
 from engagements.choices import Environment, TaskStatus
+from engagements.errors import Conflict
 from engagements.models import SignOff
 from tests.conftest import task_of
 
@@ -41,31 +43,31 @@ def test_two_sign_offs_at_once_leave_one_record(engagement_a, cse, vendor_org):
     from tests.factories import UserFactory, vendor_party
 
     second_cse = UserFactory(username="cse-2", organization=vendor_org)
-    services.add_member(engagement_a, second_cse, party=vendor_party())
+    add_member(engagement_a, second_cse, party=vendor_party())
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
-    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
-    services.transition_task(deploy, to=TaskStatus.DONE, actor=cse)
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    transition_task(deploy, to=TaskStatus.DONE, actor=cse)
     results = race(
-        lambda: services.sign_off_task(deploy, actor=cse),
-        lambda: services.sign_off_task(deploy, actor=second_cse),
+        lambda: sign_off_task(deploy, actor=cse),
+        lambda: sign_off_task(deploy, actor=second_cse),
     )
     assert SignOff.objects.filter(task=deploy).count() == 1
     assert sum(isinstance(r, SignOff) for r in results) == 1
-    assert sum(isinstance(r, services.Conflict) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 1
 
 
 def test_two_moves_from_the_same_form_state_keep_one_and_refuse_the_other(engagement_a, engineer_a):
     task = task_of(engagement_a, "monitoring")
     seen = task.revision
     results = race(
-        lambda: services.transition_task(
+        lambda: transition_task(
             task, to=TaskStatus.IN_PROGRESS, actor=engineer_a, revision=seen
         ),
-        lambda: services.transition_task(
+        lambda: transition_task(
             task, to=TaskStatus.BLOCKED, actor=engineer_a, reason="Waiting", revision=seen
         ),
     )
-    conflicts = [r for r in results if isinstance(r, services.Conflict)]
+    conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(conflicts) == 1, results
     assert "changed by someone else" in str(conflicts[0])
     task.refresh_from_db()

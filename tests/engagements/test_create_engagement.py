@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
-from engagements import services
 from engagements.choices import Environment, TaskStatus
+from engagements.errors import DomainError
 from engagements.models import EngagementTask, Event, TaskParty
 from raci.services import create_version, version_matrix
 from tests.factories import make_engagement
@@ -49,18 +49,18 @@ def test_creation_is_one_audited_event(template_version, org_a):
 
 def test_only_from_a_published_version(template_version, org_a):
     draft = create_version(version_matrix(template_version), template_name="PSaaS Appliance")
-    with pytest.raises(services.DomainError, match="published"):
+    with pytest.raises(DomainError, match="published"):
         make_engagement(org_a, version=draft)
 
 
 def test_only_for_a_subscriber(template_version, vendor_org):
-    with pytest.raises(services.DomainError, match="subscriber"):
+    with pytest.raises(DomainError, match="subscriber"):
         make_engagement(vendor_org, version=template_version)
 
 
 def test_names_are_unique_per_subscriber(template_version, org_a):
     make_engagement(org_a, "Same", version=template_version)
-    with pytest.raises(services.DomainError, match="already has"):
+    with pytest.raises(DomainError, match="already has"):
         make_engagement(org_a, "Same", version=template_version)
 
 

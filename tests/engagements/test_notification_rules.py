@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from engagements import notifications, services
+from engagements import notifications
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import transition_task
 from engagements.choices import Channel, Delivery, Environment, TaskStatus
 from engagements.models import Event, Notification, Profile
 from tests.conftest import task_of
@@ -137,8 +139,8 @@ EVENTS = {
 def team(engagement_a, cse, engineer_a, vendor_org, org_a):
     cse2 = UserFactory(username="cse-2", organization=vendor_org)
     eng2 = UserFactory(username="engineer-a2", organization=org_a)
-    services.add_member(engagement_a, cse2, party=vendor_party())
-    services.add_member(engagement_a, eng2, party=subscriber_party())
+    add_member(engagement_a, cse2, party=vendor_party())
+    add_member(engagement_a, eng2, party=subscriber_party())
     return {"V": [cse, cse2], "S": [engineer_a, eng2]}
 
 
@@ -196,9 +198,9 @@ def test_checklist_events(engagement_a, team):
 def test_a_person_in_two_roles_gets_one_notification(engagement_a, team):
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
     cse2 = team["V"][1]
-    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=team["V"][0])
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=team["V"][0])
     deploy.refresh_from_db()
-    services.transition_task(deploy, to=TaskStatus.DONE, actor=team["V"][0])
+    transition_task(deploy, to=TaskStatus.DONE, actor=team["V"][0])
     event = Event.objects.filter(task=deploy).latest("id")
     rows = Notification.objects.filter(event=event, recipient=cse2)
     assert sorted(rows.values_list("channel", flat=True)) == ["email", "portal"]
@@ -206,7 +208,7 @@ def test_a_person_in_two_roles_gets_one_notification(engagement_a, team):
 
 def test_events_write_rows_for_each_channel_and_never_for_the_actor(engagement_a, team):
     monitoring = task_of(engagement_a, "monitoring")
-    services.transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=team["S"][0])
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=team["S"][0])
     rows = Notification.objects.filter(task=monitoring)
     assert {(n.recipient_id, n.channel) for n in rows} == {
         (u.pk, c) for u in team["V"] for c in ("email", "portal")
@@ -220,7 +222,7 @@ def test_preferences_off_and_digest(engagement_a, team):
         email_delivery=Delivery.OFF, portal_delivery=Delivery.OFF
     )
     Profile.objects.filter(user=cse2).update(email_delivery=Delivery.DIGEST)
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=team["S"][0]
     )
     assert not Notification.objects.filter(recipient=cse).exists()
@@ -231,7 +233,7 @@ def test_preferences_off_and_digest(engagement_a, team):
 def test_a_rolled_back_change_writes_nothing(engagement_a, team):
     monitoring = task_of(engagement_a, "monitoring")
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=team["S"][0])
+        transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=team["S"][0])
         raise RuntimeError("something later in the request failed")
     assert not Notification.objects.exists()
     monitoring.refresh_from_db()
@@ -242,7 +244,7 @@ def test_delivery_is_enqueued_only_after_commit(
     engagement_a, team, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.transition_task(
+        transition_task(
             task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=team["S"][0]
         )
     assert len(callbacks) == 1

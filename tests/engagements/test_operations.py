@@ -10,8 +10,35 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from engagements import operations as ops
+from engagements import reminders as reminder_sweeps
 from engagements import tasks as celery_tasks
+from engagements.actions.cycles import (
+    TESTING,
+    UPDATES,
+    SnapshotIn,
+    accept_windows,
+    cancel_cycle,
+    cycle_actions,
+    finish_update,
+    override_gate,
+    post_status,
+    propose_cycle,
+    propose_windows,
+    record_preparation,
+    record_test,
+    start_update,
+)
+from engagements.actions.duties import AttestationIn, record_attestation, set_cadence
+from engagements.actions.handover import (
+    cancel_handover,
+    record_handover_held,
+    reschedule_handover,
+    schedule_handover,
+)
+from engagements.actions.issues import move_issue, raise_issue, set_ticket_reference
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import sign_off_task, transition_task
+from engagements.actions.tokens import create_attestation_token, revoke_attestation_token, token_for
 from engagements.choices import (
     AttestationResult,
     CycleState,
@@ -23,6 +50,7 @@ from engagements.choices import (
     Severity,
     TaskStatus,
 )
+from engagements.errors import Conflict, DomainError, NotAllowed
 from engagements.models import (
     Attestation,
     Event,
@@ -32,7 +60,7 @@ from engagements.models import (
     StandingDuty,
     UpdateCycle,
 )
-from engagements.services import Conflict, DomainError, NotAllowed
+from engagements.policy import seed_task, side_on
 from tests.conftest import task_of
 from tests.factories import UserFactory, subscriber_party, vendor_party
 from tests.factories import update_windows as windows
@@ -42,13 +70,13 @@ pytestmark = pytest.mark.django_db
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
 
 
-def snapshots(*vms: str) -> list[ops.SnapshotIn]:
+def snapshots(*vms: str) -> list[SnapshotIn]:
     taken = timezone.now() - dt.timedelta(minutes=30)
-    return [ops.SnapshotIn(vm, f"snap-{vm}-001", taken) for vm in vms or ("app-1",)]
+    return [SnapshotIn(vm, f"snap-{vm}-001", taken) for vm in vms or ("app-1",)]
 
 
 def prepare(cycle, engineer, env=DEV):
-    return ops.record_preparation(
+    return record_preparation(
         cycle,
         actor=engineer,
         environment=env,
@@ -62,23 +90,22 @@ def prepare(cycle, engineer, env=DEV):
 def team(engagement_a, cse, engineer_a, vendor_org, org_a):
     cse2 = UserFactory(username="cse-2", organization=vendor_org)
     eng2 = UserFactory(username="engineer-a2", organization=org_a)
-    from engagements import services
 
-    services.add_member(engagement_a, cse2, party=vendor_party())
-    services.add_member(engagement_a, eng2, party=subscriber_party())
+    add_member(engagement_a, cse2, party=vendor_party())
+    add_member(engagement_a, eng2, party=subscriber_party())
     return {"V": [cse, cse2], "S": [engineer_a, eng2]}
 
 
 @pytest.fixture
 def agreed(engagement_a, cse, engineer_a):
-    cycle = ops.propose_cycle(
+    cycle = propose_cycle(
         engagement_a,
         actor=cse,
         release="2026.12.1",
         windows=windows(),
         release_notes_url="https://example.com/notes",
     )
-    ops.accept_windows(cycle, actor=engineer_a)
+    accept_windows(cycle, actor=engineer_a)
     cycle.refresh_from_db()
     return cycle
 
@@ -92,14 +119,14 @@ def state_of(cycle) -> str:
 
 def test_a_full_cycle(engagement_a, cse, engineer_a, agreed):
     prepare(agreed, engineer_a, DEV)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.post_status(agreed, actor=cse, message="Scripts running, 40% done")
-    ops.finish_update(agreed, actor=cse, scripts="migrate-2026-12.sh")
+    start_update(agreed, actor=cse, environment=DEV)
+    post_status(agreed, actor=cse, message="Scripts running, 40% done")
+    finish_update(agreed, actor=cse, scripts="migrate-2026-12.sh")
     assert state_of(agreed) == CycleState.DEV_TESTING
-    ops.record_test(agreed, actor=engineer_a, result="passed", notes="Logins, MFA, SSO ok")
+    record_test(agreed, actor=engineer_a, result="passed", notes="Logins, MFA, SSO ok")
     prepare(agreed, engineer_a, PROD)
-    ops.start_update(agreed, actor=cse, environment=PROD)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
+    start_update(agreed, actor=cse, environment=PROD)
+    finish_update(agreed, actor=cse, scripts="none required")
     assert state_of(agreed) == CycleState.COMPLETED
     verbs = list(
         Event.objects.filter(data__cycle=agreed.pk).order_by("id").values_list("verb", flat=True)
@@ -121,14 +148,14 @@ def test_a_full_cycle(engagement_a, cse, engineer_a, agreed):
 
 def test_development_update_refused_without_snapshot_evidence(agreed, cse):
     with pytest.raises(DomainError, match="has not recorded its preparation"):
-        ops.start_update(agreed, actor=cse, environment=DEV)
+        start_update(agreed, actor=cse, environment=DEV)
     assert state_of(agreed) == CycleState.AGREED
     assert not Event.objects.filter(verb="update.started").exists()
 
 
 def test_preparation_needs_every_part_and_saves_nothing_otherwise(agreed, engineer_a):
     with pytest.raises(DomainError) as refused:
-        ops.record_preparation(
+        record_preparation(
             agreed,
             actor=engineer_a,
             environment=DEV,
@@ -140,16 +167,16 @@ def test_preparation_needs_every_part_and_saves_nothing_otherwise(agreed, engine
     assert "snapshot" in message and "access" in message and "present" in message
     assert not Snapshot.objects.exists()
     with pytest.raises(DomainError, match="future"):
-        ops.record_preparation(
+        record_preparation(
             agreed,
             actor=engineer_a,
             environment=DEV,
             access_provided=True,
             present="me",
-            snapshots=[ops.SnapshotIn("vm", "s1", timezone.now() + dt.timedelta(days=1))],
+            snapshots=[SnapshotIn("vm", "s1", timezone.now() + dt.timedelta(days=1))],
         )
     with pytest.raises(DomainError, match="twice"):
-        ops.record_preparation(
+        record_preparation(
             agreed,
             actor=engineer_a,
             environment=DEV,
@@ -169,11 +196,11 @@ def test_production_refused_before_development_testing_passed(agreed, cse, engin
     prepare(agreed, engineer_a, DEV)
     prepare(agreed, engineer_a, PROD)
     with pytest.raises(DomainError):
-        ops.start_update(agreed, actor=cse, environment=PROD)  # Development not even updated
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
+        start_update(agreed, actor=cse, environment=PROD)  # Development not even updated
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="none required")
     with pytest.raises(DomainError, match="waits until Development testing has passed"):
-        ops.start_update(agreed, actor=cse, environment=PROD)
+        start_update(agreed, actor=cse, environment=PROD)
     assert state_of(agreed) == CycleState.DEV_TESTING
 
 
@@ -182,68 +209,68 @@ def test_override_by_the_accountable_party_is_recorded_with_actor_and_reason(
 ):
     prepare(agreed, engineer_a, DEV)
     prepare(agreed, engineer_a, PROD)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="none required")
     with pytest.raises(NotAllowed, match="Accountable"):
-        ops.override_gate(agreed, actor=cse, reason="we are in a hurry")  # the vendor is R only
+        override_gate(agreed, actor=cse, reason="we are in a hurry")  # the vendor is R only
     with pytest.raises(DomainError, match="reason"):
-        ops.override_gate(agreed, actor=engineer_a, reason="  ")
-    ops.override_gate(agreed, actor=engineer_a, reason="Security fix; tests run after")
+        override_gate(agreed, actor=engineer_a, reason="  ")
+    override_gate(agreed, actor=engineer_a, reason="Security fix; tests run after")
     cycle = UpdateCycle.objects.get(pk=agreed.pk)
     assert cycle.override_by == engineer_a and cycle.override_reason.startswith("Security")
     event = Event.objects.get(verb="update.gate_overridden")
     assert event.actor == engineer_a and event.data["reason"] == "Security fix; tests run after"
-    ops.start_update(agreed, actor=cse, environment=PROD)
+    start_update(agreed, actor=cse, environment=PROD)
     assert state_of(agreed) == CycleState.PROD_UPDATING
 
 
 def test_a_failed_test_raises_an_issue_linked_to_the_cycle(agreed, cse, engineer_a):
     prepare(agreed, engineer_a, DEV)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="none required")
     with pytest.raises(DomainError, match="what failed"):
-        ops.record_test(agreed, actor=engineer_a, result="failed", notes="")
-    ops.record_test(agreed, actor=engineer_a, result="failed", notes="SSO login loops")
+        record_test(agreed, actor=engineer_a, result="failed", notes="")
+    record_test(agreed, actor=engineer_a, result="failed", notes="SSO login loops")
     issue = Issue.objects.get()
     assert issue.cycle_id == agreed.pk and issue.environment == DEV
     assert issue.severity == Severity.HIGH and issue.state == IssueState.OPEN
     assert state_of(agreed) == CycleState.DEV_FAILED
     # The vendor can run the Development update again, and the tests come round again.
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="hotfix-1.sh")
-    ops.record_test(agreed, actor=engineer_a, result="passed")
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="hotfix-1.sh")
+    record_test(agreed, actor=engineer_a, result="passed")
     assert state_of(agreed) == CycleState.DEV_PASSED
 
 
 def test_windows_are_agreed_by_the_other_side(engagement_a, cse, engineer_a, team):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
     with pytest.raises(NotAllowed, match="your side"):
-        ops.accept_windows(cycle, actor=team["V"][1])
-    ops.propose_windows(cycle, actor=engineer_a, windows=windows(days=5))
+        accept_windows(cycle, actor=team["V"][1])
+    propose_windows(cycle, actor=engineer_a, windows=windows(days=5))
     with pytest.raises(NotAllowed):
-        ops.accept_windows(cycle, actor=team["S"][1])
-    ops.accept_windows(cycle, actor=cse)
+        accept_windows(cycle, actor=team["S"][1])
+    accept_windows(cycle, actor=cse)
     assert state_of(cycle) == CycleState.AGREED
 
 
 def test_bad_windows_and_a_second_open_cycle_are_refused(engagement_a, cse, agreed):
     w = windows()
     with pytest.raises(DomainError, match="after the Development window ends"):
-        ops.propose_cycle(
+        propose_cycle(
             engagement_a, actor=cse, release="r2", windows={DEV: w[PROD], PROD: w[DEV]}
         )
     with pytest.raises(DomainError, match="end after it starts"):
-        ops.propose_cycle(
+        propose_cycle(
             engagement_a, actor=cse, release="r2", windows={DEV: w[DEV][::-1], PROD: w[PROD]}
         )
     with pytest.raises(DomainError, match="still open"):
-        ops.propose_cycle(engagement_a, actor=cse, release="r2", windows=w)
+        propose_cycle(engagement_a, actor=cse, release="r2", windows=w)
     assert UpdateCycle.objects.count() == 1
 
 
 def test_a_stale_revision_is_a_conflict(agreed, cse):
     with pytest.raises(Conflict):
-        ops.cancel_cycle(agreed, actor=cse, reason="x", revision=agreed.revision - 1)
+        cancel_cycle(agreed, actor=cse, reason="x", revision=agreed.revision - 1)
     assert state_of(agreed) == CycleState.AGREED
 
 
@@ -268,11 +295,11 @@ def test_update_events_follow_the_letters(team, agreed):
     eng, eng2 = team["S"]
     assert told("update.windows_agreed") == ids(cse, cse2, eng2)  # Updates: V=R, S=RA
     prepare(agreed, eng)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.post_status(agreed, actor=cse, message="halfway")
+    start_update(agreed, actor=cse, environment=DEV)
+    post_status(agreed, actor=cse, message="halfway")
     assert told("update.status_posted") == ids(cse2, eng, eng2)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
-    ops.record_test(agreed, actor=eng, result="passed")
+    finish_update(agreed, actor=cse, scripts="none required")
+    record_test(agreed, actor=eng, result="passed")
     # Testing Updates: the vendor is "C, I (in the event that there are questions/issues)".
     assert told("update.test_passed") == ids(eng2)
 
@@ -281,9 +308,9 @@ def test_a_failed_test_informs_the_vendor(team, agreed):
     cse, cse2 = team["V"]
     eng, eng2 = team["S"]
     prepare(agreed, eng)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="none required")
-    ops.record_test(agreed, actor=eng, result="failed", notes="broken")
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="none required")
+    record_test(agreed, actor=eng, result="failed", notes="broken")
     assert told("update.test_failed") == ids(cse, cse2, eng2)
     assert told("issue.raised") == ids(cse, cse2, eng2)  # Issue Identification: V=C
 
@@ -291,7 +318,7 @@ def test_a_failed_test_informs_the_vendor(team, agreed):
 def test_issue_moves_tell_the_other_side(engagement_a, team):
     cse, cse2 = team["V"]
     eng, eng2 = team["S"]
-    issue = ops.raise_issue(
+    issue = raise_issue(
         engagement_a,
         actor=eng,
         title="Login slow",
@@ -299,7 +326,7 @@ def test_issue_moves_tell_the_other_side(engagement_a, team):
         severity=Severity.MEDIUM,
         description="p95 8 s",
     )
-    ops.move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
+    move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
     assert told("issue.state_changed") == ids(cse2, eng, eng2)  # Issue Resolution: V=R, S=C
 
 
@@ -309,22 +336,22 @@ def test_backup_attestations_inform_the_vendor_only_on_issues(engagement_a, team
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     monitoring = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.MONITORING)
     now = timezone.now()
-    ops.record_attestation(
+    record_attestation(
         backup,
         actor=eng,
-        attestation=ops.AttestationIn(now, AttestationResult.SUCCEEDED, tool="CLI"),
+        attestation=AttestationIn(now, AttestationResult.SUCCEEDED, tool="CLI"),
     )
     assert told("duty.attested") == set()  # Backing Up: V = I (in the event of issues)
-    ops.record_attestation(
+    record_attestation(
         backup,
         actor=eng,
-        attestation=ops.AttestationIn(now, AttestationResult.FAILED, tool="CLI", notes="disk full"),
+        attestation=AttestationIn(now, AttestationResult.FAILED, tool="CLI", notes="disk full"),
     )
     assert told("duty.failed") == ids(cse, cse2)
-    ops.record_attestation(
+    record_attestation(
         monitoring,
         actor=eng,
-        attestation=ops.AttestationIn(
+        attestation=AttestationIn(
             now, AttestationResult.SUCCEEDED, monitored="CPU, disk, /health", alerts_to="PagerDuty"
         ),
     )
@@ -346,7 +373,7 @@ def test_handover_invitations_reschedules_and_cancellation(
     cse, cse2 = team["V"]
     eng, eng2 = team["S"]
     start = (timezone.now() + dt.timedelta(days=7)).replace(microsecond=0, second=0)
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a,
         actor=cse,
         starts_at=start,
@@ -378,7 +405,7 @@ def test_handover_invitations_reschedules_and_cancellation(
     assert str(event["organizer"]).removeprefix("mailto:") == cse.email
 
     later = start + dt.timedelta(days=1, hours=2)
-    ops.reschedule_handover(
+    reschedule_handover(
         handover,
         actor=cse,
         starts_at=later,
@@ -393,7 +420,7 @@ def test_handover_invitations_reschedules_and_cancellation(
     assert str(moved["uid"]) == str(handover.uid) and int(moved["sequence"]) == 1
     assert moved.decoded("dtstart") == later and moved.decoded("duration") == dt.timedelta(hours=1)
 
-    ops.cancel_handover(handover, actor=cse, reason="CSE unavailable")
+    cancel_handover(handover, actor=cse, reason="CSE unavailable")
     data = Event.objects.get(verb="handover.cancelled").data["invitation"]
     cal, cancelled = parse(ical.invitation(data))
     assert str(cal["method"]) == "CANCEL" and str(cancelled["status"]) == "CANCELLED"
@@ -405,43 +432,43 @@ def test_handover_rules(engagement_a, team):
     eng = team["S"][0]
     start = timezone.now() + dt.timedelta(days=2)
     with pytest.raises(NotAllowed):
-        ops.schedule_handover(
+        schedule_handover(
             engagement_a, actor=eng, starts_at=start, attendee_ids=[cse.pk, eng.pk]
         )
     with pytest.raises(DomainError, match="both parties"):
-        ops.schedule_handover(engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk])
+        schedule_handover(engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk])
     outsider = UserFactory(username="stranger")
     with pytest.raises(DomainError, match="member"):
-        ops.schedule_handover(
+        schedule_handover(
             engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk, outsider.pk]
         )
     with pytest.raises(DomainError, match="future"):
-        ops.schedule_handover(
+        schedule_handover(
             engagement_a,
             actor=cse,
             starts_at=start - dt.timedelta(days=3),
             attendee_ids=[cse.pk, eng.pk],
         )
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk]
     )
     with pytest.raises(DomainError, match="already scheduled"):
-        ops.schedule_handover(
+        schedule_handover(
             engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk]
         )
     with pytest.raises(DomainError, match="not started yet"):
-        ops.record_handover_held(handover, actor=cse, notes="done")
+        record_handover_held(handover, actor=cse, notes="done")
 
 
 def test_recording_the_handover_held_completes_the_task(engagement_a, team):
     cse, eng = team["V"][0], team["S"][0]
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a,
         actor=cse,
         starts_at=timezone.now() + dt.timedelta(minutes=5),
         attendee_ids=[cse.pk, eng.pk],
     )
-    ops.record_handover_held(
+    record_handover_held(
         handover, actor=cse, notes="Reviewed monitoring and backups", questions_answered="Q1: yes"
     )
     handover.refresh_from_db()
@@ -460,31 +487,31 @@ def test_duties_are_created_with_the_engagement(engagement_a):
 def test_attestations_move_the_due_time_and_are_flagged_late(engagement_a, engineer_a):
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=3))
-    late = ops.record_attestation(
+    late = record_attestation(
         backup,
         actor=engineer_a,
-        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+        attestation=AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
     )
     assert not late.on_time
     backup.refresh_from_db()
     assert backup.due_at > timezone.now() + dt.timedelta(hours=23)
-    on_time = ops.record_attestation(
+    on_time = record_attestation(
         backup,
         actor=engineer_a,
-        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+        attestation=AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
     )
     assert on_time.on_time
     with pytest.raises(DomainError, match="tool"):
-        ops.record_attestation(
+        record_attestation(
             backup,
             actor=engineer_a,
-            attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED),
+            attestation=AttestationIn(timezone.now(), AttestationResult.SUCCEEDED),
         )
     with pytest.raises(NotAllowed):
-        ops.record_attestation(
+        record_attestation(
             backup,
             actor=engagement_a.memberships.get(party__is_vendor=True).user,
-            attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="x"),
+            attestation=AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="x"),
         )
 
 
@@ -496,16 +523,16 @@ def test_missed_backups_remind_once_a_day_and_inform_the_vendor_only_past_grace(
     now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
     due = now - dt.timedelta(hours=5)
     StandingDuty.objects.filter(pk=backup.pk).update(due_at=due)
-    first = celery_tasks.sweep_duties(now=now)
-    celery_tasks.sweep_duties(now=now + dt.timedelta(minutes=30))  # same day: nothing new
+    first = reminder_sweeps.sweep_duties(now=now)
+    reminder_sweeps.sweep_duties(now=now + dt.timedelta(minutes=30))  # same day: nothing new
     reminders = Notification.objects.filter(kind=ReminderKind.DUTY_DUE, channel="email")
     assert set(reminders.values_list("recipient_id", flat=True)) == ids(eng, eng2)
     assert reminders.count() == 2 and first["missed"] == 0  # within the 1-day grace
     assert not Event.objects.filter(verb="duty.missed").exists()
 
     later = due + dt.timedelta(days=1, hours=1)  # past grace
-    assert celery_tasks.sweep_duties(now=later)["missed"] == 1
-    assert celery_tasks.sweep_duties(now=later + dt.timedelta(hours=1))["missed"] == 0
+    assert reminder_sweeps.sweep_duties(now=later)["missed"] == 1
+    assert reminder_sweeps.sweep_duties(now=later + dt.timedelta(hours=1))["missed"] == 0
     assert told("duty.missed") == ids(cse, cse2, eng, eng2)
     assert Event.objects.filter(verb="duty.missed").count() == 1
     assert Notification.objects.filter(kind=ReminderKind.DUTY_DUE, channel="email").count() == 4
@@ -514,7 +541,7 @@ def test_missed_backups_remind_once_a_day_and_inform_the_vendor_only_past_grace(
 def test_the_reminder_email_for_a_duty(engagement_a, team, mailoutbox):
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     StandingDuty.objects.filter(pk=backup.pk).update(due_at=timezone.now() - dt.timedelta(hours=3))
-    celery_tasks.sweep_duties()
+    reminder_sweeps.sweep_duties()
     celery_tasks.deliver_pending_batches()
     assert len(mail.outbox) == 2
     assert "Due: Backing Up" in mail.outbox[0].subject
@@ -524,10 +551,10 @@ def test_the_reminder_email_for_a_duty(engagement_a, team, mailoutbox):
 def test_cadence_is_set_by_the_accountable_party(engagement_a, team):
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     with pytest.raises(NotAllowed):
-        ops.set_cadence(backup, actor=team["V"][0], cadence_days=7, grace_days=2)
+        set_cadence(backup, actor=team["V"][0], cadence_days=7, grace_days=2)
     with pytest.raises(DomainError):
-        ops.set_cadence(backup, actor=team["S"][0], cadence_days=0, grace_days=2)
-    ops.set_cadence(backup, actor=team["S"][0], cadence_days=7, grace_days=2)
+        set_cadence(backup, actor=team["S"][0], cadence_days=0, grace_days=2)
+    set_cadence(backup, actor=team["S"][0], cadence_days=7, grace_days=2)
     backup.refresh_from_db()
     assert (backup.cadence_days, backup.grace_days) == (7, 2)
 
@@ -538,10 +565,10 @@ def test_cadence_is_set_by_the_accountable_party(engagement_a, team):
 def test_issue_lifecycle_and_roles(engagement_a, team):
     cse, eng = team["V"][0], team["S"][0]
     with pytest.raises(NotAllowed):
-        ops.raise_issue(
+        raise_issue(
             engagement_a, actor=cse, title="x", environment=PROD, severity="low", description="d"
         )
-    issue = ops.raise_issue(
+    issue = raise_issue(
         engagement_a,
         actor=eng,
         title="Emails not sent",
@@ -549,17 +576,17 @@ def test_issue_lifecycle_and_roles(engagement_a, team):
         severity=Severity.CRITICAL,
         description="SMTP relay refuses",
     )
-    ops.set_ticket_reference(issue, actor=eng, reference="SC-12345")
+    set_ticket_reference(issue, actor=eng, reference="SC-12345")
     with pytest.raises(NotAllowed):
-        ops.move_issue(issue, actor=eng, to=IssueState.RESOLVED, note="fixed myself")
-    ops.move_issue(issue, actor=cse, to=IssueState.WAITING, note="Send the relay logs")
-    ops.move_issue(issue, actor=eng, to=IssueState.INVESTIGATING, note="Attached to SC-12345")
+        move_issue(issue, actor=eng, to=IssueState.RESOLVED, note="fixed myself")
+    move_issue(issue, actor=cse, to=IssueState.WAITING, note="Send the relay logs")
+    move_issue(issue, actor=eng, to=IssueState.INVESTIGATING, note="Attached to SC-12345")
     with pytest.raises(DomainError, match="note"):
-        ops.move_issue(issue, actor=cse, to=IssueState.RESOLVED)
-    ops.move_issue(issue, actor=cse, to=IssueState.RESOLVED, note="Relay allow-list fixed")
+        move_issue(issue, actor=cse, to=IssueState.RESOLVED)
+    move_issue(issue, actor=cse, to=IssueState.RESOLVED, note="Relay allow-list fixed")
     with pytest.raises(DomainError, match="cannot go"):
-        ops.move_issue(issue, actor=cse, to=IssueState.WAITING, note="x")
-    ops.move_issue(issue, actor=eng, to=IssueState.CLOSED)
+        move_issue(issue, actor=cse, to=IssueState.WAITING, note="x")
+    move_issue(issue, actor=eng, to=IssueState.CLOSED)
     issue.refresh_from_db()
     assert issue.state == IssueState.CLOSED and issue.ticket_reference == "SC-12345"
     assert issue.resolution == "Relay allow-list fixed"
@@ -570,15 +597,15 @@ def test_issue_lifecycle_and_roles(engagement_a, team):
 
 
 def test_tokens_are_hashed_at_rest_and_revocable(engagement_a, engineer_a, cse):
-    token, raw = ops.create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
+    token, raw = create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
     assert raw.startswith("psat_") and len(raw) > 40
     assert raw not in str(token.__dict__)
-    assert ops.token_for(raw) == token
-    assert ops.token_for(raw + "x") is None
+    assert token_for(raw) == token
+    assert token_for(raw + "x") is None
     with pytest.raises(NotAllowed):
-        ops.create_attestation_token(engagement_a, actor=cse, name="vendor's")
-    ops.revoke_attestation_token(token, actor=engineer_a)
-    assert ops.token_for(raw) is None
+        create_attestation_token(engagement_a, actor=cse, name="vendor's")
+    revoke_attestation_token(token, actor=engineer_a)
+    assert token_for(raw) is None
     for event in Event.objects.filter(verb__startswith="token."):
         assert raw not in str(event.data)
     assert Attestation.objects.count() == 0
@@ -588,26 +615,25 @@ def test_tokens_are_hashed_at_rest_and_revocable(engagement_a, engineer_a, cse):
 
 
 def test_duty_clocks_start_at_go_live(engagement_a, team):
-    from engagements import services
 
     cse, eng = team["V"][0], team["S"][0]
     duties = StandingDuty.objects.filter(engagement=engagement_a)
     assert set(duties.values_list("due_at", flat=True)) == {None}
-    assert celery_tasks.sweep_duties(now=timezone.now() + dt.timedelta(days=90)) == {
+    assert reminder_sweeps.sweep_duties(now=timezone.now() + dt.timedelta(days=90)) == {
         "reminders": 0,
         "missed": 0,
     }
     deploy = task_of(engagement_a, "deployment", PROD)
-    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     deploy.refresh_from_db()
-    services.transition_task(deploy, to=TaskStatus.DONE, actor=cse)
+    transition_task(deploy, to=TaskStatus.DONE, actor=cse)
     deploy.refresh_from_db()
-    services.sign_off_task(deploy, actor=cse)
+    sign_off_task(deploy, actor=cse)
     backup = duties.get(kind=DutyKind.BACKUP)
     assert backup.due_at > timezone.now() + dt.timedelta(hours=23)
     assert duties.get(kind=DutyKind.MONITORING).due_at > timezone.now() + dt.timedelta(days=29)
     # the two subscriber members, by email and in the portal
-    assert celery_tasks.sweep_duties(now=timezone.now() + dt.timedelta(days=2))["reminders"] == 4
+    assert reminder_sweeps.sweep_duties(now=timezone.now() + dt.timedelta(days=2))["reminders"] == 4
     assert eng.pk in set(
         Notification.objects.filter(kind=ReminderKind.DUTY_DUE).values_list(
             "recipient_id", flat=True
@@ -618,50 +644,50 @@ def test_duty_clocks_start_at_go_live(engagement_a, team):
 def test_a_gate_override_lapses_when_development_is_updated_again(agreed, cse, engineer_a):
     prepare(agreed, engineer_a, DEV)
     prepare(agreed, engineer_a, PROD)
-    ops.start_update(agreed, actor=cse, environment=DEV)
-    ops.finish_update(agreed, actor=cse, scripts="none")
-    ops.record_test(agreed, actor=engineer_a, result="failed", notes="broken")
-    ops.override_gate(agreed, actor=engineer_a, reason="urgent security fix")
-    ops.start_update(agreed, actor=cse, environment=DEV)  # the vendor fixes and re-runs
-    ops.finish_update(agreed, actor=cse, scripts="hotfix")
+    start_update(agreed, actor=cse, environment=DEV)
+    finish_update(agreed, actor=cse, scripts="none")
+    record_test(agreed, actor=engineer_a, result="failed", notes="broken")
+    override_gate(agreed, actor=engineer_a, reason="urgent security fix")
+    start_update(agreed, actor=cse, environment=DEV)  # the vendor fixes and re-runs
+    finish_update(agreed, actor=cse, scripts="hotfix")
     with pytest.raises(DomainError, match="waits until Development testing has passed"):
-        ops.start_update(agreed, actor=cse, environment=PROD)
+        start_update(agreed, actor=cse, environment=PROD)
     assert Event.objects.filter(verb="update.started").latest("id").data["override_cleared"]
 
 
 def test_out_of_range_and_oversized_input_is_refused(engagement_a, agreed, cse, engineer_a):
     far = timezone.now() + dt.timedelta(days=365 * 50)
     with pytest.raises(DomainError, match="two years ahead"):
-        ops.schedule_handover(
+        schedule_handover(
             engagement_a, actor=cse, starts_at=far, attendee_ids=[cse.pk, engineer_a.pk]
         )
     with pytest.raises(DomainError, match="two years ahead"):
-        ops.propose_windows(
+        propose_windows(
             agreed,
             actor=cse,
             windows={DEV: (far, far + dt.timedelta(hours=1)), PROD: (far, far)},
         )
     taken = timezone.now() - dt.timedelta(hours=1)
     with pytest.raises(DomainError, match="at most 120"):
-        ops.record_preparation(
+        record_preparation(
             agreed,
             actor=engineer_a,
             environment=DEV,
             snapshots=[
-                ops.SnapshotIn("v" * 121, "s", taken),
-                ops.SnapshotIn("v" * 122, "s", taken),
+                SnapshotIn("v" * 121, "s", taken),
+                SnapshotIn("v" * 122, "s", taken),
             ],
             access_provided=True,
             present="me",
         )
     with pytest.raises(DomainError, match="NUL"):
-        ops.cancel_cycle(agreed, actor=cse, reason="a\x00b")
+        cancel_cycle(agreed, actor=cse, reason="a\x00b")
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     with pytest.raises(DomainError, match="2\\^63"):
-        ops.record_attestation(
+        record_attestation(
             backup,
             actor=engineer_a,
-            attestation=ops.AttestationIn(
+            attestation=AttestationIn(
                 timezone.now(), AttestationResult.SUCCEEDED, tool="CLI", size_bytes=2**70
             ),
         )
@@ -672,10 +698,10 @@ def test_times_are_stored_and_told_in_utc(engagement_a, engineer_a):
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
     plus5 = dt.timezone(dt.timedelta(hours=5))
     local = (timezone.now() - dt.timedelta(hours=1)).astimezone(plus5)
-    record = ops.record_attestation(
+    record = record_attestation(
         backup,
         actor=engineer_a,
-        attestation=ops.AttestationIn(local, AttestationResult.SUCCEEDED, tool="CLI"),
+        attestation=AttestationIn(local, AttestationResult.SUCCEEDED, tool="CLI"),
     )
     utc = local.astimezone(dt.UTC)
     assert record.performed_at == utc
@@ -685,16 +711,16 @@ def test_times_are_stored_and_told_in_utc(engagement_a, engineer_a):
 def test_changing_the_cadence_does_not_report_the_same_miss_twice(engagement_a, team):
     eng = team["S"][0]
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
-    ops.record_attestation(
+    record_attestation(
         backup,
         actor=eng,
-        attestation=ops.AttestationIn(
+        attestation=AttestationIn(
             timezone.now() - dt.timedelta(days=5), AttestationResult.SUCCEEDED, tool="CLI"
         ),
     )
-    assert celery_tasks.sweep_duties()["missed"] == 1
-    ops.set_cadence(backup, actor=eng, cadence_days=2, grace_days=1)
-    assert celery_tasks.sweep_duties()["missed"] == 0
+    assert reminder_sweeps.sweep_duties()["missed"] == 1
+    set_cadence(backup, actor=eng, cadence_days=2, grace_days=1)
+    assert reminder_sweeps.sweep_duties()["missed"] == 0
     assert Event.objects.filter(verb="duty.missed").count() == 1
 
 
@@ -712,14 +738,14 @@ def test_dropped_attendees_get_a_cancellation_and_digest_readers_the_invitation_
     eng, eng2 = team["S"]
     Profile.objects.filter(user=eng2).update(email_delivery=Delivery.DIGEST)
     start = timezone.now() + dt.timedelta(days=4)
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, eng.pk, eng2.pk]
     )
     invite = Notification.objects.get(
         event__verb="handover.scheduled", recipient=eng2, channel="email"
     )
     assert not invite.digest
-    ops.reschedule_handover(
+    reschedule_handover(
         handover,
         actor=cse,
         starts_at=start + dt.timedelta(hours=1),
@@ -741,10 +767,10 @@ def test_the_audit_trail_is_append_only_in_the_database(engagement_a, engineer_a
     from django.db import DatabaseError, connection, transaction
 
     backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
-    ops.record_attestation(
+    record_attestation(
         backup,
         actor=engineer_a,
-        attestation=ops.AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
+        attestation=AttestationIn(timezone.now(), AttestationResult.SUCCEEDED, tool="CLI"),
     )
     statements = [
         "UPDATE engagements_event SET verb = 'forged'",
@@ -764,7 +790,7 @@ def test_the_audit_trail_is_append_only_in_the_database(engagement_a, engineer_a
 
 
 def test_settled_notifications_are_pruned_after_the_retention(engagement_a, team, settings):
-    from engagements.services import transition_task
+    from engagements.actions.tasks import transition_task
 
     settings.NOTIFY_RETENTION_DAYS = 30
     transition_task(
@@ -783,23 +809,23 @@ def test_settled_notifications_are_pruned_after_the_retention(engagement_a, team
 
 
 def test_the_forms_each_side_is_offered_follow_the_state(agreed, cse, engineer_a):
-    from engagements.services import member_party_id
+    from engagements.policy import member_party_id
 
     def offered(user):
         cycle = UpdateCycle.objects.get(pk=agreed.pk)
         party = member_party_id(cycle.engagement_id, user)
-        return ops.cycle_actions(
+        return cycle_actions(
             cycle,
-            me=ops.side_on(ops.seed_task(cycle.engagement_id, ops.UPDATES), party),
-            tester=ops.side_on(ops.seed_task(cycle.engagement_id, ops.TESTING), party),
+            me=side_on(seed_task(cycle.engagement_id, UPDATES), party),
+            tester=side_on(seed_task(cycle.engagement_id, TESTING), party),
         )
 
     assert offered(cse) == {"windows", "start_dev", "cancel"}
     assert offered(engineer_a) == {"windows", "prepare_dev", "prepare_prod", "cancel"}
     prepare(agreed, engineer_a)
-    ops.start_update(agreed, actor=cse, environment=DEV)
+    start_update(agreed, actor=cse, environment=DEV)
     assert offered(cse) == {"status", "finish"}
     assert offered(engineer_a) == {"prepare_prod"}
-    ops.finish_update(agreed, actor=cse, scripts="none")
+    finish_update(agreed, actor=cse, scripts="none")
     assert offered(cse) == {"start_prod", "cancel"}  # offered, refused with the gate's reason
     assert offered(engineer_a) == {"test", "override", "prepare_prod", "cancel"}

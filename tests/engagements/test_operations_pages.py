@@ -13,7 +13,23 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import operations as ops
+from engagements.actions.cycles import (
+    SnapshotIn,
+    accept_windows,
+    cancel_cycle,
+    finish_update,
+    post_status,
+    propose_cycle,
+    record_preparation,
+    record_test,
+    start_update,
+)
+from engagements.actions.duties import AttestationIn, record_attestation
+from engagements.actions.feeds import rotate_calendar_feed
+from engagements.actions.handover import cancel_handover, schedule_handover
+from engagements.actions.issues import move_issue, raise_issue
+from engagements.actions.membership import add_member, remove_member
+from engagements.actions.tokens import create_attestation_token, revoke_attestation_token
 from engagements.choices import AttestationResult, DutyKind, Environment, Severity
 from engagements.models import Attestation, Event, Snapshot, StandingDuty, UpdateCycle
 from tests.factories import UserFactory, subscriber_party, vendor_party
@@ -47,7 +63,7 @@ GOOD = {
 
 @pytest.fixture
 def token(engagement_a, engineer_a):
-    return ops.create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
+    return create_attestation_token(engagement_a, actor=engineer_a, name="nightly")
 
 
 def good_body():
@@ -90,7 +106,7 @@ def test_missing_or_wrong_tokens_are_refused(client, engagement_a, token, header
 
 def test_a_revoked_token_is_refused(client, engagement_a, engineer_a, token):
     row, raw = token
-    ops.revoke_attestation_token(row, actor=engineer_a)
+    revoke_attestation_token(row, actor=engineer_a)
     assert api(client, engagement_a.pk, good_body(), raw).status_code == 401
     assert not Attestation.objects.exists()
 
@@ -150,9 +166,9 @@ def test_the_token_is_shown_once_and_never_again(client_for, engagement_a, engin
 
 
 def test_the_calendar_feed(client_for, client, engagement_a, cse, engineer_a):
-    ops.propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
+    propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
     start = timezone.now() + dt.timedelta(days=10)
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a, actor=cse, starts_at=start, attendee_ids=[cse.pk, engineer_a.pk]
     )
     page = client_for(engineer_a).post(reverse("engagements:calendar"), {"action": "rotate"})
@@ -184,8 +200,8 @@ def test_the_calendar_feed(client_for, client, engagement_a, cse, engineer_a):
 def test_starting_the_development_update_without_evidence_is_refused_on_the_page(
     client_for, engagement_a, cse, engineer_a
 ):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
-    ops.accept_windows(cycle, actor=engineer_a)
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    accept_windows(cycle, actor=engineer_a)
     cycle.refresh_from_db()
     client = client_for(cse)
     response = client.post(
@@ -198,7 +214,7 @@ def test_starting_the_development_update_without_evidence_is_refused_on_the_page
 
 
 def test_a_malformed_snapshot_line_is_a_clear_400(client_for, engagement_a, cse, engineer_a):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
     response = client_for(engineer_a).post(
         reverse("engagements:cycle-action", args=[cycle.pk, "prepare"]),
         {
@@ -215,7 +231,7 @@ def test_a_malformed_snapshot_line_is_a_clear_400(client_for, engagement_a, cse,
 
 
 def test_the_subscriber_cannot_start_an_update(client_for, engagement_a, cse, engineer_a):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
     response = client_for(engineer_a).post(
         reverse("engagements:cycle-action", args=[cycle.pk, "start"]),
         {"revision": cycle.revision, "environment": "development"},
@@ -225,13 +241,13 @@ def test_the_subscriber_cannot_start_an_update(client_for, engagement_a, cse, en
 
 
 def test_an_unknown_action_is_a_404(client_for, engagement_a, cse):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
     response = client_for(cse).post(reverse("engagements:cycle-action", args=[cycle.pk, "nuke"]))
     assert response.status_code == 404
 
 
 def test_the_handover_invitation_download(client_for, engagement_a, cse, engineer_a):
-    handover = ops.schedule_handover(
+    handover = schedule_handover(
         engagement_a,
         actor=cse,
         starts_at=timezone.now() + dt.timedelta(days=3),
@@ -245,8 +261,8 @@ def test_the_handover_invitation_download(client_for, engagement_a, cse, enginee
 
 
 def test_every_operations_page_renders(client_for, engagement_a, cse, engineer_a):
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
-    issue = ops.raise_issue(
+    cycle = propose_cycle(engagement_a, actor=cse, release="r1", windows=windows())
+    issue = raise_issue(
         engagement_a,
         actor=engineer_a,
         title="Slow",
@@ -285,39 +301,39 @@ def grow(engagement, cse, engineer, n: int):
     issues."""
     now = timezone.now()
     for i in range(n):
-        cycle = ops.propose_cycle(
+        cycle = propose_cycle(
             engagement, actor=cse, release=f"r{i}-{engagement.pk}", windows=windows(3 + i)
         )
-        ops.accept_windows(cycle, actor=engineer)
-        ops.record_preparation(
+        accept_windows(cycle, actor=engineer)
+        record_preparation(
             cycle,
             actor=engineer,
             environment=DEV,
             snapshots=[
-                ops.SnapshotIn(f"vm{j}", f"s{j}", now - dt.timedelta(hours=1)) for j in range(3)
+                SnapshotIn(f"vm{j}", f"s{j}", now - dt.timedelta(hours=1)) for j in range(3)
             ],
             access_provided=True,
             present="team",
         )
-        ops.start_update(cycle, actor=cse, environment=DEV)
-        ops.post_status(cycle, actor=cse, message=f"step {i}")
-        ops.finish_update(cycle, actor=cse, scripts="none")
-        ops.record_test(cycle, actor=engineer, result="failed", notes=f"broken {i}")
+        start_update(cycle, actor=cse, environment=DEV)
+        post_status(cycle, actor=cse, message=f"step {i}")
+        finish_update(cycle, actor=cse, scripts="none")
+        record_test(cycle, actor=engineer, result="failed", notes=f"broken {i}")
         if i < n - 1:
-            ops.cancel_cycle(cycle, actor=cse, reason="superseded")
-        handover = ops.schedule_handover(
+            cancel_cycle(cycle, actor=cse, reason="superseded")
+        handover = schedule_handover(
             engagement,
             actor=cse,
             starts_at=now + dt.timedelta(days=1 + i),
             attendee_ids=[cse.pk, engineer.pk],
         )
         if i < n - 1:
-            ops.cancel_handover(handover, actor=cse, reason="moved")
+            cancel_handover(handover, actor=cse, reason="moved")
         for duty in StandingDuty.objects.filter(engagement=engagement):
-            ops.record_attestation(
+            record_attestation(
                 duty,
                 actor=engineer,
-                attestation=ops.AttestationIn(
+                attestation=AttestationIn(
                     now - dt.timedelta(hours=i),
                     AttestationResult.SUCCEEDED,
                     tool="CLI",
@@ -325,8 +341,8 @@ def grow(engagement, cse, engineer, n: int):
                     alerts_to="ops@",
                 ),
             )
-        ops.create_attestation_token(engagement, actor=engineer, name=f"t{i}")
-        ops.raise_issue(
+        create_attestation_token(engagement, actor=engineer, name=f"t{i}")
+        raise_issue(
             engagement,
             actor=engineer,
             title=f"Issue {i}",
@@ -343,12 +359,11 @@ def test_operations_pages_at_two_sizes(
     from tests.factories import make_engagement
 
     def member(engagement):
-        from engagements import services
 
-        services.add_member(engagement, cse, party=vendor_party(), is_manager=True)
-        services.add_member(engagement, engineer_a, party=subscriber_party())
+        add_member(engagement, cse, party=vendor_party(), is_manager=True)
+        add_member(engagement, engineer_a, party=subscriber_party())
         for _ in range(4):
-            services.add_member(
+            add_member(
                 engagement, UserFactory(organization=org_a), party=subscriber_party()
             )
         return engagement
@@ -409,23 +424,22 @@ def test_operations_pages_at_two_sizes(
 
 
 def test_the_calendar_feed_at_two_sizes(client, template_version, org_a, cse, engineer_a):
-    from engagements import services
     from tests.factories import make_engagement
 
     def engagements(n: int):
         for i in range(n):
             engagement = make_engagement(org_a, f"Feed {n}-{i}", version=template_version)
-            services.add_member(engagement, cse, party=vendor_party())
-            services.add_member(engagement, engineer_a, party=subscriber_party())
-            ops.propose_cycle(engagement, actor=cse, release="r", windows=windows())
-            ops.schedule_handover(
+            add_member(engagement, cse, party=vendor_party())
+            add_member(engagement, engineer_a, party=subscriber_party())
+            propose_cycle(engagement, actor=cse, release="r", windows=windows())
+            schedule_handover(
                 engagement,
                 actor=cse,
                 starts_at=timezone.now() + dt.timedelta(days=2),
                 attendee_ids=[cse.pk, engineer_a.pk],
             )
 
-    raw = ops.rotate_calendar_feed(engineer_a)
+    raw = rotate_calendar_feed(engineer_a)
     url = reverse("engagements:calendar-feed") + f"?token={raw}"
     engagements(1)
     n_small = count(client, url)
@@ -439,8 +453,8 @@ def test_my_work_lists_the_operations_waiting_on_each_side(
 ):
     from engagements.models import StandingDuty
 
-    cycle = ops.propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
-    issue = ops.raise_issue(
+    cycle = propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=windows())
+    issue = raise_issue(
         engagement_a,
         actor=engineer_a,
         title="Login loops",
@@ -456,7 +470,7 @@ def test_my_work_lists_the_operations_waiting_on_each_side(
     )
 
     def items(user) -> list[str]:
-        from engagements.ops_selectors import waiting_on_me
+        from engagements.selectors.mywork import waiting_on_me
 
         return sorted(i["what"] for i in waiting_on_me(user))
 
@@ -466,9 +480,9 @@ def test_my_work_lists_the_operations_waiting_on_each_side(
     ]
     assert items(cse) == [f"Resolve issue #{issue.pk}: Login loops"]
     assert items(engineer_b) == ["Backing up is due: record an attestation"]
-    ops.accept_windows(cycle, actor=engineer_a)
+    accept_windows(cycle, actor=engineer_a)
     assert "Record the Development snapshots: update to 2026.12.1" in items(engineer_a)
-    ops.move_issue(issue, actor=cse, to="waiting", note="Logs please")
+    move_issue(issue, actor=cse, to="waiting", note="Logs please")
     assert f"Answer issue #{issue.pk}: Login loops" in items(engineer_a)
     page = client_for(engineer_a).get(reverse("engagements:my-work"))
     assert b"Operations waiting on you" in page.content
@@ -520,10 +534,9 @@ def test_an_oversized_size_is_a_400(client, engagement_a, token):
 
 
 def test_a_token_stops_with_its_creators_role(client, engagement_a, engineer_a, token):
-    from engagements import services
 
     _, raw = token
-    services.remove_member(engagement_a, engineer_a)
+    remove_member(engagement_a, engineer_a)
     response = api(client, engagement_a.pk, good_body(), raw)
     assert response.status_code == 403 and "no longer" in response.json()["error"]
     engineer_a.is_active = False

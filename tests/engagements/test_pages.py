@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from engagements import services
+from engagements.actions.tasks import transition_task
 from engagements.choices import Environment, TaskStatus
 from engagements.models import EngagementTask
 from tests.conftest import task_of
@@ -41,9 +41,9 @@ def test_my_work_lists_r_and_a_tasks_overdue_first(client_for, engagement_a, eng
 
 def test_my_work_says_sign_off_to_the_signer(client_for, engagement_a, cse):
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
-    services.transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     deploy.refresh_from_db()
-    services.transition_task(deploy, to=TaskStatus.DONE, actor=cse)
+    transition_task(deploy, to=TaskStatus.DONE, actor=cse)
     rows = client_for(cse).get(reverse("engagements:my-work")).context["rows"]
     assert {r["expected"] for r in rows if r["task"].pk == deploy.pk} == {"Sign off"}
 
@@ -51,7 +51,7 @@ def test_my_work_says_sign_off_to_the_signer(client_for, engagement_a, cse):
 def test_engagement_page_shows_matrix_progress_members_and_timeline(
     client_for, engagement_a, engineer_a, cse
 ):
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     response = client_for(engineer_a).get(
@@ -83,7 +83,7 @@ def test_portfolio_is_for_vendor_staff_with_filters(
 
 
 def test_exports(client_for, engagement_a, engineer_a):
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     client = client_for(engineer_a)

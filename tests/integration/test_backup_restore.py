@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from engagements import services
+from engagements.actions.tasks import add_comment, transition_task
 from engagements.choices import TaskStatus
 from psaas_portal.backup import table_names
 from tests.conftest import task_of
@@ -86,8 +86,8 @@ def rows_of(conn, table: str) -> list[tuple]:
 
 def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse):
     monitoring = task_of(engagement_a, "monitoring")
-    services.transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
-    services.add_comment(monitoring, actor=engineer_a, body="Prometheus alerts go to #ops")
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    add_comment(monitoring, actor=engineer_a, body="Prometheus alerts go to #ops")
     backup_file = tmp_path / "portal.tar"
     made = manage(_database_url_for_tests(), "backup", "--output", str(backup_file))
     assert made.returncode == 0, made.stderr

@@ -10,7 +10,10 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from engagements import services, tasks
+from engagements import reminders as reminder_sweeps
+from engagements import tasks
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import transition_task
 from engagements.choices import Channel, Delivery, Environment, TaskStatus
 from engagements.models import EngagementTask, Notification, Profile
 from tests.conftest import task_of
@@ -30,7 +33,7 @@ def toggle_many(engagement, actor, n: int) -> None:
     for i in range(n):
         task.refresh_from_db()
         to = TaskStatus.IN_PROGRESS if i % 2 == 0 else TaskStatus.NOT_STARTED
-        services.transition_task(task, to=to, actor=actor)
+        transition_task(task, to=to, actor=actor)
 
 
 def test_a_change_is_emailed_to_exactly_the_informed_people(
@@ -38,7 +41,7 @@ def test_a_change_is_emailed_to_exactly_the_informed_people(
 ):
     start_worker(smtp=smtp_server)
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
-    services.transition_task(
+    transition_task(
         deploy, to=TaskStatus.IN_PROGRESS, actor=cse
     )  # the subscriber is Informed
     wait_until(lambda: len(smtp_server.recorder.messages) >= 1, 30, "the email")
@@ -111,7 +114,7 @@ def test_smtp_refusing_then_accepting_is_retried_with_backoff_and_delivered_once
 ):
     port = free_port()  # nothing listens there yet: connections are refused
     worker = start_worker(smtp_port=port)
-    services.transition_task(
+    transition_task(
         task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
     )
     worker.wait_for("Retry in", timeout=30)
@@ -141,7 +144,7 @@ def test_two_reminder_sweeps_at_once_send_each_reminder_once(
     start_worker("one", smtp=smtp_server)
     start_worker("two", smtp=smtp_server)
     for _ in range(2):
-        tasks.send_reminders.delay()
+        reminder_sweeps.send_reminders.delay()
     wait_until(lambda: len(smtp_server.recorder.messages) >= 3, 60, "3 reminders")
     threading.Event().wait(3)
     assert Counter(smtp_server.recorder.to()) == {engineer_a.email: 3}
@@ -154,7 +157,7 @@ def test_a_rolled_back_change_sends_nothing(start_worker, smtp_server, engagemen
 
     start_worker(smtp=smtp_server)
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.transition_task(
+        transition_task(
             task_of(engagement_a, "monitoring"), to=TaskStatus.IN_PROGRESS, actor=engineer_a
         )
         raise RuntimeError("the request failed after the change")
@@ -168,7 +171,7 @@ def test_preferences_off_sends_nothing_and_digest_sends_one_email_with_every_ite
     start_worker, smtp_server, engagement_a, engineer_a, cse, vendor_org
 ):
     digest_reader = UserFactory(username="digest-reader", organization=vendor_org)
-    services.add_member(engagement_a, digest_reader, party=vendor_party())
+    add_member(engagement_a, digest_reader, party=vendor_party())
     Profile.objects.filter(user=cse).update(email_delivery=Delivery.OFF)
     Profile.objects.filter(user=digest_reader).update(email_delivery=Delivery.DIGEST)
     start_worker(smtp=smtp_server)

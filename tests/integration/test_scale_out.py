@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from engagements import tasks
+from engagements import reminders as reminder_sweeps
 from engagements.choices import Channel, ReminderKind, TaskStatus
 from engagements.models import EngagementTask, Notification
 from psaas_portal import settings as project_settings
@@ -248,8 +248,8 @@ def test_two_web_two_workers_one_beat_deliver_every_email_once(
         Browser().request(webs[0], "GET", f"/accounts/reset/MQ/{token}/")
 
         # Reminders: beat's sweep every 10 s, and two more sweeps at once on the two workers.
-        tasks.send_reminders.delay()
-        tasks.send_reminders.delay()
+        reminder_sweeps.send_reminders.delay()
+        reminder_sweeps.send_reminders.delay()
         beat.wait_for("Sending due task send-reminders", timeout=30)
 
         changes = 2 * CHANGES_PER_ENGINEER

@@ -8,8 +8,22 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from engagements import operations as ops
-from engagements import services
+from engagements.actions.cycles import (
+    SnapshotIn,
+    accept_windows,
+    finish_update,
+    post_status,
+    propose_cycle,
+    record_preparation,
+    record_test,
+    start_update,
+)
+from engagements.actions.duties import AttestationIn, record_attestation
+from engagements.actions.engagements import create_engagement
+from engagements.actions.handover import schedule_handover
+from engagements.actions.issues import move_issue, raise_issue
+from engagements.actions.membership import add_member
+from engagements.actions.tasks import add_comment, sign_off_task, transition_task
 from engagements.choices import (
     AttestationResult,
     DutyKind,
@@ -109,7 +123,7 @@ class Command(BaseCommand):
             for engagement, engineer in ((acme, "acme-engineer"), (globex, "globex-engineer")):
                 if engagement.memberships.exists():
                     continue  # loaded before: nothing to change, no events
-                services.add_member(
+                add_member(
                     engagement,
                     users["cse"],
                     party=vendor,
@@ -117,7 +131,7 @@ class Command(BaseCommand):
                     is_manager=True,
                     actor=users["admin"],
                 )
-                services.add_member(
+                add_member(
                     engagement,
                     users[engineer],
                     party=subscriber,
@@ -180,7 +194,7 @@ class Command(BaseCommand):
         existing = Engagement.objects.filter(organization=org, name=name).first()
         if existing:
             return existing
-        return services.create_engagement(
+        return create_engagement(
             organization=org, name=name, version=version, kickoff_date=kickoff, actor=actor
         )
 
@@ -190,7 +204,7 @@ class Command(BaseCommand):
     def _move(self, task, actor, *statuses, reason=""):
         for status in statuses:
             task.refresh_from_db()
-            services.transition_task(
+            transition_task(
                 task, to=status, actor=actor, reason=reason if status == TaskStatus.BLOCKED else ""
             )
 
@@ -201,7 +215,7 @@ class Command(BaseCommand):
         vm_dev = self._task(engagement, "Preparing VM", dev)
         self._move(vm_dev, eng, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
         vm_dev.refresh_from_db()
-        services.sign_off_task(vm_dev, actor=eng, comment="Checklist complete for Development.")
+        sign_off_task(vm_dev, actor=eng, comment="Checklist complete for Development.")
         deploy_dev = self._task(engagement, "Deployment", dev)
         self._move(deploy_dev, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
         self._move(self._task(engagement, "Preparing VM", prod), eng, TaskStatus.IN_PROGRESS)
@@ -212,7 +226,7 @@ class Command(BaseCommand):
             TaskStatus.BLOCKED,
             reason="Waiting for the production SSL certificate from our PKI team.",
         )
-        services.add_comment(
+        add_comment(
             self._task(engagement, "Code Integration"),
             actor=eng,
             body="Which SDK version should our login app use against the appliance?",
@@ -238,12 +252,12 @@ class Command(BaseCommand):
             return now + dt.timedelta(days=days, hours=hours)
 
         def prepare(cycle, env, when):
-            ops.record_preparation(
+            record_preparation(
                 cycle,
                 actor=eng,
                 environment=env,
                 snapshots=[
-                    ops.SnapshotIn(
+                    SnapshotIn(
                         f"psaas-{env[:3]}-{n}", f"snap-{env[:3]}-{n}-{when:%Y%m%d-%H%M}", when
                     )
                     for n in (1, 2)
@@ -256,39 +270,39 @@ class Command(BaseCommand):
         deploy_prod = self._task(engagement, "Deployment", prod)
         self._move(deploy_prod, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
         deploy_prod.refresh_from_db()
-        services.sign_off_task(deploy_prod, actor=cse, comment="Production is live.")
+        sign_off_task(deploy_prod, actor=cse, comment="Production is live.")
 
-        done = ops.propose_cycle(
+        done = propose_cycle(
             engagement,
             actor=cse,
             release="2026.10.2",
             release_notes_url="https://support.example.com/psaas/releases/2026.10.2",
             windows={dev: (at(-20), at(-20, 3)), prod: (at(-17), at(-17, 3))},
         )
-        ops.accept_windows(done, actor=eng)
+        accept_windows(done, actor=eng)
         prepare(done, dev, at(-20, -1))
-        ops.start_update(done, actor=cse, environment=dev)
-        ops.post_status(
+        start_update(done, actor=cse, environment=dev)
+        post_status(
             done, actor=cse, message="Appliance packages installed; running migrations."
         )
-        ops.finish_update(done, actor=cse, scripts="none required")
-        ops.record_test(done, actor=eng, result="passed", notes="Logins, MFA and SSO to our apps.")
+        finish_update(done, actor=cse, scripts="none required")
+        record_test(done, actor=eng, result="passed", notes="Logins, MFA and SSO to our apps.")
         prepare(done, prod, at(-17, -1))
-        ops.start_update(done, actor=cse, environment=prod)
-        ops.finish_update(done, actor=cse, scripts="post-update reindex (12 minutes)")
+        start_update(done, actor=cse, environment=prod)
+        finish_update(done, actor=cse, scripts="post-update reindex (12 minutes)")
 
-        current = ops.propose_cycle(
+        current = propose_cycle(
             engagement,
             actor=cse,
             release="2026.12.1",
             release_notes_url="https://support.example.com/psaas/releases/2026.12.1",
             windows={dev: (at(-1), at(-1, 4)), prod: (at(6), at(6, 4))},
         )
-        ops.accept_windows(current, actor=eng)
+        accept_windows(current, actor=eng)
         prepare(current, dev, at(0, -1))
-        ops.start_update(current, actor=cse, environment=dev)
-        ops.finish_update(current, actor=cse, scripts="none required")
-        ops.record_test(
+        start_update(current, actor=cse, environment=dev)
+        finish_update(current, actor=cse, scripts="none required")
+        record_test(
             current,
             actor=eng,
             result="failed",
@@ -296,7 +310,7 @@ class Command(BaseCommand):
         )
 
         handover_time = (now + dt.timedelta(days=5)).replace(hour=15, minute=0)
-        ops.schedule_handover(
+        schedule_handover(
             engagement,
             actor=cse,
             starts_at=handover_time,
@@ -321,10 +335,10 @@ class Command(BaseCommand):
             (0.2, AttestationResult.SUCCEEDED, ""),  # on time
         ]:
             when = now - dt.timedelta(days=days_ago)
-            ops.record_attestation(
+            record_attestation(
                 backup,
                 actor=eng,
-                attestation=ops.AttestationIn(
+                attestation=AttestationIn(
                     performed_at=when,
                     result=result,
                     tool="PSaaS Appliance Command-Line Tools",
@@ -333,17 +347,17 @@ class Command(BaseCommand):
                     notes=notes,
                 ),
             )
-        ops.record_attestation(
+        record_attestation(
             engagement.duties.get(kind=DutyKind.MONITORING),
             actor=eng,
-            attestation=ops.AttestationIn(
+            attestation=AttestationIn(
                 performed_at=now - dt.timedelta(days=12),
                 result=AttestationResult.SUCCEEDED,
                 monitored="VM CPU, memory and disk; appliance /health; certificate expiry",
                 alerts_to="Acme on-call (PagerDuty), infra@acme.example",
             ),
         )
-        issue = ops.raise_issue(
+        issue = raise_issue(
             engagement,
             actor=eng,
             title="Dashboard slow to load user search",
@@ -352,4 +366,4 @@ class Command(BaseCommand):
             description="User search in the Dashboard takes 8-10 s for common names.",
             ticket_reference="SC-20417",
         )
-        ops.move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
+        move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)

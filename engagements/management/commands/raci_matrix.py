@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from engagements.models import Engagement
-from engagements.selectors import engagement_matrix
+from engagements.selectors.engagements import engagement_matrix
 from raci import matrix as fmt
 from raci.models import TemplateVersion
 from raci.services import version_matrix

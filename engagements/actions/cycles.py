@@ -1,0 +1,585 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from engagements.actions.issues import create_issue
+from engagements.actions.tasks import system_move
+from engagements.choices import (
+    CycleState,
+    Environment,
+    Severity,
+    TaskStatus,
+    TestResult,
+)
+from engagements.cleaning import CLOCK_SKEW, aware, clean_text
+from engagements.errors import Conflict, DomainError, NotAllowed
+from engagements.events import record_event
+from engagements.models import (
+    Engagement,
+    Snapshot,
+    UpdateCycle,
+    UpdateStage,
+)
+from engagements.policy import Side, require, seed_task
+
+UPDATES, TESTING, HANDOVER = "updates", "update_testing", "handover"
+
+
+DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
+
+
+MAX_WINDOW = dt.timedelta(days=7)
+
+
+MAX_SNAPSHOTS = 20
+
+
+S = CycleState
+
+
+# The states in which each environment's preparation may still be recorded (or replaced).
+PREPARE_STATES = {
+    DEV: (S.PROPOSED, S.AGREED),
+    PROD: (S.PROPOSED, S.AGREED, S.DEV_UPDATING, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
+}
+
+
+CANCELLABLE = (S.PROPOSED, S.AGREED, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED)
+
+
+UPDATING = (S.DEV_UPDATING, S.PROD_UPDATING)
+
+
+def production_gate_open(cycle: UpdateCycle) -> bool:
+    """Development passed its tests, or the Accountable party overrode the gate."""
+    return cycle.state == S.DEV_PASSED or (
+        cycle.override_at is not None and cycle.state in (S.DEV_TESTING, S.DEV_FAILED)
+    )
+
+
+def cycle_actions(cycle: UpdateCycle, *, me: Side, tester: Side) -> set[str]:
+    """The cycle's forms to offer this party now (the services decide: an offered start whose
+    gate is shut is refused with the reason)."""
+    if not cycle.is_open:
+        return set()
+    vendor = me.responsible and me.is_vendor
+    subscriber = me.responsible and not me.is_vendor
+    rules = {
+        "accept": cycle.state == S.PROPOSED
+        and me.responsible
+        and me.party_id != cycle.windows_proposed_by_id,
+        "windows": me.responsible and cycle.state in (S.PROPOSED, S.AGREED),
+        "prepare_dev": subscriber and cycle.state in PREPARE_STATES[DEV],
+        "prepare_prod": subscriber and cycle.state in PREPARE_STATES[PROD],
+        "start_dev": vendor and cycle.state in (S.AGREED, S.DEV_FAILED),
+        "start_prod": vendor and cycle.state in (S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
+        "status": vendor and cycle.state in UPDATING,
+        "finish": vendor and cycle.state in UPDATING,
+        "test": tester.responsible and cycle.state == S.DEV_TESTING,
+        "override": me.accountable
+        and cycle.override_at is None
+        and cycle.state in (S.DEV_TESTING, S.DEV_FAILED),
+        "cancel": me.responsible and cycle.state in CANCELLABLE,
+    }
+    return {name for name, offered in rules.items() if offered}
+
+
+def cycle_next_step(cycle: UpdateCycle, *, me: Side, tester: Side) -> str:
+    """What the open cycle waits for from this party, in words ("" when it waits on the
+    other side): unlike cycle_actions, a start waits until its preparation is in."""
+    stages = {s.environment: s for s in cycle.stages.all()}
+    actions = cycle_actions(cycle, me=me, tester=tester)
+    dev_ready = stages[DEV].is_prepared
+    prod_ready = stages[PROD].is_prepared
+    steps = [
+        ("accept", True, "Agree the update windows"),
+        (
+            "prepare_dev",
+            not dev_ready and cycle.state == S.AGREED,
+            "Record the Development snapshots",
+        ),
+        ("start_dev", dev_ready and cycle.state == S.AGREED, "Start the Development update"),
+        ("start_dev", cycle.state == S.DEV_FAILED, "Fix and update Development again"),
+        ("finish", True, "Finish the update"),
+        ("test", True, "Test Development"),
+        (
+            "prepare_prod",
+            not prod_ready and cycle.state == S.DEV_PASSED,
+            "Record the Production snapshots",
+        ),
+        ("start_prod", prod_ready and cycle.state == S.DEV_PASSED, "Start the Production update"),
+    ]
+    return next((text for action, when, text in steps if action in actions and when), "")
+
+
+def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
+    out = {}
+    for env in (DEV, PROD):
+        if env not in windows:
+            raise DomainError(f"Give a {Environment(env).label} window.")
+        start, end = windows[env]
+        label = Environment(env).label
+        start, end = aware(start, f"The {label} start"), aware(end, f"The {label} end")
+        if end <= start:
+            raise DomainError(f"The {label} window must end after it starts.")
+        if end - start > MAX_WINDOW:
+            raise DomainError(f"The {label} window is longer than {MAX_WINDOW.days} days.")
+        out[env] = (start, end)
+    if out[PROD][0] < out[DEV][1]:
+        raise DomainError(
+            "The Production window must start after the Development window ends: "
+            "Development is updated and tested first."
+        )
+    return out
+
+
+def _window_text(windows: dict) -> str:
+    return "; ".join(
+        f"{Environment(env).label} {s:%Y-%m-%d %H:%M} to {e:%Y-%m-%d %H:%M} UTC"
+        for env, (s, e) in ((env, windows[env]) for env in (DEV, PROD))
+    )
+
+
+def _locked_cycle(cycle: UpdateCycle | int, revision: int | None = None) -> UpdateCycle:
+    pk = cycle if isinstance(cycle, int) else cycle.pk
+    locked = (
+        UpdateCycle.objects.select_for_update(of=("self",)).select_related("engagement").get(pk=pk)
+    )
+    if revision is not None and revision != locked.revision:
+        raise Conflict(
+            f"The update to {locked.release} was changed by someone else since you opened it "
+            f"(it is now {locked.get_state_display().lower()}). Nothing was saved; try again."
+        )
+    return locked
+
+
+def locked_stages(cycle: UpdateCycle) -> dict[str, UpdateStage]:
+    return {s.environment: s for s in cycle.stages.select_for_update().all()}
+
+
+def _cycle_event(cycle: UpdateCycle, verb: str, *, actor, task, summary: str, **data) -> None:
+    before = cycle.state
+    cycle.revision += 1
+    cycle.save()
+    record_event(
+        cycle.engagement,
+        verb,
+        actor=actor,
+        task=task,
+        from_state=data.pop("from_state", before),
+        to_state=data.pop("to_state", cycle.state),
+        data={"cycle": cycle.pk, "release": cycle.release, "summary": summary, **data},
+    )
+
+
+def _expect(cycle: UpdateCycle, states: Iterable[str], doing: str) -> None:
+    if cycle.state not in states:
+        raise DomainError(
+            f"The update to {cycle.release} is {cycle.get_state_display().lower()}; "
+            f"you cannot {doing} now."
+        )
+
+
+@transaction.atomic
+def propose_cycle(
+    engagement: Engagement,
+    *,
+    actor,
+    release: str,
+    windows: dict[str, tuple[dt.datetime, dt.datetime]],
+    release_notes_url: str = "",
+) -> UpdateCycle:
+    """The vendor proposes an update to a release, with a window per environment."""
+    task = seed_task(engagement, UPDATES)
+    who = require(task, actor, "responsible", side="vendor", doing="propose an update")
+    release = clean_text(release, "release", required=True)[:40]
+    windows = _check_windows(windows)
+    if engagement.update_cycles.filter(release=release).exists():
+        raise DomainError(f"There is already an update cycle for {release}.")
+    try:
+        with transaction.atomic():
+            cycle = UpdateCycle.objects.create(
+                engagement=engagement,
+                release=release,
+                release_notes_url=release_notes_url or "",
+                windows_proposed_by_id=who.party_id,
+                proposed_by=actor,
+                revision=0,
+            )
+    except IntegrityError:
+        raise DomainError(
+            "Another update cycle is still open on this engagement; complete or cancel it first."
+        ) from None
+    UpdateStage.objects.bulk_create(
+        UpdateStage(cycle=cycle, environment=env, window_start=s, window_end=e)
+        for env, (s, e) in windows.items()
+    )
+    _cycle_event(
+        cycle,
+        "update.proposed",
+        actor=actor,
+        task=task,
+        summary=f"proposed the update to {release}: {_window_text(windows)}",
+        from_state="",
+    )
+    return cycle
+
+
+@transaction.atomic
+def propose_windows(
+    cycle: UpdateCycle,
+    *,
+    actor,
+    windows: dict[str, tuple[dt.datetime, dt.datetime]],
+    revision: int | None = None,
+) -> UpdateCycle:
+    """Either side proposes other windows; the other side then accepts them."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    who = require(task, actor, "responsible", doing="propose update windows")
+    _expect(cycle, (CycleState.PROPOSED, CycleState.AGREED), "change its windows")
+    windows = _check_windows(windows)
+    for env, stage in locked_stages(cycle).items():
+        stage.window_start, stage.window_end = windows[env]
+        stage.save(update_fields=["window_start", "window_end"])
+    cycle.state = CycleState.PROPOSED
+    cycle.windows_proposed_by_id = who.party_id
+    _cycle_event(
+        cycle,
+        "update.windows_proposed",
+        actor=actor,
+        task=task,
+        summary=f"proposed other windows for {cycle.release}: {_window_text(windows)}",
+    )
+    return cycle
+
+
+@transaction.atomic
+def accept_windows(cycle: UpdateCycle, *, actor, revision: int | None = None) -> UpdateCycle:
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    who = require(task, actor, "responsible", doing="agree update windows")
+    _expect(cycle, (CycleState.PROPOSED,), "agree its windows")
+    if who.party_id == cycle.windows_proposed_by_id:
+        raise NotAllowed("The windows were proposed by your side; the other side agrees them.")
+    cycle.state = CycleState.AGREED
+    _cycle_event(
+        cycle,
+        "update.windows_agreed",
+        actor=actor,
+        task=task,
+        summary=f"agreed the windows for {cycle.release}",
+    )
+    return cycle
+
+
+@dataclass(frozen=True)
+class SnapshotIn:
+    vm: str
+    identifier: str
+    taken_at: dt.datetime
+
+
+@transaction.atomic
+def record_preparation(
+    cycle: UpdateCycle,
+    *,
+    actor,
+    environment: str,
+    snapshots: list[SnapshotIn],
+    access_provided: bool,
+    present: str,
+    revision: int | None = None,
+) -> UpdateStage:
+    """The subscriber's part before an update: a snapshot per VM, access, who will be there.
+
+    All three are required; recording again replaces the earlier evidence (until the update
+    of that environment starts)."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "responsible", side="subscriber", doing="record update preparation")
+    if environment not in (DEV, PROD):
+        raise DomainError("Choose Development or Production.")
+    label = Environment(environment).label
+    _expect(cycle, PREPARE_STATES[environment], f"record the {label} preparation")
+    present = clean_text(present, "list of who will be present", required=False)[:300]
+    missing = []
+    if not snapshots:
+        missing.append("at least one VM snapshot (VM, snapshot identifier, time taken)")
+    if not access_provided:
+        missing.append("confirmation that access to the appliance is provided")
+    if not present:
+        missing.append("who will be present during the update")
+    if missing:
+        raise DomainError(f"The {label} update needs: {'; '.join(missing)}. Nothing was saved.")
+    if len(snapshots) > MAX_SNAPSHOTS:
+        raise DomainError(f"At most {MAX_SNAPSHOTS} snapshots per environment.")
+    now = timezone.now()
+    vms = set()
+    for snap in snapshots:
+        vm = snap.vm.strip()
+        if not vm or not snap.identifier.strip():
+            raise DomainError("Each snapshot needs a VM name and a snapshot identifier.")
+        if len(vm) > 120 or len(snap.identifier.strip()) > 200 or "\x00" in vm + snap.identifier:
+            raise DomainError(
+                f"The snapshot of {vm[:40]} is too long: VM names are at most 120 characters, "
+                "identifiers at most 200."
+            )
+        if vm.lower() in vms:
+            raise DomainError(f"{vm} is listed twice; give one snapshot per VM.")
+        vms.add(vm.lower())
+        if aware(snap.taken_at, f"The time the snapshot of {vm} was taken") > now + CLOCK_SKEW:
+            raise DomainError(f"The snapshot of {vm} is dated in the future.")
+    stage = locked_stages(cycle)[environment]
+    stage.snapshots.all().delete()
+    Snapshot.objects.bulk_create(
+        Snapshot(
+            stage=stage,
+            vm=s.vm.strip(),
+            identifier=s.identifier.strip(),
+            taken_at=aware(s.taken_at, "time"),
+        )
+        for s in snapshots
+    )
+    stage.access_provided, stage.present = True, present
+    stage.prepared_at, stage.prepared_by = now, actor
+    stage.save()
+    _cycle_event(
+        cycle,
+        "update.prepared",
+        actor=actor,
+        task=task,
+        summary=(
+            f"recorded the {label} preparation for {cycle.release}: "
+            f"{len(snapshots)} snapshot(s) ({', '.join(s.vm.strip() for s in snapshots)}), "
+            f"access provided, present: {present}"
+        ),
+        environment=environment,
+    )
+    return stage
+
+
+@transaction.atomic
+def start_update(
+    cycle: UpdateCycle, *, actor, environment: str, revision: int | None = None
+) -> UpdateCycle:
+    """The vendor starts updating an environment. The gates:
+
+    - no update starts before the subscriber recorded that environment's preparation;
+    - Production waits for Development testing to pass, unless the Accountable party
+      recorded an override (with a reason) after Development was updated."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "responsible", side="vendor", doing="run the update")
+    stages = locked_stages(cycle)
+    if environment == DEV:
+        _expect(cycle, (CycleState.AGREED, CycleState.DEV_FAILED), "start the Development update")
+        to = CycleState.DEV_UPDATING
+    elif environment == PROD:
+        _expect(
+            cycle,
+            (CycleState.DEV_TESTING, CycleState.DEV_FAILED, CycleState.DEV_PASSED),
+            "start the Production update",
+        )
+        if not production_gate_open(cycle):
+            raise DomainError(
+                "The Production update waits until Development testing has passed. "
+                "The Accountable party can record an explicit override with a reason."
+            )
+        to = CycleState.PROD_UPDATING
+    else:
+        raise DomainError("Choose Development or Production.")
+    stage = stages[environment]
+    label = Environment(environment).label
+    if not stage.is_prepared:
+        raise DomainError(
+            f"The {label} update cannot start: the subscriber has not recorded its preparation "
+            "(VM snapshots, access, who will be present)."
+        )
+    stage.started_at, stage.finished_at = timezone.now(), None
+    override_cleared = False
+    if environment == DEV:
+        stage.test_result, stage.test_notes, stage.tested_at, stage.tested_by = "", "", None, None
+        # A new Development run is tested again: an override given for the last run lapses.
+        override_cleared = bool(cycle.override_at)
+        cycle.override_reason, cycle.override_by, cycle.override_at = "", None, None
+    stage.save()
+    cycle.state = to
+    _cycle_event(
+        cycle,
+        "update.started",
+        actor=actor,
+        task=task,
+        summary=f"started updating {label} to {cycle.release}"
+        + ("; the earlier gate override lapses" if override_cleared else ""),
+        environment=environment,
+        override_cleared=override_cleared,
+    )
+    system_move(
+        task,
+        TaskStatus.IN_PROGRESS,
+        actor=actor,
+        via="update cycle",
+        only_from=(TaskStatus.NOT_STARTED, TaskStatus.REOPENED),
+    )
+    return cycle
+
+
+@transaction.atomic
+def post_status(
+    cycle: UpdateCycle, *, actor, message: str, revision: int | None = None
+) -> UpdateCycle:
+    """A status update during an update: an event that informs the subscriber."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "responsible", side="vendor", doing="post update status")
+    _expect(cycle, UPDATING, "post a status update")
+    message = clean_text(message, "status message", required=True)
+    env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
+    _cycle_event(
+        cycle,
+        "update.status_posted",
+        actor=actor,
+        task=task,
+        summary=f"{Environment(env).label} update to {cycle.release}: {message}",
+        environment=env,
+        message=message,
+    )
+    return cycle
+
+
+@transaction.atomic
+def finish_update(
+    cycle: UpdateCycle, *, actor, scripts: str, revision: int | None = None
+) -> UpdateCycle:
+    """The vendor marks the node updated, saying which manual scripts ran (or none).
+
+    Development goes to testing; Production completes the cycle."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "responsible", side="vendor", doing="finish the update")
+    _expect(cycle, UPDATING, "mark a node updated")
+    scripts = clean_text(scripts, "note of manual scripts run (or 'none required')", required=True)
+    env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
+    stage = locked_stages(cycle)[env]
+    stage.scripts, stage.finished_at = scripts, timezone.now()
+    stage.save(update_fields=["scripts", "finished_at"])
+    cycle.state = CycleState.DEV_TESTING if env == DEV else CycleState.COMPLETED
+    verb = "update.node_updated" if env == DEV else "update.completed"
+    summary = (
+        f"updated Development to {cycle.release}; ready for the subscriber's tests"
+        if env == DEV
+        else f"updated Production to {cycle.release}; the update is complete"
+    )
+    _cycle_event(
+        cycle, verb, actor=actor, task=task, summary=summary, environment=env, scripts=scripts
+    )
+    return cycle
+
+
+@transaction.atomic
+def record_test(
+    cycle: UpdateCycle,
+    *,
+    actor,
+    result: str,
+    notes: str = "",
+    severity: str = Severity.HIGH,
+    revision: int | None = None,
+) -> UpdateCycle:
+    """The subscriber's Development test result. A failure raises an issue linked to the
+    cycle and informs the vendor (its conditional letters fire on issues)."""
+    cycle = _locked_cycle(cycle, revision)
+    testing = seed_task(cycle.engagement_id, TESTING)
+    require(testing, actor, "responsible", doing="record the Development test result")
+    _expect(cycle, (CycleState.DEV_TESTING,), "record a test result")
+    if result not in TestResult.values:
+        raise DomainError("The result is passed or failed.")
+    notes = clean_text(notes, "description of what failed", required=result == TestResult.FAILED)
+    stage = locked_stages(cycle)[DEV]
+    stage.test_result, stage.test_notes = result, notes
+    stage.tested_at, stage.tested_by = timezone.now(), actor
+    stage.save()
+    data = {"environment": DEV, "result": result, "notes": notes}
+    if result == TestResult.PASSED:
+        cycle.state = CycleState.DEV_PASSED
+        _cycle_event(
+            cycle,
+            "update.test_passed",
+            actor=actor,
+            task=testing,
+            summary=f"tested Development on {cycle.release}: passed",
+            **data,
+        )
+        return cycle
+    cycle.state = CycleState.DEV_FAILED
+    issue = create_issue(
+        cycle.engagement,
+        actor=actor,
+        title=f"Development test failed after the update to {cycle.release}",
+        environment=DEV,
+        severity=severity,
+        description=notes,
+        cycle=cycle,
+        origin_task=testing,
+    )
+    _cycle_event(
+        cycle,
+        "update.test_failed",
+        actor=actor,
+        task=testing,
+        summary=f"tested Development on {cycle.release}: failed (issue #{issue.pk}): {notes}",
+        issue=issue.pk,
+        **data,
+    )
+    return cycle
+
+
+@transaction.atomic
+def override_gate(
+    cycle: UpdateCycle, *, actor, reason: str, revision: int | None = None
+) -> UpdateCycle:
+    """The Accountable party lets Production go ahead without passed Development tests."""
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "accountable", doing="override the Development gate")
+    _expect(cycle, (CycleState.DEV_TESTING, CycleState.DEV_FAILED), "override the Development gate")
+    if cycle.override_at:
+        raise Conflict("The gate has already been overridden for this cycle.")
+    reason = clean_text(reason, "reason for the override", required=True)
+    cycle.override_reason, cycle.override_by, cycle.override_at = reason, actor, timezone.now()
+    _cycle_event(
+        cycle,
+        "update.gate_overridden",
+        actor=actor,
+        task=task,
+        summary=f"overrode the Development gate for {cycle.release}: {reason}",
+        reason=reason,
+    )
+    return cycle
+
+
+@transaction.atomic
+def cancel_cycle(
+    cycle: UpdateCycle, *, actor, reason: str, revision: int | None = None
+) -> UpdateCycle:
+    cycle = _locked_cycle(cycle, revision)
+    task = seed_task(cycle.engagement_id, UPDATES)
+    require(task, actor, "responsible", doing="cancel an update")
+    _expect(cycle, CANCELLABLE, "cancel it (an update in progress is finished first)")
+    reason = clean_text(reason, "reason", required=True)
+    cycle.state = CycleState.CANCELLED
+    _cycle_event(
+        cycle,
+        "update.cancelled",
+        actor=actor,
+        task=task,
+        summary=f"cancelled the update to {cycle.release}: {reason}",
+        reason=reason,
+    )
+    return cycle

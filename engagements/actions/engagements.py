@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from engagements.actions.checklists import create_checklists
+from engagements.actions.duties import create_default_duties
+from engagements.choices import (
+    Environment,
+    OrganizationKind,
+)
+from engagements.errors import DomainError
+from engagements.events import record_event
+from engagements.models import (
+    Engagement,
+    EngagementTask,
+    Organization,
+    TaskParty,
+)
+from raci.choices import Tracking
+from raci.models import TemplateTask, TemplateVersion
+
+
+def expand_environments(template_task: TemplateTask) -> list[str]:
+    if template_task.tracking == Tracking.PER_ENVIRONMENT:
+        return [Environment.DEVELOPMENT, Environment.PRODUCTION]
+    return [""]
+
+
+def check_new_engagement(
+    *, organization: Organization, name: str, version: TemplateVersion
+) -> None:
+    """Raises DomainError when an engagement with these values cannot be created."""
+    if organization.kind != OrganizationKind.SUBSCRIBER:
+        raise DomainError("An engagement belongs to a subscriber organisation.")
+    if version.is_draft:
+        raise DomainError("Engagements are created from a published template version.")
+    if Engagement.objects.filter(organization=organization, name=name).exists():
+        raise DomainError(f"{organization.name} already has an engagement named {name!r}.")
+
+
+@transaction.atomic
+def create_engagement(
+    *,
+    organization: Organization,
+    name: str,
+    version: TemplateVersion,
+    kickoff_date: dt.date,
+    actor=None,
+) -> Engagement:
+    """Creates an engagement with its tasks and letters copied from a published template version.
+
+    Per-environment tasks become one task for Development and one for
+    Production; due dates are the kickoff date plus the template's offsets.
+    """
+    check_new_engagement(organization=organization, name=name, version=version)
+    engagement = Engagement.objects.create(
+        organization=organization,
+        name=name,
+        template_version=version,
+        kickoff_date=kickoff_date,
+        created_by=actor,
+    )
+    template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
+    tasks = copy_tasks(engagement, template_tasks)
+    create_checklists(engagement, tasks)
+    create_default_duties(engagement)
+    record_event(
+        engagement,
+        "engagement.created",
+        actor=actor,
+        data={"template": version.template.name, "version": version.number},
+    )
+    return engagement
+
+
+def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
+    pairs = [(tt, env) for tt in template_tasks for env in expand_environments(tt)]
+    tasks = EngagementTask.objects.bulk_create(
+        EngagementTask(
+            engagement=engagement,
+            template_task=tt,
+            position=tt.position,
+            key=tt.key,
+            name=tt.name,
+            description=tt.description,
+            notes=tt.notes,
+            environment=env,
+            tracking=tt.tracking,
+            is_optional=tt.is_optional,
+            due_date=(
+                engagement.kickoff_date + dt.timedelta(days=tt.due_offset_days)
+                if tt.due_offset_days is not None
+                else None
+            ),
+        )
+        for tt, env in pairs
+    )
+    TaskParty.objects.bulk_create(
+        TaskParty(task=task, party_id=cell.party_id, **cell.letter_values())
+        for task, (tt, _) in zip(tasks, pairs, strict=True)
+        for cell in tt.cells.all()
+    )
+    return tasks

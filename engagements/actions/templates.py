@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from engagements.actions.checklists import create_checklists
+from engagements.actions.engagements import copy_tasks
+from engagements.choices import (
+    TaskStatus,
+)
+from engagements.errors import DomainError
+from engagements.events import record_event
+from engagements.models import (
+    Engagement,
+    EngagementTask,
+    Event,
+    TaskParty,
+)
+from engagements.selectors.engagements import engagement_matrix
+from raci.matrix import compare
+from raci.models import TemplateTask, TemplateVersion
+from raci.services import version_matrix
+
+
+def template_diff(engagement: Engagement, version: TemplateVersion):
+    """What applying the version would change in this engagement (its copy vs the version)."""
+    return compare(engagement_matrix(engagement), version_matrix(version))
+
+
+def _has_history(task: EngagementTask) -> bool:
+    return task.events.exists() or task.comments.exists() or task.signoffs.exists()
+
+
+@transaction.atomic
+def apply_template_version(engagement: Engagement, version: TemplateVersion, *, actor) -> Event:
+    """Moves an engagement to a newer published version of its template, in one audited event.
+
+    Unchanged and changed tasks keep their status (their names, notes and
+    letters follow the version); new tasks start not started; dropped tasks
+    are deleted when they have no history, else retired (kept for the audit
+    trail, hidden from the work lists).
+    """
+    engagement = (
+        Engagement.objects.select_for_update()
+        .select_related("template_version")
+        .get(pk=engagement.pk)
+    )
+    current = engagement.template_version
+    if version.is_draft:
+        raise DomainError("Only a published version can be applied.")
+    if version.template_id != current.template_id:
+        raise DomainError("That version belongs to another template.")
+    if version.number <= current.number:
+        raise DomainError(
+            f"The engagement already follows v{current.number}; apply a newer version."
+        )
+    diff = template_diff(engagement, version)
+    template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
+    existing: dict[str, list[EngagementTask]] = {}
+    for task in engagement.tasks.filter(retired_at__isnull=True):
+        ident = f"key:{task.key}" if task.key else f"name:{task.name.lower()}"
+        existing.setdefault(ident, []).append(task)
+    # Park every live task's position out of the way, so renumbering never collides.
+    EngagementTask.objects.filter(engagement=engagement, retired_at__isnull=True).update(
+        position=F("position") + 1000
+    )
+    new_template_tasks: list[TemplateTask] = []
+    kept: list[EngagementTask] = []
+    letters: list[TaskParty] = []
+    made_applicable: list[EngagementTask] = []
+    for tt in template_tasks:
+        ident = f"key:{tt.key}" if tt.key else f"name:{tt.name.lower()}"
+        tasks = existing.pop(ident, [])
+        if tasks and tasks[0].tracking == tt.tracking:
+            for task in tasks:
+                task.template_task, task.position, task.key, task.name = (
+                    tt,
+                    tt.position,
+                    tt.key,
+                    tt.name,
+                )
+                task.description, task.notes, task.is_optional = (
+                    tt.description,
+                    tt.notes,
+                    tt.is_optional,
+                )
+                if task.status == TaskStatus.NOT_APPLICABLE and not tt.is_optional:
+                    # No longer optional: it applies again, from the start.
+                    task.status, task.revision = TaskStatus.NOT_STARTED, task.revision + 1
+                    made_applicable.append(task)
+                task.save(
+                    update_fields=[
+                        "template_task",
+                        "position",
+                        "key",
+                        "name",
+                        "description",
+                        "notes",
+                        "is_optional",
+                        "status",
+                        "revision",
+                        "updated_at",
+                    ]
+                )
+            kept.extend(tasks)
+            letters.extend(
+                TaskParty(task=task, party_id=c.party_id, **c.letter_values())
+                for task in tasks
+                for c in tt.cells.all()
+            )
+        else:
+            if tasks:  # tracking changed: the old rows go, new ones come
+                existing[ident + ":old"] = tasks
+            new_template_tasks.append(tt)
+    # The letters of the tasks that stay follow the version: replaced in two statements.
+    TaskParty.objects.filter(task__in=kept).delete()
+    TaskParty.objects.bulk_create(letters)
+    created = copy_tasks(engagement, new_template_tasks)
+    have_checklists = set(engagement.checklists.values_list("environment", flat=True))
+    create_checklists(engagement, [t for t in created if t.environment not in have_checklists])
+    retired, deleted = [], []
+    now = timezone.now()
+    for tasks in existing.values():
+        for task in tasks:
+            if _has_history(task):
+                task.retired_at = now
+                task.save(update_fields=["retired_at", "updated_at"])
+                retired.append(task.label)
+            else:
+                deleted.append(task.label)
+                task.delete()
+    engagement.template_version = version
+    engagement.save(update_fields=["template_version"])
+    for task in made_applicable:
+        task.engagement = engagement
+        record_event(
+            engagement,
+            "task.status_changed",
+            actor=actor,
+            task=task,
+            from_state=TaskStatus.NOT_APPLICABLE,
+            to_state=TaskStatus.NOT_STARTED,
+            data={"via": "template", "version": version.number},
+        )
+    return record_event(
+        engagement,
+        "engagement.template_applied",
+        actor=actor,
+        from_state=f"v{current.number}",
+        to_state=f"v{version.number}",
+        data={
+            "template": version.template.name,
+            "added": [r.display_name for r in diff.added],
+            "removed": [r.display_name for r in diff.removed],
+            "changed": {c.new.display_name: c.changes for c in diff.changed},
+            "retired_tasks": retired,
+            "deleted_tasks": deleted,
+        },
+    )

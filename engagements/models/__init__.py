@@ -1,0 +1,56 @@
+"""The live work's tables, one module per subdomain; every model is importable from here."""
+
+from .checklists import ChecklistItem, InfrastructureChecklist
+from .core import (
+    Comment,
+    Engagement,
+    EngagementGroupObjectPermission,
+    EngagementTask,
+    EngagementUserObjectPermission,
+    Event,
+    EventQuerySet,
+    Membership,
+    Organization,
+    Profile,
+    SignOff,
+    TaskParty,
+)
+from .notifications import Notification
+from .operations import (
+    Attestation,
+    AttestationToken,
+    CalendarFeed,
+    Handover,
+    Issue,
+    Snapshot,
+    StandingDuty,
+    UpdateCycle,
+    UpdateStage,
+)
+
+__all__ = [
+    "Attestation",
+    "AttestationToken",
+    "CalendarFeed",
+    "ChecklistItem",
+    "Comment",
+    "Engagement",
+    "EngagementGroupObjectPermission",
+    "EngagementTask",
+    "EngagementUserObjectPermission",
+    "Event",
+    "EventQuerySet",
+    "Handover",
+    "InfrastructureChecklist",
+    "Issue",
+    "Membership",
+    "Notification",
+    "Organization",
+    "Profile",
+    "SignOff",
+    "Snapshot",
+    "StandingDuty",
+    "TaskParty",
+    "UpdateCycle",
+    "UpdateStage",
+]

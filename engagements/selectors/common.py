@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    IntegerField,
+    Prefetch,
+    Value,
+    When,
+)
+
+from engagements import workflow
+from engagements.choices import (
+    CLOSED_STATUSES,
+    TaskStatus,
+)
+from engagements.models import (
+    EngagementTask,
+    TaskParty,
+)
+
+PAGE_SIZE = 50
+
+
+EVENTS_PAGE_SIZE = 25
+
+
+def letters_prefetch() -> Prefetch:
+    return Prefetch("parties", queryset=TaskParty.objects.select_related("party"))
+
+
+def urgency(today: dt.date) -> Case:
+    soon = today + dt.timedelta(days=settings.PORTAL_DUE_SOON_DAYS)
+    return Case(
+        When(due_date__lt=today, then=Value(0)),
+        When(due_date__lte=soon, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+def expectation(task: EngagementTask, party_id: int | None) -> str:
+    """What the task expects of this party now, in words for My work."""
+    roles = workflow.roles_of(task, party_id)
+    if task.status == TaskStatus.DONE:
+        return "Sign off" if workflow.Role.SIGNER in roles else "Waiting for sign-off"
+    if task.status in CLOSED_STATUSES:
+        return ""
+    if workflow.Role.RESPONSIBLE in roles:
+        return "Unblock" if task.status == TaskStatus.BLOCKED else "Act"
+    return "Waiting on the Responsible party"
+
+
+def progress(status_counts: Counter) -> dict:
+    applicable = sum(n for s, n in status_counts.items() if s != TaskStatus.NOT_APPLICABLE)
+    finished = status_counts[TaskStatus.DONE] + status_counts[TaskStatus.SIGNED_OFF]
+    return {
+        "applicable": applicable,
+        "finished": finished,
+        "percent": round(100 * finished / applicable) if applicable else 0,
+    }

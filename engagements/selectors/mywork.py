@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.paginator import Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
+from django.urls import reverse
+from django.utils import timezone
+
+from engagements import workflow
+from engagements.actions.cycles import HANDOVER, TESTING, UPDATES, cycle_next_step
+from engagements.actions.duties import DUTY_SLACK
+from engagements.actions.issues import IDENTIFICATION, RESOLUTION
+from engagements.choices import (
+    CLOSED_STATUSES,
+    OPEN_CYCLE_STATES,
+    OPEN_ISSUE_STATES,
+    ChecklistStatus,
+    EngagementState,
+    HandoverState,
+    IssueState,
+    TaskStatus,
+)
+from engagements.models import (
+    EngagementTask,
+    Handover,
+    InfrastructureChecklist,
+    Issue,
+    Membership,
+    StandingDuty,
+    TaskParty,
+    UpdateCycle,
+)
+from engagements.policy import side_on
+from engagements.selectors.common import PAGE_SIZE, expectation, letters_prefetch, urgency
+from engagements.selectors.engagements import SEVERITY_ORDER, duty_state, seed_tasks_of_many
+
+
+def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
+    """Tasks where the user's party is Responsible or Accountable, most urgent first.
+
+    Queries: the counts (1), the page count (1), the page (1), its letters (1).
+    """
+    today = today or timezone.localdate()
+    mine = (
+        EngagementTask.objects.live()
+        .filter(
+            Q(engagement__memberships__user=user)
+            & Q(parties__party_id=F("engagement__memberships__party_id"))
+            & (Q(parties__responsible=True) | Q(parties__accountable=True))
+        )
+        .exclude(status__in=CLOSED_STATUSES)
+        .annotate(urgency=urgency(today), my_party_id=F("engagement__memberships__party_id"))
+    )
+    counts = mine.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(urgency=0)),
+        due_soon=Count("pk", filter=Q(urgency=1)),
+        blocked=Count("pk", filter=Q(status=TaskStatus.BLOCKED)),
+        to_sign=Count("pk", filter=Q(status=TaskStatus.DONE)),
+    )
+    ordered = (
+        mine.select_related("engagement__organization")
+        .prefetch_related(letters_prefetch())
+        .order_by(
+            "urgency",
+            F("due_date").asc(nulls_last=True),
+            "engagement__name",
+            "position",
+            "environment",
+        )
+    )
+    paginator = Paginator(ordered, PAGE_SIZE)
+    page_obj = paginator.get_page(page)
+    rows = [
+        {
+            "task": task,
+            "expected": expectation(task, task.my_party_id),
+            "waiting_on": workflow.waiting_on(task),
+        }
+        for task in page_obj.object_list
+    ]
+    return {
+        "counts": counts,
+        "rows": rows,
+        "page_obj": page_obj,
+        "today": today,
+        "to_review": checklists_to_review(user),
+    }
+
+
+def checklists_to_review(user) -> list[InfrastructureChecklist]:
+    """Submitted checklists waiting on a party of the user's that is Consulted on them (1 query)."""
+    my_party = Membership.objects.filter(
+        engagement_id=OuterRef(OuterRef("engagement_id")), user=user
+    ).values("party_id")[:1]
+    consulted = TaskParty.objects.filter(
+        consulted=True,
+        task__key="infrastructure",
+        task__retired_at__isnull=True,
+        task__engagement_id=OuterRef("engagement_id"),
+        task__environment=OuterRef("environment"),
+        party_id=Subquery(my_party),
+    )
+    return list(
+        InfrastructureChecklist.objects.filter(status=ChecklistStatus.SUBMITTED)
+        .filter(Exists(consulted))
+        .select_related("engagement__organization")
+        .order_by("submitted_at")
+    )
+
+
+def holds_letter(letter: str, key) -> Exists:
+    """The person's party (annotated `my_party`) holds `letter` on the engagement's live task
+    with this key (a string, or an OuterRef to the row's kind)."""
+    return Exists(
+        TaskParty.objects.filter(
+            task__engagement_id=OuterRef("engagement_id"),
+            task__key=key,
+            task__retired_at__isnull=True,
+            party_id=OuterRef("my_party"),
+            **{letter: True},
+        )
+    )
+
+
+def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
+    """Operations that wait on the user's party: update cycle steps, duties past due, issues
+    in their court, a handover to record (5 queries, whatever the number of engagements)."""
+    now = now or timezone.now()
+    mine = {
+        "engagement__memberships__user": user,
+    }
+    party = {"my_party": F("engagement__memberships__party_id")}
+    items: list[dict] = []
+    cycles = list(
+        UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
+        .annotate(**party)
+        .filter(holds_letter("responsible", UPDATES) | holds_letter("responsible", TESTING))
+        .select_related("engagement__organization")
+        .prefetch_related("stages")
+        .order_by("created_at")[:50]
+    )
+    tasks = (
+        seed_tasks_of_many({c.engagement_id for c in cycles}, [UPDATES, TESTING]) if cycles else {}
+    )
+    for cycle in cycles:
+        step = cycle_next_step(
+            cycle,
+            me=side_on(tasks.get((cycle.engagement_id, UPDATES)), cycle.my_party),
+            tester=side_on(tasks.get((cycle.engagement_id, TESTING)), cycle.my_party),
+        )
+        if step:
+            items.append(
+                {
+                    "what": f"{step}: update to {cycle.release}",
+                    "engagement": cycle.engagement,
+                    "url": reverse("engagements:cycle-detail", args=[cycle.pk]),
+                    "since": cycle.updated_at,
+                }
+            )
+    for duty in (
+        StandingDuty.objects.filter(due_at__lt=now - DUTY_SLACK, **mine)
+        .exclude(engagement__state=EngagementState.CLOSED)
+        .annotate(**party)
+        .filter(holds_letter("responsible", OuterRef("kind")))
+        .select_related("engagement__organization")
+        .order_by("due_at")[:50]
+    ):
+        items.append(
+            {
+                "what": f"{duty.get_kind_display()} is {duty_state(duty, now)}: record an attestation",
+                "engagement": duty.engagement,
+                "url": reverse("engagements:duties", args=[duty.engagement_id]),
+                "since": duty.due_at,
+            }
+        )
+    for issue in (
+        Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
+        .annotate(**party)
+        .filter(
+            (
+                Q(state__in=(IssueState.OPEN, IssueState.INVESTIGATING))
+                & holds_letter("responsible", RESOLUTION)
+            )
+            | (
+                Q(state__in=(IssueState.WAITING, IssueState.RESOLVED))
+                & holds_letter("responsible", IDENTIFICATION)
+            )
+        )
+        .select_related("engagement__organization")
+        .order_by(SEVERITY_ORDER, "created_at")[:50]
+    ):
+        verb = {
+            IssueState.WAITING: "Answer",
+            IssueState.RESOLVED: "Confirm or reopen",
+        }.get(issue.state, "Resolve")
+        items.append(
+            {
+                "what": f"{verb} issue #{issue.pk}: {issue.title}",
+                "engagement": issue.engagement,
+                "url": reverse("engagements:issue-detail", args=[issue.pk]),
+                "since": issue.updated_at,
+            }
+        )
+    for handover in (
+        Handover.objects.filter(state=HandoverState.SCHEDULED, starts_at__lt=now, **mine)
+        .annotate(**party)
+        .filter(holds_letter("responsible", HANDOVER))
+        .select_related("engagement__organization")[:50]
+    ):
+        items.append(
+            {
+                "what": "Record the Operations Handover as held",
+                "engagement": handover.engagement,
+                "url": reverse("engagements:handover", args=[handover.engagement_id]),
+                "since": handover.starts_at,
+            }
+        )
+    return items

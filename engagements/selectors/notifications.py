@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+
+from engagements.choices import (
+    Channel,
+    Delivery,
+)
+from engagements.models import (
+    Notification,
+    Profile,
+)
+from engagements.selectors.common import PAGE_SIZE
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.PORTAL, read_at__isnull=True
+    ).count()
+
+
+def inbox(user, *, page: int | str = 1, unread_only: bool = False) -> dict:
+    """Queries: the page count (1) and the page with its events, tasks and engagements (1)."""
+    qs = Notification.objects.filter(recipient=user, channel=Channel.PORTAL).select_related(
+        "event__actor", "task", "engagement__organization"
+    )
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return {
+        "page_obj": Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page),
+        "unread_only": unread_only,
+    }
+
+
+def preferences(user) -> dict:
+    profile = Profile.objects.filter(user=user).first()
+    return {
+        "profile": profile,
+        "email_choices": Delivery.choices,
+        "portal_choices": [
+            (Delivery.IMMEDIATE, Delivery.IMMEDIATE.label),
+            (Delivery.OFF, Delivery.OFF.label),
+        ],
+    }

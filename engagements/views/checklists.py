@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from django.http import (
+    HttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from engagements.actions.checklists import review_checklist, save_checklist
+from engagements.forms import (
+    ChecklistForm,
+    ChecklistReviewForm,
+)
+from engagements.lookups import (
+    get_checklist_for_view,
+)
+from engagements.selectors.checklists import checklist_page
+from engagements.views.common import act
+
+
+def _render_checklist(request, checklist, *, status: int = 200, form=None) -> HttpResponse:
+    checklist = get_checklist_for_view(request.user, checklist.pk)
+    context = checklist_page(checklist, user=request.user)
+    context["form"] = form
+    return render(request, "engagements/checklist.html", context, status=status)
+
+
+@require_GET
+def checklist_detail(request, checklist_id: int):
+    return _render_checklist(request, get_checklist_for_view(request.user, checklist_id))
+
+
+def _checklist_action(request, checklist_id: int, form_class, action, success: str) -> HttpResponse:
+    checklist = get_checklist_for_view(request.user, checklist_id, act=True)
+    form = form_class(request.POST)
+    return act(
+        request,
+        form,
+        lambda d: action(checklist, form, d),
+        success=success,
+        render_again=lambda status: _render_checklist(request, checklist, status=status, form=form),
+        done_url=reverse("engagements:checklist-detail", args=[checklist.pk]),
+    )
+
+
+@require_POST
+def checklist_save(request, checklist_id: int):
+    def action(checklist, form, d):
+        save_checklist(
+            checklist,
+            actor=request.user,
+            items=form.items(),
+            revision=d["revision"],
+            submit=bool(request.POST.get("submit")),
+        )
+
+    success = "Checklist submitted for review." if request.POST.get("submit") else "Draft saved."
+    return _checklist_action(request, checklist_id, ChecklistForm, action, success)
+
+
+@require_POST
+def checklist_review(request, checklist_id: int):
+    def action(checklist, form, d):
+        review_checklist(
+            checklist,
+            actor=request.user,
+            accept=d["decision"] == "accept",
+            comment=d["comment"],
+            item_comments=form.item_comments(),
+            revision=d["revision"],
+        )
+
+    return _checklist_action(request, checklist_id, ChecklistReviewForm, action, "Review recorded.")

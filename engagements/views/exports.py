@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import csv
+import json
+
+from django.http import (
+    StreamingHttpResponse,
+)
+from django.views.decorators.http import require_GET
+
+from engagements.lookups import (
+    get_engagement_for_view,
+)
+from engagements.models import Event
+from engagements.selectors.engagements import engagement_matrix
+
+
+def _csv_response(filename: str, rows) -> StreamingHttpResponse:
+    """Streams CSV rows, so a long audit trail never sits in memory."""
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def export_matrix(request, engagement_id: int):
+    engagement = get_engagement_for_view(request.user, engagement_id)
+    matrix = engagement_matrix(engagement)
+    environments = ["all", "development", "production"]
+
+    def rows():
+        yield [
+            "task",
+            *matrix.party_names,
+            "notes",
+            *(f"status {e}" for e in environments),
+            *(f"due {e}" for e in environments),
+        ]
+        for row in matrix.rows:
+            status = row.extra["status"]
+            yield [
+                row.display_name,
+                *(row.cells[p].text() if p in row.cells else "" for p in matrix.party_names),
+                row.notes,
+                *(status.get(e, {}).get("status", "") for e in environments),
+                *(status.get(e, {}).get("due_date") or "" for e in environments),
+            ]
+
+    return _csv_response(f"engagement-{engagement.pk}-matrix.csv", rows())
+
+
+@require_GET
+def export_events(request, engagement_id: int):
+    engagement = get_engagement_for_view(request.user, engagement_id)
+    events = (
+        Event.objects.filter(engagement=engagement)
+        .order_by("created_at", "id")
+        .values_list(
+            "created_at",
+            "actor__username",
+            "verb",
+            "task__name",
+            "task__environment",
+            "from_state",
+            "to_state",
+            "data",
+        )
+    )
+
+    def rows():
+        yield ["time (UTC)", "actor", "verb", "task", "environment", "from", "to", "data"]
+        for created_at, actor, verb, task, env, frm, to, data in events.iterator(chunk_size=2000):
+            yield [
+                created_at.isoformat(),
+                actor or "",
+                verb,
+                task or "",
+                env or "",
+                frm,
+                to,
+                json.dumps(data, sort_keys=True),
+            ]
+
+    return _csv_response(f"engagement-{engagement.pk}-audit-trail.csv", rows())

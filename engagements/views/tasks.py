@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from engagements.actions.tasks import add_comment, reopen_task, sign_off_task, transition_task
+from engagements.errors import DomainError
+from engagements.forms import (
+    CommentForm,
+    ReopenForm,
+    SignOffForm,
+    TransitionForm,
+)
+from engagements.lookups import (
+    get_task_for_action,
+    get_task_for_view,
+)
+from engagements.selectors.tasks import task_page
+from engagements.views.common import act
+from raci.models import Party
+
+
+def _render_task(
+    request: HttpRequest, task, *, status: int = 200, fresh: bool = False
+) -> HttpResponse:
+    if not fresh:  # after an action: read the state it left, letters prefetched
+        task = get_task_for_view(request.user, task.pk)
+    context = task_page(task, user=request.user)
+    template = (
+        "engagements/partials/task_panel.html" if request.htmx else "engagements/task_detail.html"
+    )
+    return render(request, template, context, status=status)
+
+
+def _task_action(request, task_id: int, form_class, action, success: str) -> HttpResponse:
+    task = get_task_for_action(request.user, task_id)
+    return act(
+        request,
+        form_class(request.POST),
+        lambda data: action(task, data),
+        success=success,
+        render_again=lambda status: _render_task(request, task, status=status),
+        done_url=reverse("engagements:task-detail", args=[task.pk]),
+    )
+
+
+@require_GET
+def task_detail(request, task_id: int):
+    return _render_task(request, get_task_for_view(request.user, task_id), fresh=True)
+
+
+@require_POST
+def task_transition(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        TransitionForm,
+        lambda task, d: transition_task(
+            task, to=d["to"], actor=request.user, reason=d["reason"], revision=d["revision"]
+        ),
+        "Status updated.",
+    )
+
+
+@require_POST
+def task_sign_off(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        SignOffForm,
+        lambda task, d: sign_off_task(
+            task, actor=request.user, comment=d["comment"], revision=d["revision"]
+        ),
+        "Signed off.",
+    )
+
+
+@require_POST
+def task_reopen(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        ReopenForm,
+        lambda task, d: reopen_task(
+            task, actor=request.user, reason=d["reason"], revision=d["revision"]
+        ),
+        "Reopened.",
+    )
+
+
+def _party_or_none(party_id: int | None) -> Party | None:
+    if party_id is None:
+        return None
+    party = Party.objects.filter(pk=party_id).first()
+    if party is None:
+        raise DomainError("That party does not exist.")
+    return party
+
+
+@require_POST
+def task_comment(request, task_id: int):
+    def action(task, d):
+        add_comment(
+            task, actor=request.user, body=d["body"], addressed_to=_party_or_none(d["addressed_to"])
+        )
+
+    return _task_action(request, task_id, CommentForm, action, "Comment added.")
