@@ -20,8 +20,8 @@ def build(n: int) -> int:
     """n engagements with their tasks and letters, written in bulk (set-up, not measured)."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
-    from engagements.actions.engagements import expand_environments
 
+    from engagements.actions.engagements import expand_environments
     from engagements.choices import OrganizationKind
     from engagements.models import (
         Engagement,

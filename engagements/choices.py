@@ -1,11 +1,31 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.db import models
 
 
 class OrganizationKind(models.TextChoices):
     VENDOR = "vendor", "Vendor"
     SUBSCRIBER = "subscriber", "Subscriber"
+
+
+class SeedTask(StrEnum):
+    """The keys of the seed template's tasks: the portal's own work hangs on them (the
+    checklist on infrastructure, update cycles on updates, issues on the issue tasks)."""
+
+    INFRASTRUCTURE = "infrastructure"
+    DEPLOYMENT = "deployment"
+    CONFIGURATION = "configuration"
+    HANDOVER = "handover"
+    MONITORING = "monitoring"
+    BACKUP = "backup"
+    CODE_INTEGRATION = "code_integration"
+    USER_MIGRATION = "user_migration"
+    UPDATES = "updates"
+    UPDATE_TESTING = "update_testing"
+    ISSUE_IDENTIFICATION = "issue_identification"
+    ISSUE_RESOLUTION = "issue_resolution"
 
 
 class EngagementState(models.TextChoices):
@@ -57,19 +77,6 @@ class ChecklistItemKey(models.TextChoices):
     DNS_RECORDS = "dns_records", "DNS records"
     SMTP_SERVERS = "smtp_servers", "SMTP servers"
     VENDOR_ACCESS = "vendor_access", "Vendor access via jumphost/VPN"
-
-
-CHECKLIST_HINTS = {
-    ChecklistItemKey.MEMORY: "e.g. 16 GB per VM",
-    ChecklistItemKey.STORAGE: "e.g. 100 GB SSD per VM",
-    ChecklistItemKey.PROCESSORS: "e.g. 4 vCPU per VM",
-    ChecklistItemKey.LOAD_BALANCERS: "e.g. lb-dev.example.com, TLS passthrough",
-    ChecklistItemKey.NETWORKS: "subnets, firewall rules opened",
-    ChecklistItemKey.SSL_CERTIFICATES: "issuer and expiry of the certificate",
-    ChecklistItemKey.DNS_RECORDS: "the host names created",
-    ChecklistItemKey.SMTP_SERVERS: "relay host and port",
-    ChecklistItemKey.VENDOR_ACCESS: "jumphost or VPN details shared with the vendor",
-}
 
 
 class Channel(models.TextChoices):

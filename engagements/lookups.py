@@ -1,5 +1,5 @@
-"""Fetch one object with its access check: 404 when the user may not see it (no
-existence leak), 403 when they may see it but not do what they asked."""
+"""Fetch one object with its access check: 404 when the user may not see it (no existence
+leak). Whether they may do what they asked is the policy's, checked by the service (403)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 
-from . import permissions
+from . import policy
 from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
 
 
@@ -25,8 +25,9 @@ def get_engagement_for_view(user, engagement_id: int) -> Engagement:
 
 def get_engagement_for_admin(user, engagement_id: int) -> Engagement:
     engagement = get_engagement_for_view(user, engagement_id)
-    if not permissions.can_administer(user, engagement):
-        raise PermissionDenied("Only the engagement's managers and portal admins can do that.")
+    verdict = policy.judge(user, "engagement.administer", engagement, party_id=None)
+    if not verdict.allowed:
+        raise PermissionDenied(verdict.reason)
     return engagement
 
 
@@ -45,8 +46,6 @@ def get_task_for_view(user, task_id: int) -> EngagementTask:
 
 def get_task_for_action(user, task_id: int) -> EngagementTask:
     task = get_task_for_view(user, task_id)
-    if not permissions.can_act(user, task.engagement):
-        raise PermissionDenied("You can see this engagement but not act on it.")
     if task.retired_at is not None:
         raise PermissionDenied(
             "This task was dropped by a newer template version; it is kept read-only."
@@ -54,9 +53,7 @@ def get_task_for_action(user, task_id: int) -> EngagementTask:
     return task
 
 
-def get_checklist_for_view(
-    user, checklist_id: int, *, act: bool = False
-) -> InfrastructureChecklist:
+def get_checklist_for_view(user, checklist_id: int) -> InfrastructureChecklist:
     checklist = (
         InfrastructureChecklist.objects.filter(engagement__in=Engagement.objects.visible_to(user))
         .select_related("engagement__organization")
@@ -65,14 +62,13 @@ def get_checklist_for_view(
     )
     if checklist is None:
         raise Http404("No such checklist.")
-    if act and not permissions.can_act(user, checklist.engagement):
-        raise PermissionDenied("You can see this engagement but not act on it.")
     return checklist
 
 
-def get_owned_for_view(user, model, pk: int, *, act: bool = False, related=()):
+def get_owned_for_view(user, model, pk: int, *, related=()):
     """One object of an engagement (a cycle, handover, duty, token, issue) with the same
-    checks: 404 when its engagement is not visible, 403 when asked to act and the user may not."""
+    check: 404 when its engagement is not visible. What the person may do with it is the
+    policy's to say (engagements.policy), in the service the view calls."""
     obj = (
         model.objects.filter(engagement__in=Engagement.objects.visible_to(user))
         .select_related("engagement__organization", *related)
@@ -81,13 +77,4 @@ def get_owned_for_view(user, model, pk: int, *, act: bool = False, related=()):
     )
     if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
-    if act and not permissions.can_act(user, obj.engagement):
-        raise PermissionDenied("You can see this engagement but not act on it.")
     return obj
-
-
-def get_engagement_for_action(user, engagement_id: int) -> Engagement:
-    engagement = get_engagement_for_view(user, engagement_id)
-    if not permissions.can_act(user, engagement):
-        raise PermissionDenied("You can see this engagement but not act on it.")
-    return engagement

@@ -1,19 +1,7 @@
-"""Who is told about what, derived from the task's RACI letters, in one place.
+"""Who is told about an event: its kind's declared reach (engagements.events) read against
+the letters of the task it concerns, then each person's delivery preferences. The rows are
+the outbox: written in the change's transaction, delivered by a worker after commit.
 
-- Informed parties: every status move, sign-off, reopening, checklist submission or review;
-- Consulted parties: a question addressed to them, and the task becoming blocked;
-- a conditional letter ("in the event that there are issues") fires only for issue events:
-  the task becoming blocked, a question raised on it, a checklist returned (and, with the
-  operations issue, an issue raised or a failed update test);
-- the Accountable party (the signing party): a task done and waiting for their sign-off;
-- the Responsible party: their task reopened, or their checklist returned;
-- a plain comment: the Responsible and Accountable parties, who work the task;
-- operations (update cycles, the handover, issues): the parties working the task hear of
-  each other's moves, Consulted and Informed parties per their letters (a failed update
-  test, any issue event fires the conditional ones); handover attendees get the invitation;
-- standing duties: each attestation tells the Informed parties; a failed backup or a duty
-  missed past its grace is an issue (the vendor's conditional letter fires), and a missed
-  duty also tells the Responsible party.
 The person who acted is never notified; a person in two roles gets one notification.
 """
 
@@ -25,38 +13,19 @@ from functools import partial
 
 from django.db import transaction
 
-from . import workflow
-from .choices import Channel, Delivery, TaskStatus
+from . import policy
+from .choices import Channel, Delivery
 from .choices import NotificationReason as Reason
+from .events import kind_of
 from .models import Event, Membership, Notification, Profile
 from .tasks import deliver_event
 
 log = logging.getLogger(__name__)
 
-STATUS_EVENTS = {"task.status_changed", "task.signed_off", "task.reopened"}
-CHECKLIST_EVENTS = {"checklist.submitted", "checklist.accepted", "checklist.returned"}
-# Events that only announce and are not issues; the issue events are decided per event.
-ISSUE_VERBS = {
-    "task.question_asked",
-    "checklist.returned",
-    "update.test_failed",
-    "duty.failed",
-    "duty.missed",
-}
-# Operations work (update cycles, the handover, issues): the parties working the task
-# (Responsible, Accountable) are told of each other's moves; Consulted and Informed per letters.
-WORKING_PREFIXES = ("update.", "handover.", "issue.")
-# Standing duties: attestations tell the Informed parties (the vendor: always for monitoring,
-# only on issues for backups, per the seed's conditional letter).
-DUTY_PREFIX = "duty."
-
 
 def is_issue(event: Event) -> bool:
-    """Issue events are the ones conditional letters fire on: every event about an issue,
-    a failed update test, a failed backup, a duty missed past grace, a question, a block."""
-    if event.verb in ISSUE_VERBS or event.verb.startswith("issue."):
-        return True
-    return event.verb == "task.status_changed" and event.to_state == TaskStatus.BLOCKED
+    """Issue events are the ones conditional letters fire on (declared per event kind)."""
+    return kind_of(event).is_issue(event.to_state)
 
 
 @dataclass(frozen=True)
@@ -68,52 +37,37 @@ class Audience:
 
 
 def audiences(event: Event, task) -> list[Audience]:
-    """The parties an event on a task reaches, from its letters (task.parties prefetched)."""
+    """The parties an event on a task reaches: its kind's declared reach, read against the
+    task's letters (task.parties prefetched)."""
     if task is None:
         return []
+    kind = kind_of(event)
     cells = list(task.parties.all())
-    issue = is_issue(event)
-    verb = event.verb
+    issue = kind.is_issue(event.to_state)
     out: list[Audience] = []
-
-    def fires(cell) -> bool:
-        return not cell.condition or issue
-
-    if verb in STATUS_EVENTS or verb in CHECKLIST_EVENTS:
-        out += [Audience(c.party_id, Reason.INFORMED) for c in cells if c.informed and fires(c)]
-    if verb == "task.question_asked":
-        to_party = event.data.get("to_party_id")
-        out += [
-            Audience(c.party_id, Reason.CONSULTED)
-            for c in cells
-            if c.consulted and c.party_id == to_party
-        ]
-    if verb == "task.status_changed" and event.to_state == TaskStatus.BLOCKED:
-        out += [Audience(c.party_id, Reason.CONSULTED) for c in cells if c.consulted and fires(c)]
-    if verb == "task.status_changed" and event.to_state == TaskStatus.DONE:
-        out += [Audience(p, Reason.ACCOUNTABLE) for p in workflow.signer_party_ids(task)]
-    if verb in ("task.reopened", "checklist.returned"):
-        out += [Audience(c.party_id, Reason.RESPONSIBLE) for c in cells if c.responsible]
-    if verb.startswith(WORKING_PREFIXES):
-        out += [Audience(c.party_id, Reason.CONSULTED) for c in cells if c.consulted and fires(c)]
-        out += [Audience(c.party_id, Reason.INFORMED) for c in cells if c.informed and fires(c)]
-        out += [
-            Audience(c.party_id, Reason.INVOLVED) for c in cells if c.responsible or c.accountable
-        ]
-    if verb.startswith(DUTY_PREFIX) and verb != "duty.cadence_set":
-        out += [Audience(c.party_id, Reason.INFORMED) for c in cells if c.informed and fires(c)]
-    if verb == "duty.missed":
-        out += [Audience(c.party_id, Reason.RESPONSIBLE) for c in cells if c.responsible]
-    if verb == "task.commented":
-        out += [
-            Audience(c.party_id, Reason.INVOLVED) for c in cells if c.responsible or c.accountable
-        ]
+    for reach in kind.reach:
+        if reach.when_to and event.to_state != reach.when_to:
+            continue
+        if reach.who == "signers":
+            out += [Audience(p, reach.reason) for p in policy.signer_party_ids(task)]
+            continue
+        for cell in cells:
+            if reach.conditional and cell.condition and not issue:
+                continue
+            if reach.who == "involved":
+                holds = cell.responsible or cell.accountable
+            elif reach.who == "addressed":
+                holds = cell.consulted and cell.party_id == event.data.get("to_party_id")
+            else:
+                holds = getattr(cell, reach.who)
+            if holds:
+                out.append(Audience(cell.party_id, reach.reason))
     return out
 
 
 def invitees(event: Event) -> list[int]:
     """The people a handover event sends an invitation (or a cancellation) to."""
-    if not event.verb.startswith("handover."):
+    if not kind_of(event).invites:
         return []
     return [*event.data.get("attendee_ids", ()), *event.data.get("removed_ids", ())]
 

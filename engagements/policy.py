@@ -1,17 +1,85 @@
+"""Who may do what: one table of named rules.
+
+Each rule says which letter (Responsible, Accountable, Consulted, the signing party, any
+member, a manager) on which task of the engagement allows it, on which side where the
+seed splits a shared letter, and in which states of the object. Services call `check`
+(raising the one NotAllowed, or DomainError for a state that does not allow it), pages
+call `offered` to show only what is allowed, and list queries use `task_q` so that "my
+work" means the same thing. Membership is the one source of access: the letters a person
+acts with are those of their party on the engagement.
+
+The table itself is engagements.rules.
+"""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from engagements import workflow
-from engagements.errors import DomainError, NotAllowed
-from engagements.models import (
+from django.db.models import Exists, OuterRef, Q
+
+from . import permissions
+from .choices import CLOSED_STATUSES, SeedTask
+from .errors import DomainError, NotAllowed
+from .models import (
+    AttestationToken,
     Engagement,
     EngagementTask,
+    Handover,
+    InfrastructureChecklist,
+    Issue,
     Membership,
+    StandingDuty,
+    TaskParty,
+    UpdateCycle,
+)
+from .rules import DUTY_TASK, RULES, On, Rule, RuleName
+from .statemachine import StateMachine
+from .states import (
+    CHECKLIST,
+    CYCLE,
+    ENGAGEMENT,
+    HANDOVER,
+    ISSUE,
+    TASK,
 )
 
+LETTER_NAMES = {
+    "responsible": "Responsible party",
+    "accountable": "Accountable party",
+    "consulted": "Consulted party",
+    "signer": "Accountable party",
+    "member": "members",
+    "manager": "managers",
+}
+KINDS: dict[type, On] = {
+    EngagementTask: "task",
+    InfrastructureChecklist: "checklist",
+    UpdateCycle: "cycle",
+    Handover: "handover",
+    StandingDuty: "duty",
+    AttestationToken: "token",
+    Issue: "issue",
+    Engagement: "engagement",
+}
+MACHINE_OF: dict[On, StateMachine] = {
+    "task": TASK,
+    "checklist": CHECKLIST,
+    "cycle": CYCLE,
+    "handover": HANDOVER,
+    "issue": ISSUE,
+    "engagement": ENGAGEMENT,
+}
 
-def member_party_id(engagement_id: int, user) -> int | None:
+
+# --- Facts the rules read --------------------------------------------------------------
+
+
+def member_party_id(engagement_id: int, user: Any) -> int | None:
+    """The user's party on the engagement (one query), or None for a non-member."""
+    if not getattr(user, "is_authenticated", False):
+        return None
     return (
         Membership.objects.filter(engagement_id=engagement_id, user=user)
         .values_list("party_id", flat=True)
@@ -19,21 +87,26 @@ def member_party_id(engagement_id: int, user) -> int | None:
     )
 
 
-def seed_task(engagement: Engagement | int, key: str) -> EngagementTask:
-    """The engagement's live task for a seed key, letters prefetched; a clear error if the
-    engagement's template has none."""
+def seed_task(
+    engagement: Engagement | int, key: SeedTask | str, *, environment: str | None = None
+) -> EngagementTask:
+    """The engagement's live task for a seed key (for one environment where it is tracked
+    per environment), letters prefetched; a clear error if the template has none."""
     engagement_id = engagement if isinstance(engagement, int) else engagement.pk
+    tasks = EngagementTask.objects.live().filter(engagement_id=engagement_id, key=key)
+    if environment is not None:
+        tasks = tasks.filter(environment=environment)
     task = (
-        EngagementTask.objects.live()
-        .filter(engagement_id=engagement_id, key=key)
-        .select_related("engagement")
+        tasks.select_related("engagement")
         .prefetch_related("parties__party")
         .order_by("environment")
         .first()
     )
     if task is None:
+        what = str(key).replace("_", " ")
         raise DomainError(
-            f"This engagement's RACI template has no task for {key.replace('_', ' ')}."
+            f"This engagement's RACI template has no task for {what}"
+            + (f" in {environment}." if environment else ".")
         )
     return task
 
@@ -47,27 +120,287 @@ class Side:
     accountable: bool = False
     consulted: bool = False
     is_vendor: bool = False
+    signer: bool = False
 
 
 def side_on(task: EngagementTask | None, party_id: int | None) -> Side:
     """What `party_id` holds on the task (letters prefetched); nothing for a non-member."""
-    cell = workflow.letters_by_party(task).get(party_id) if task is not None else None
+    if task is None or party_id is None:
+        return Side(party_id)
+    cells = list(task.parties.all())
+    cell = next((c for c in cells if c.party_id == party_id), None)
     if cell is None:
         return Side(party_id)
-    return Side(party_id, cell.responsible, cell.accountable, cell.consulted, cell.party.is_vendor)
+    has_accountable = any(c.accountable for c in cells)
+    signer = cell.accountable or (cell.responsible and not has_accountable)
+    return Side(
+        party_id,
+        cell.responsible,
+        cell.accountable,
+        cell.consulted,
+        cell.party.is_vendor,
+        signer,
+    )
 
 
-def require(task: EngagementTask, user, letter: str, *, side: str = "", doing: str) -> Side:
-    """Raises NotAllowed unless the user's party holds `letter` on the task (and is on the
-    given side, "vendor" or "subscriber", where the seed splits a shared letter)."""
-    held = side_on(task, member_party_id(task.engagement_id, user))
-    ok = getattr(held, letter)
-    if side == "vendor":
-        ok = ok and held.is_vendor
-    elif side == "subscriber":
-        ok = ok and not held.is_vendor
-    if not ok:
-        who = {"responsible": "Responsible", "accountable": "Accountable"}.get(letter, letter)
-        whose = f"the {side}'s " if side else "the "
-        raise NotAllowed(f"Only {whose}{who} party on {task.name} can {doing}.")
+def kind_of(obj: Any) -> On:
+    return KINDS[type(obj)]
+
+
+def engagement_id_of(obj: Any) -> int:
+    return obj.pk if isinstance(obj, Engagement) else obj.engagement_id
+
+
+def state_of(obj: Any) -> str | None:
+    machine = MACHINE_OF.get(kind_of(obj))
+    return machine.state_of(obj) if machine else None
+
+
+def task_key(rule: Rule, obj: Any) -> SeedTask | None:
+    if rule.on == "duty":
+        return DUTY_TASK[obj.kind]
+    return rule.task
+
+
+def subject_task(rule: Rule, obj: Any) -> EngagementTask | None:
+    """The task whose letters decide the rule for this object (letters prefetched)."""
+    if rule.on == "task":
+        return obj
+    key = task_key(rule, obj)
+    if key is None:
+        return None
+    environment = obj.environment if rule.on == "checklist" else None
+    return seed_task(engagement_id_of(obj), key, environment=environment)
+
+
+# --- The verdicts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str = ""
+    by_state: bool = False  # refused for the object's state, not for who the person is
+
+
+def _holds(rule: Rule, side: Side, user: Any, obj: Any) -> bool:
+    if rule.letter == "manager":
+        return permissions.can_administer(
+            user, obj if isinstance(obj, Engagement) else obj.engagement
+        )
+    if rule.letter == "member":
+        held = side.party_id is not None
+    else:
+        held = bool(getattr(side, rule.letter))
+    if rule.side == "vendor":
+        held = held and side.is_vendor
+    elif rule.side == "subscriber":
+        held = held and not side.is_vendor
     return held
+
+
+def _who(rule: Rule, task: EngagementTask | None) -> str:
+    if rule.letter == "member":
+        return "members of the engagement"
+    if rule.letter == "manager":
+        return "the engagement's managers"
+    if rule.on == "task":
+        return f"a member of its {LETTER_NAMES[rule.letter]}"
+    whose = f"the {rule.side}'s " if rule.side else "the "
+    where = f" on {task.name}" if task is not None else ""
+    return f"{whose}{LETTER_NAMES[rule.letter]}{where}"
+
+
+def judge(
+    user: Any,
+    name: RuleName,
+    obj: Any,
+    *,
+    task: EngagementTask | None = None,
+    party_id: int | Literal[False] | None = False,
+) -> Verdict:
+    """Whether the user may do `name` on the object now, and why not.
+
+    `task` and `party_id` may be passed when the caller has them (saves queries)."""
+    rule = RULES[name]
+    if kind_of(obj) != rule.on:
+        raise TypeError(f"{name} applies to a {rule.on}, not a {kind_of(obj)}")
+    if task is None:
+        task = subject_task(rule, obj)
+    if party_id is False:
+        party_id = member_party_id(engagement_id_of(obj), user)
+    side = side_on(task, party_id)
+    if not _holds(rule, side, user, obj):
+        return Verdict(False, rule.refusal or f"Only {_who(rule, task)} can {rule.doing}.")
+    if rule.not_proposer and side.party_id == obj.windows_proposed_by_id:
+        return Verdict(False, "The windows were proposed by your side; the other side agrees them.")
+    state = state_of(obj)
+    if rule.states is not None and state not in rule.states:
+        label = MACHINE_OF[rule.on].label(state or "").lower()
+        reason = rule.in_state.format(noun=_noun(obj), state=label, doing=rule.doing)
+        return Verdict(False, reason, by_state=True)
+    if rule.requires and not getattr(obj, rule.requires):
+        return Verdict(False, rule.unmet, by_state=True)
+    return Verdict(True)
+
+
+def _noun(obj: Any) -> str:
+    if isinstance(obj, UpdateCycle):
+        return f"The update to {obj.release}"
+    if isinstance(obj, Issue):
+        return f"Issue #{obj.pk}"
+    if isinstance(obj, EngagementTask):
+        return obj.label
+    return MACHINE_OF[kind_of(obj)].noun
+
+
+def check(
+    user: Any,
+    name: RuleName,
+    obj: Any,
+    *,
+    task: EngagementTask | None = None,
+    party_id: int | Literal[False] | None = False,
+) -> Side:
+    """Raises NotAllowed (who) or DomainError (state) unless the rule allows it now;
+    returns the letters the user's party holds on the deciding task."""
+    rule = RULES[name]
+    if task is None:
+        task = subject_task(rule, obj)
+    if party_id is False:
+        party_id = member_party_id(engagement_id_of(obj), user)
+    verdict = judge(user, name, obj, task=task, party_id=party_id)
+    if not verdict.allowed:
+        raise (DomainError if verdict.by_state else NotAllowed)(verdict.reason)
+    return side_on(task, party_id)
+
+
+def offered(
+    user: Any,
+    obj: Any,
+    *,
+    names: Iterable[RuleName] | None = None,
+    tasks: Mapping[Any, EngagementTask | None] | None = None,
+    party_id: int | Literal[False] | None = False,
+) -> set[RuleName]:
+    """Every rule on this kind of object (or of `names`) that the user may use now: what a
+    page offers. Pass the seed tasks (key -> task, letters prefetched) and the party when
+    the page has them, so that offering costs no query."""
+    kind = kind_of(obj)
+    if party_id is False:
+        party_id = member_party_id(engagement_id_of(obj), user)
+    tasks = dict(tasks or {})
+    wanted = set(names) if names is not None else None
+    out: set[RuleName] = set()
+    for name, rule in RULES.items():
+        if rule.on != kind or (wanted is not None and name not in wanted):
+            continue
+        key = task_key(rule, obj)
+        if key not in tasks:
+            try:
+                tasks[key] = subject_task(rule, obj)
+            except DomainError:
+                tasks[key] = None
+        task = tasks[key]
+        if rule.on != "task" and rule.letter not in ("manager",) and task is None:
+            continue
+        if judge(user, name, obj, task=task, party_id=party_id).allowed:
+            out.add(name)
+    return out
+
+
+def moves_offered(task: EngagementTask, party_id: int | None, user: Any = None) -> list:
+    """The task moves this party may make now, as (target status, Move), in table order."""
+    side = side_on(task, party_id)
+    out = []
+    for to, move in TASK.moves_from(task.status):
+        if not move.by_person or (move.optional_only and not task.is_optional):
+            continue
+        rule = RULES[move.rule]  # type: ignore[index]
+        if _holds(rule, side, user, task):
+            out.append((to, move))
+    return out
+
+
+# --- As queries --------------------------------------------------------------------------
+
+
+def _my_parties(user: Any, engagement_ref: Any) -> Any:
+    return Membership.objects.filter(user=user, engagement_id=OuterRef(engagement_ref)).values(
+        "party_id"
+    )
+
+
+def task_q(user: Any, name: RuleName) -> Q:
+    """The rule as a filter on EngagementTask: tasks on which the user's party holds the
+    rule's letter, in a state where the rule applies ("waiting on me")."""
+    rule = RULES[name]
+    if rule.on != "task" or rule.letter in ("member", "manager"):
+        raise TypeError(f"{name} is not a rule on a task's letters")
+    mine = TaskParty.objects.filter(
+        task=OuterRef("pk"), party_id__in=_my_parties(user, OuterRef("engagement_id"))
+    )
+    if rule.letter == "signer":
+        any_accountable = TaskParty.objects.filter(task=OuterRef("pk"), accountable=True)
+        held = Q(Exists(mine.filter(accountable=True))) | (
+            Q(Exists(mine.filter(responsible=True))) & ~Q(Exists(any_accountable))
+        )
+    else:
+        held = Q(Exists(mine.filter(**{str(rule.letter): True})))
+    if rule.states is not None:
+        held &= Q(status__in=rule.states)
+    return held
+
+
+def rule_q(name: RuleName, *, party_ref: str = "my_party") -> Q:
+    """The rule as a filter on the objects it applies to (cycles, issues, duties, handovers),
+    for a queryset annotated with the person's party as `party_ref`: the party holds the
+    rule's letter on the engagement's deciding task, and the object is in a state where the
+    rule applies. Lists such as "waiting on me" are built from these."""
+    rule = RULES[name]
+    if rule.letter in ("member", "manager", "signer") or rule.on in ("task", "engagement"):
+        raise TypeError(f"{name} has no object filter")
+    key: Any = OuterRef("kind") if rule.on == "duty" else rule.task
+    letters = TaskParty.objects.filter(
+        task__engagement_id=OuterRef("engagement_id"),
+        task__key=key,
+        task__retired_at__isnull=True,
+        party_id=OuterRef(party_ref),
+        **{str(rule.letter): True},
+    )
+    if rule.side:
+        letters = letters.filter(party__is_vendor=rule.side == "vendor")
+    held = Q(Exists(letters))
+    if rule.states is not None:
+        held &= Q(**{f"{MACHINE_OF[rule.on].field}__in": rule.states})
+    return held
+
+
+# --- Letters read off a task (prefetched `parties`) ----------------------------------------
+
+
+def responsible_party_ids(task: EngagementTask) -> set[int]:
+    return {tp.party_id for tp in task.parties.all() if tp.responsible}
+
+
+def signer_party_ids(task: EngagementTask) -> set[int]:
+    """The Accountable parties, or the Responsible ones where the template names no A."""
+    accountable = {tp.party_id for tp in task.parties.all() if tp.accountable}
+    return accountable or responsible_party_ids(task)
+
+
+def waiting_on(task: EngagementTask) -> str:
+    """ "vendor", "subscriber", "both" or "" (closed): whose move the task waits for, by the
+    rule its state needs (sign-off from the signers, any other move from R)."""
+    if task.status in CLOSED_STATUSES:
+        return ""
+    signing = RULES["task.sign_off"].states or frozenset()
+    ids = signer_party_ids(task) if task.status in signing else responsible_party_ids(task)
+    sides = {tp.party.is_vendor for tp in task.parties.all() if tp.party_id in ids}
+    if sides == {True, False}:
+        return "both"
+    if sides == {True}:
+        return "vendor"
+    if sides == {False}:
+        return "subscriber"
+    return ""

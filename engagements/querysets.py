@@ -1,15 +1,75 @@
-"""What each person may see, as queryset methods: every view starts from these."""
+"""What each person may see, and the rules about time, as queryset methods: every view
+and sweep starts from these."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from psaas_portal.auth import holds_permission
+
+VIEW = "view_engagement"
+PORTAL_ADMIN = "engagements.administer_portal"
+
+
+def visible_engagements_q(user: Any, ref: str = "pk") -> Q:
+    """A filter for the engagements the user may view: an id subquery, not a list in Python.
+
+    The guardian rows are read through the app registry: this module sits under the
+    models, which it must not import."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if holds_permission(user, PORTAL_ADMIN):
+        return Q()
+    rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
+        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+    )
+    return Q(Exists(rows))
+
+
+# --- Time rules, each written once ------------------------------------------------------
+# A task is overdue the day after its due date, due soon within PORTAL_DUE_SOON_DAYS, and
+# past grace REMINDER_GRACE_DAYS after its due date (reminders escalate then).
+
+
+def due_soon_until(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=settings.PORTAL_DUE_SOON_DAYS)
+
+
+def grace_cutoff(today: dt.date) -> dt.date:
+    """Tasks due before this day are past the grace period."""
+    return today - dt.timedelta(days=settings.REMINDER_GRACE_DAYS)
+
+
+def remind_until(today: dt.date) -> dt.date:
+    """Reminders start REMINDER_LEAD_DAYS before the due date."""
+    return today + dt.timedelta(days=settings.REMINDER_LEAD_DAYS)
+
+
+# A nightly job that ends a little later than yesterday's is not late, and is not reminded.
+DUTY_SLACK = dt.timedelta(hours=2)
+
+
+def is_overdue(due_date: dt.date | None, today: dt.date) -> bool:
+    return due_date is not None and due_date < today
+
+
+def is_due_soon(due_date: dt.date | None, today: dt.date) -> bool:
+    return due_date is not None and today <= due_date <= due_soon_until(today)
+
+
+def is_past_grace(due_date: dt.date | None, today: dt.date) -> bool:
+    return due_date is not None and due_date < grace_cutoff(today)
 
 
 class EngagementQuerySet(models.QuerySet):
-    def visible_to(self, user) -> EngagementQuerySet:
-        from . import permissions
-
-        return self.filter(permissions.visible_engagements_q(user))
+    def visible_to(self, user: Any) -> EngagementQuerySet:
+        return self.filter(visible_engagements_q(user))
 
 
 class EngagementTaskQuerySet(models.QuerySet):
@@ -17,7 +77,23 @@ class EngagementTaskQuerySet(models.QuerySet):
         """Tasks of the engagement's current template version (not retired by a newer one)."""
         return self.filter(retired_at__isnull=True)
 
-    def visible_to(self, user) -> EngagementTaskQuerySet:
-        from . import permissions
+    def visible_to(self, user: Any) -> EngagementTaskQuerySet:
+        return self.filter(visible_engagements_q(user, ref="engagement_id"))
 
-        return self.filter(permissions.visible_engagements_q(user, ref="engagement_id"))
+    def overdue(self, today: dt.date) -> EngagementTaskQuerySet:
+        return self.filter(due_date__lt=today)
+
+    def due_soon(self, today: dt.date) -> EngagementTaskQuerySet:
+        return self.filter(due_date__gte=today, due_date__lte=due_soon_until(today))
+
+    def past_grace(self, today: dt.date) -> EngagementTaskQuerySet:
+        return self.filter(due_date__lt=grace_cutoff(today))
+
+    def to_remind(self, today: dt.date) -> EngagementTaskQuerySet:
+        return self.filter(due_date__isnull=False, due_date__lte=remind_until(today))
+
+
+class StandingDutyQuerySet(models.QuerySet):
+    def late(self, now: dt.datetime) -> StandingDutyQuerySet:
+        """Past due, beyond the slack a nightly job gets (reminded once a day)."""
+        return self.filter(due_at__lt=now - DUTY_SLACK)

@@ -10,10 +10,12 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import workflow
-from .actions.duties import DUTY_SLACK, DUTY_TASK, report_missed
+from . import policy
+from .actions.duties import report_missed
 from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind
 from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
+from .policy import DUTY_TASK
+from .querysets import is_overdue, is_past_grace
 from .tasks import deliver_pending_batches, retrying
 
 
@@ -75,11 +77,7 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
     """
     today = today or timezone.localdate()
     batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    soon = today + dt.timedelta(days=settings.REMINDER_LEAD_DAYS)
-    escalate_before = today - dt.timedelta(days=settings.REMINDER_GRACE_DAYS)
-    due = EngagementTask.objects.live().filter(
-        status__in=OPEN_STATUSES, due_date__isnull=False, due_date__lte=soon
-    )
+    due = EngagementTask.objects.live().filter(status__in=OPEN_STATUSES).to_remind(today)
     written, last_pk = 0, 0
     while True:
         tasks = list(
@@ -92,12 +90,14 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
         rows = []
         for task in tasks:
             kinds: dict[int, str] = {}
-            kind = ReminderKind.OVERDUE if task.due_date < today else ReminderKind.DUE_SOON
-            for party_id in workflow.responsible_party_ids(task):
+            kind = (
+                ReminderKind.OVERDUE if is_overdue(task.due_date, today) else ReminderKind.DUE_SOON
+            )
+            for party_id in policy.responsible_party_ids(task):
                 for user_id in members[(task.engagement_id, party_id)]:
                     kinds.setdefault(user_id, kind)
-            if task.due_date < escalate_before:
-                for party_id in workflow.signer_party_ids(task):
+            if is_past_grace(task.due_date, today):
+                for party_id in policy.signer_party_ids(task):
                     for user_id in members[(task.engagement_id, party_id)]:
                         if user_id not in kinds:
                             kinds[user_id] = ReminderKind.ESCALATION
@@ -114,9 +114,7 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
     now = now or timezone.now()
     today = timezone.localdate(now)
     batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    due = StandingDuty.objects.filter(due_at__lt=now - DUTY_SLACK).exclude(
-        engagement__state=EngagementState.CLOSED
-    )
+    due = StandingDuty.objects.late(now).exclude(engagement__state=EngagementState.CLOSED)
     reminded, missed, last_pk = 0, 0, 0
     while True:
         duties = list(due.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
@@ -138,12 +136,11 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
                 continue
             kinds = {
                 user_id: ReminderKind.DUTY_DUE
-                for party_id in workflow.responsible_party_ids(task)
+                for party_id in policy.responsible_party_ids(task)
                 for user_id in members[(duty.engagement_id, party_id)]
             }
             rows += _reminder_rows(task, kinds, prefs, today)
-            past_grace = now > duty.due_at + dt.timedelta(days=duty.grace_days)
-            if past_grace and duty.missed_reported_for != duty.due_at:
+            if duty.is_past_grace(now) and duty.missed_reported_for != duty.due_at:
                 missed += report_missed(duty.pk, now=now)
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         reminded += len(rows)
@@ -156,5 +153,3 @@ def send_reminders() -> int:
     sweep_reminders()
     sweep_duties()
     return deliver_pending_batches()
-
-

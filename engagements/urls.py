@@ -24,7 +24,9 @@ urlpatterns = [
     path("", mywork.my_work, name="my-work"),
     path("engagements/", engagements.engagement_list, name="engagement-list"),
     path("portfolio/", engagements.portfolio, name="portfolio"),
-    path("engagements/<int:engagement_id>/", engagements.engagement_detail, name="engagement-detail"),
+    path(
+        "engagements/<int:engagement_id>/", engagements.engagement_detail, name="engagement-detail"
+    ),
     path(
         "engagements/<int:engagement_id>/template/",
         templates.engagement_template,
@@ -51,7 +53,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/reopen/", tasks.task_reopen, name="task-reopen"),
     path("tasks/<int:task_id>/comments/", tasks.task_comment, name="task-comment"),
     path("notifications/", notifications.notification_list, name="notifications"),
-    path("notifications/read-all/", notifications.notification_read_all, name="notifications-read-all"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notifications-read-all",
+    ),
     path(
         "notifications/preferences/",
         notifications.notification_preferences,
@@ -93,5 +99,9 @@ urlpatterns = [
     path("calendar/feed.ics", calendar.calendar_feed, name="calendar-feed"),
     path("checklists/<int:checklist_id>/", checklists.checklist_detail, name="checklist-detail"),
     path("checklists/<int:checklist_id>/save/", checklists.checklist_save, name="checklist-save"),
-    path("checklists/<int:checklist_id>/review/", checklists.checklist_review, name="checklist-review"),
+    path(
+        "checklists/<int:checklist_id>/review/",
+        checklists.checklist_review,
+        name="checklist-review",
+    ),
 ]

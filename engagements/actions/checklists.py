@@ -1,44 +1,44 @@
+"""The Infrastructure Checklist of each environment: the subscriber fills and submits it,
+the vendor (Consulted) accepts it, which completes Preparing VM Infrastructure, or returns it."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from engagements import events, policy
 from engagements.actions.tasks import system_move
+from engagements.audit import record_event
 from engagements.choices import (
-    OPEN_STATUSES,
     ChecklistItemKey,
     ChecklistStatus,
+    SeedTask,
     TaskStatus,
 )
 from engagements.cleaning import clean_text
-from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.events import record_event
+from engagements.errors import Conflict, DomainError
 from engagements.models import (
     ChecklistItem,
     Engagement,
     EngagementTask,
     InfrastructureChecklist,
 )
-from engagements.policy import member_party_id
-
-CHECKLIST_TASK_KEY = "infrastructure"
+from engagements.states import CHECKLIST
 
 
-def checklist_task(checklist: InfrastructureChecklist) -> EngagementTask | None:
-    return (
-        EngagementTask.objects.live()
-        .filter(
-            engagement_id=checklist.engagement_id,
-            key=CHECKLIST_TASK_KEY,
-            environment=checklist.environment,
-        )
-        .prefetch_related("parties__party")
-        .first()
+def checklist_task(checklist: InfrastructureChecklist) -> EngagementTask:
+    """The Preparing VM Infrastructure task of the checklist's environment (letters prefetched)."""
+    return policy.seed_task(
+        checklist.engagement_id, SeedTask.INFRASTRUCTURE, environment=checklist.environment
     )
 
 
 def create_checklists(engagement: Engagement, tasks: list[EngagementTask]) -> None:
-    environments = [t.environment for t in tasks if t.key == CHECKLIST_TASK_KEY and t.environment]
+    environments = [
+        t.environment for t in tasks if t.key == SeedTask.INFRASTRUCTURE and t.environment
+    ]
     for environment in environments:
         checklist = InfrastructureChecklist.objects.create(
             engagement=engagement, environment=environment
@@ -64,24 +64,6 @@ def _locked_checklist(
     return locked
 
 
-def _checklist_role(checklist: InfrastructureChecklist, actor, letter: str) -> EngagementTask:
-    task = checklist_task(checklist)
-    if task is None:
-        raise DomainError(
-            "This engagement has no Preparing VM Infrastructure task for that environment."
-        )
-    party_id = member_party_id(checklist.engagement_id, actor)
-    holders = {tp.party_id for tp in task.parties.all() if getattr(tp, letter)}
-    if party_id not in holders:
-        what = {
-            "responsible": "the Responsible party (the subscriber)",
-            "consulted": "the Consulted party (the vendor)",
-        }[letter]
-        verb = "edit or submit" if letter == "responsible" else "review"
-        raise NotAllowed(f"Only a member of {what} can {verb} this checklist.")
-    return task
-
-
 def _bump(checklist: InfrastructureChecklist, **fields) -> None:
     for name, value in fields.items():
         setattr(checklist, name, value)
@@ -103,11 +85,8 @@ def save_checklist(
     Saving and submitting are one transaction: a refused submission saves nothing.
     """
     checklist = _locked_checklist(checklist, revision)
-    task = _checklist_role(checklist, actor, "responsible")
-    if not checklist.is_editable:
-        raise DomainError(
-            f"The checklist is {checklist.get_status_display().lower()}; it can no longer be edited."
-        )
+    task = checklist_task(checklist)
+    policy.check(actor, "checklist.edit", checklist, task=task)
     unknown = set(items) - set(ChecklistItemKey.values)
     if unknown:
         raise DomainError(f"Unknown checklist items: {', '.join(sorted(unknown))}.")
@@ -126,16 +105,10 @@ def save_checklist(
             item.save(update_fields=["value", "note", "confirmed"])
             changed.append(item.key)
     _bump(checklist)
-    system_move(
-        task,
-        TaskStatus.IN_PROGRESS,
-        actor=actor,
-        via="checklist",
-        only_from=(TaskStatus.NOT_STARTED,),
-    )
+    system_move(task, TaskStatus.IN_PROGRESS, actor=actor, via="checklist")
     record_event(
         checklist.engagement,
-        "checklist.saved",
+        events.CHECKLIST_SAVED,
         actor=actor,
         task=task,
         data={"environment": checklist.environment, "items": changed},
@@ -145,31 +118,18 @@ def save_checklist(
     return checklist
 
 
-@transaction.atomic
-def submit_checklist(
-    checklist: InfrastructureChecklist, *, actor, revision: int | None = None
-) -> InfrastructureChecklist:
-    checklist = _locked_checklist(checklist, revision)
-    task = _checklist_role(checklist, actor, "responsible")
-    if not checklist.is_editable:
-        raise DomainError(f"The checklist is already {checklist.get_status_display().lower()}.")
-    _submit(checklist, task, actor)
-    return checklist
-
-
-def _submit(checklist: InfrastructureChecklist, task: EngagementTask, actor) -> None:
+def _submit(checklist: InfrastructureChecklist, task: EngagementTask, actor: Any) -> None:
+    policy.check(actor, "checklist.submit", checklist, task=task)
     missing = [i.get_key_display() for i in checklist.items.all() if not i.is_complete]
     if missing:
         raise DomainError(
             f"Fill in or confirm every item before submitting; missing: {', '.join(missing)}."
         )
-    before = checklist.status
-    _bump(
-        checklist, status=ChecklistStatus.SUBMITTED, submitted_at=timezone.now(), submitted_by=actor
-    )
+    before = CHECKLIST.apply(checklist, ChecklistStatus.SUBMITTED)
+    _bump(checklist, status=checklist.status, submitted_at=timezone.now(), submitted_by=actor)
     record_event(
         checklist.engagement,
-        "checklist.submitted",
+        events.CHECKLIST_SUBMITTED,
         actor=actor,
         task=task,
         from_state=before,
@@ -190,11 +150,8 @@ def review_checklist(
 ) -> InfrastructureChecklist:
     """The vendor accepts the submitted checklist (completing the task) or returns it with comments."""
     checklist = _locked_checklist(checklist, revision)
-    task = _checklist_role(checklist, actor, "consulted")
-    if checklist.status != ChecklistStatus.SUBMITTED:
-        raise DomainError(
-            f"Only a submitted checklist can be reviewed; this one is {checklist.get_status_display().lower()}."
-        )
+    task = checklist_task(checklist)
+    policy.check(actor, "checklist.review", checklist, task=task)
     comment = clean_text(comment, "comment", required=False)
     item_comments = {
         k: clean_text(v, "item comment", required=False) for k, v in (item_comments or {}).items()
@@ -207,12 +164,13 @@ def review_checklist(
             item.review_comment = new
             item.save(update_fields=["review_comment"])
     to = ChecklistStatus.ACCEPTED if accept else ChecklistStatus.RETURNED
+    CHECKLIST.apply(checklist, to)
     _bump(
         checklist, status=to, reviewed_at=timezone.now(), reviewed_by=actor, review_comment=comment
     )
     record_event(
         checklist.engagement,
-        f"checklist.{to}",
+        events.CHECKLIST_ACCEPTED if accept else events.CHECKLIST_RETURNED,
         actor=actor,
         task=task,
         from_state=ChecklistStatus.SUBMITTED,
@@ -224,5 +182,5 @@ def review_checklist(
         },
     )
     if accept:
-        system_move(task, TaskStatus.DONE, actor=actor, via="checklist", only_from=OPEN_STATUSES)
+        system_move(task, TaskStatus.DONE, actor=actor, via="checklist")
     return checklist

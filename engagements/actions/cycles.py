@@ -1,120 +1,44 @@
+"""Update cycles: the vendor proposes a release and windows, the subscriber agrees them and
+records its preparation, the vendor updates Development, the subscriber tests it, then
+Production (behind the gate of a passed test or the Accountable party's override)."""
+
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engagements import events, policy
 from engagements.actions.issues import create_issue
 from engagements.actions.tasks import system_move
+from engagements.audit import record_event
 from engagements.choices import (
     CycleState,
     Environment,
+    SeedTask,
     Severity,
     TaskStatus,
     TestResult,
 )
 from engagements.cleaning import CLOCK_SKEW, aware, clean_text
-from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.events import record_event
+from engagements.errors import Conflict, DomainError
+from engagements.events import EventKind
 from engagements.models import (
     Engagement,
     Snapshot,
     UpdateCycle,
     UpdateStage,
 )
-from engagements.policy import Side, require, seed_task
-
-UPDATES, TESTING, HANDOVER = "updates", "update_testing", "handover"
-
+from engagements.policy import seed_task
+from engagements.states import CYCLE, production_gate_open
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
-
-
 MAX_WINDOW = dt.timedelta(days=7)
-
-
 MAX_SNAPSHOTS = 20
-
-
-S = CycleState
-
-
-# The states in which each environment's preparation may still be recorded (or replaced).
-PREPARE_STATES = {
-    DEV: (S.PROPOSED, S.AGREED),
-    PROD: (S.PROPOSED, S.AGREED, S.DEV_UPDATING, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
-}
-
-
-CANCELLABLE = (S.PROPOSED, S.AGREED, S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED)
-
-
-UPDATING = (S.DEV_UPDATING, S.PROD_UPDATING)
-
-
-def production_gate_open(cycle: UpdateCycle) -> bool:
-    """Development passed its tests, or the Accountable party overrode the gate."""
-    return cycle.state == S.DEV_PASSED or (
-        cycle.override_at is not None and cycle.state in (S.DEV_TESTING, S.DEV_FAILED)
-    )
-
-
-def cycle_actions(cycle: UpdateCycle, *, me: Side, tester: Side) -> set[str]:
-    """The cycle's forms to offer this party now (the services decide: an offered start whose
-    gate is shut is refused with the reason)."""
-    if not cycle.is_open:
-        return set()
-    vendor = me.responsible and me.is_vendor
-    subscriber = me.responsible and not me.is_vendor
-    rules = {
-        "accept": cycle.state == S.PROPOSED
-        and me.responsible
-        and me.party_id != cycle.windows_proposed_by_id,
-        "windows": me.responsible and cycle.state in (S.PROPOSED, S.AGREED),
-        "prepare_dev": subscriber and cycle.state in PREPARE_STATES[DEV],
-        "prepare_prod": subscriber and cycle.state in PREPARE_STATES[PROD],
-        "start_dev": vendor and cycle.state in (S.AGREED, S.DEV_FAILED),
-        "start_prod": vendor and cycle.state in (S.DEV_TESTING, S.DEV_FAILED, S.DEV_PASSED),
-        "status": vendor and cycle.state in UPDATING,
-        "finish": vendor and cycle.state in UPDATING,
-        "test": tester.responsible and cycle.state == S.DEV_TESTING,
-        "override": me.accountable
-        and cycle.override_at is None
-        and cycle.state in (S.DEV_TESTING, S.DEV_FAILED),
-        "cancel": me.responsible and cycle.state in CANCELLABLE,
-    }
-    return {name for name, offered in rules.items() if offered}
-
-
-def cycle_next_step(cycle: UpdateCycle, *, me: Side, tester: Side) -> str:
-    """What the open cycle waits for from this party, in words ("" when it waits on the
-    other side): unlike cycle_actions, a start waits until its preparation is in."""
-    stages = {s.environment: s for s in cycle.stages.all()}
-    actions = cycle_actions(cycle, me=me, tester=tester)
-    dev_ready = stages[DEV].is_prepared
-    prod_ready = stages[PROD].is_prepared
-    steps = [
-        ("accept", True, "Agree the update windows"),
-        (
-            "prepare_dev",
-            not dev_ready and cycle.state == S.AGREED,
-            "Record the Development snapshots",
-        ),
-        ("start_dev", dev_ready and cycle.state == S.AGREED, "Start the Development update"),
-        ("start_dev", cycle.state == S.DEV_FAILED, "Fix and update Development again"),
-        ("finish", True, "Finish the update"),
-        ("test", True, "Test Development"),
-        (
-            "prepare_prod",
-            not prod_ready and cycle.state == S.DEV_PASSED,
-            "Record the Production snapshots",
-        ),
-        ("start_prod", prod_ready and cycle.state == S.DEV_PASSED, "Start the Production update"),
-    ]
-    return next((text for action, when, text in steps if action in actions and when), "")
+UPDATES = SeedTask.UPDATES
 
 
 def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
@@ -162,27 +86,21 @@ def locked_stages(cycle: UpdateCycle) -> dict[str, UpdateStage]:
     return {s.environment: s for s in cycle.stages.select_for_update().all()}
 
 
-def _cycle_event(cycle: UpdateCycle, verb: str, *, actor, task, summary: str, **data) -> None:
+def _cycle_event(
+    cycle: UpdateCycle, kind: EventKind, *, actor: Any, task: Any, summary: str, **data: Any
+) -> None:
     before = cycle.state
     cycle.revision += 1
     cycle.save()
     record_event(
         cycle.engagement,
-        verb,
+        kind,
         actor=actor,
         task=task,
         from_state=data.pop("from_state", before),
         to_state=data.pop("to_state", cycle.state),
         data={"cycle": cycle.pk, "release": cycle.release, "summary": summary, **data},
     )
-
-
-def _expect(cycle: UpdateCycle, states: Iterable[str], doing: str) -> None:
-    if cycle.state not in states:
-        raise DomainError(
-            f"The update to {cycle.release} is {cycle.get_state_display().lower()}; "
-            f"you cannot {doing} now."
-        )
 
 
 @transaction.atomic
@@ -196,7 +114,8 @@ def propose_cycle(
 ) -> UpdateCycle:
     """The vendor proposes an update to a release, with a window per environment."""
     task = seed_task(engagement, UPDATES)
-    who = require(task, actor, "responsible", side="vendor", doing="propose an update")
+    who = policy.check(actor, "cycle.propose", engagement, task=task)
+    assert who.party_id is not None
     release = clean_text(release, "release", required=True)[:40]
     windows = _check_windows(windows)
     if engagement.update_cycles.filter(release=release).exists():
@@ -221,7 +140,7 @@ def propose_cycle(
     )
     _cycle_event(
         cycle,
-        "update.proposed",
+        events.UPDATE_PROPOSED,
         actor=actor,
         task=task,
         summary=f"proposed the update to {release}: {_window_text(windows)}",
@@ -241,17 +160,17 @@ def propose_windows(
     """Either side proposes other windows; the other side then accepts them."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    who = require(task, actor, "responsible", doing="propose update windows")
-    _expect(cycle, (CycleState.PROPOSED, CycleState.AGREED), "change its windows")
+    who = policy.check(actor, "cycle.windows", cycle, task=task)
+    assert who.party_id is not None
     windows = _check_windows(windows)
     for env, stage in locked_stages(cycle).items():
         stage.window_start, stage.window_end = windows[env]
         stage.save(update_fields=["window_start", "window_end"])
-    cycle.state = CycleState.PROPOSED
+    CYCLE.apply(cycle, CycleState.PROPOSED)
     cycle.windows_proposed_by_id = who.party_id
     _cycle_event(
         cycle,
-        "update.windows_proposed",
+        events.UPDATE_WINDOWS_PROPOSED,
         actor=actor,
         task=task,
         summary=f"proposed other windows for {cycle.release}: {_window_text(windows)}",
@@ -263,14 +182,11 @@ def propose_windows(
 def accept_windows(cycle: UpdateCycle, *, actor, revision: int | None = None) -> UpdateCycle:
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    who = require(task, actor, "responsible", doing="agree update windows")
-    _expect(cycle, (CycleState.PROPOSED,), "agree its windows")
-    if who.party_id == cycle.windows_proposed_by_id:
-        raise NotAllowed("The windows were proposed by your side; the other side agrees them.")
-    cycle.state = CycleState.AGREED
+    policy.check(actor, "cycle.accept", cycle, task=task)
+    CYCLE.apply(cycle, CycleState.AGREED)
     _cycle_event(
         cycle,
-        "update.windows_agreed",
+        events.UPDATE_WINDOWS_AGREED,
         actor=actor,
         task=task,
         summary=f"agreed the windows for {cycle.release}",
@@ -302,11 +218,12 @@ def record_preparation(
     of that environment starts)."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "responsible", side="subscriber", doing="record update preparation")
     if environment not in (DEV, PROD):
         raise DomainError("Choose Development or Production.")
+    policy.check(
+        actor, "cycle.prepare_dev" if environment == DEV else "cycle.prepare_prod", cycle, task=task
+    )
     label = Environment(environment).label
-    _expect(cycle, PREPARE_STATES[environment], f"record the {label} preparation")
     present = clean_text(present, "list of who will be present", required=False)[:300]
     missing = []
     if not snapshots:
@@ -351,7 +268,7 @@ def record_preparation(
     stage.save()
     _cycle_event(
         cycle,
-        "update.prepared",
+        events.UPDATE_PREPARED,
         actor=actor,
         task=task,
         summary=(
@@ -375,25 +292,21 @@ def start_update(
       recorded an override (with a reason) after Development was updated."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "responsible", side="vendor", doing="run the update")
+    if environment not in (DEV, PROD):
+        raise DomainError("Choose Development or Production.")
+    policy.check(
+        actor, "cycle.start_dev" if environment == DEV else "cycle.start_prod", cycle, task=task
+    )
     stages = locked_stages(cycle)
     if environment == DEV:
-        _expect(cycle, (CycleState.AGREED, CycleState.DEV_FAILED), "start the Development update")
         to = CycleState.DEV_UPDATING
-    elif environment == PROD:
-        _expect(
-            cycle,
-            (CycleState.DEV_TESTING, CycleState.DEV_FAILED, CycleState.DEV_PASSED),
-            "start the Production update",
-        )
+    else:
         if not production_gate_open(cycle):
             raise DomainError(
                 "The Production update waits until Development testing has passed. "
                 "The Accountable party can record an explicit override with a reason."
             )
         to = CycleState.PROD_UPDATING
-    else:
-        raise DomainError("Choose Development or Production.")
     stage = stages[environment]
     label = Environment(environment).label
     if not stage.is_prepared:
@@ -409,10 +322,10 @@ def start_update(
         override_cleared = bool(cycle.override_at)
         cycle.override_reason, cycle.override_by, cycle.override_at = "", None, None
     stage.save()
-    cycle.state = to
+    CYCLE.apply(cycle, to)
     _cycle_event(
         cycle,
-        "update.started",
+        events.UPDATE_STARTED,
         actor=actor,
         task=task,
         summary=f"started updating {label} to {cycle.release}"
@@ -420,13 +333,7 @@ def start_update(
         environment=environment,
         override_cleared=override_cleared,
     )
-    system_move(
-        task,
-        TaskStatus.IN_PROGRESS,
-        actor=actor,
-        via="update cycle",
-        only_from=(TaskStatus.NOT_STARTED, TaskStatus.REOPENED),
-    )
+    system_move(task, TaskStatus.IN_PROGRESS, actor=actor, via="update cycle")
     return cycle
 
 
@@ -437,13 +344,12 @@ def post_status(
     """A status update during an update: an event that informs the subscriber."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "responsible", side="vendor", doing="post update status")
-    _expect(cycle, UPDATING, "post a status update")
+    policy.check(actor, "cycle.status", cycle, task=task)
     message = clean_text(message, "status message", required=True)
     env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
     _cycle_event(
         cycle,
-        "update.status_posted",
+        events.UPDATE_STATUS_POSTED,
         actor=actor,
         task=task,
         summary=f"{Environment(env).label} update to {cycle.release}: {message}",
@@ -462,22 +368,21 @@ def finish_update(
     Development goes to testing; Production completes the cycle."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "responsible", side="vendor", doing="finish the update")
-    _expect(cycle, UPDATING, "mark a node updated")
+    policy.check(actor, "cycle.finish", cycle, task=task)
     scripts = clean_text(scripts, "note of manual scripts run (or 'none required')", required=True)
     env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
     stage = locked_stages(cycle)[env]
     stage.scripts, stage.finished_at = scripts, timezone.now()
     stage.save(update_fields=["scripts", "finished_at"])
-    cycle.state = CycleState.DEV_TESTING if env == DEV else CycleState.COMPLETED
-    verb = "update.node_updated" if env == DEV else "update.completed"
+    CYCLE.apply(cycle, CycleState.DEV_TESTING if env == DEV else CycleState.COMPLETED)
+    kind = events.UPDATE_NODE_UPDATED if env == DEV else events.UPDATE_COMPLETED
     summary = (
         f"updated Development to {cycle.release}; ready for the subscriber's tests"
         if env == DEV
         else f"updated Production to {cycle.release}; the update is complete"
     )
     _cycle_event(
-        cycle, verb, actor=actor, task=task, summary=summary, environment=env, scripts=scripts
+        cycle, kind, actor=actor, task=task, summary=summary, environment=env, scripts=scripts
     )
     return cycle
 
@@ -495,9 +400,8 @@ def record_test(
     """The subscriber's Development test result. A failure raises an issue linked to the
     cycle and informs the vendor (its conditional letters fire on issues)."""
     cycle = _locked_cycle(cycle, revision)
-    testing = seed_task(cycle.engagement_id, TESTING)
-    require(testing, actor, "responsible", doing="record the Development test result")
-    _expect(cycle, (CycleState.DEV_TESTING,), "record a test result")
+    testing = seed_task(cycle.engagement_id, SeedTask.UPDATE_TESTING)
+    policy.check(actor, "cycle.test", cycle, task=testing)
     if result not in TestResult.values:
         raise DomainError("The result is passed or failed.")
     notes = clean_text(notes, "description of what failed", required=result == TestResult.FAILED)
@@ -507,17 +411,17 @@ def record_test(
     stage.save()
     data = {"environment": DEV, "result": result, "notes": notes}
     if result == TestResult.PASSED:
-        cycle.state = CycleState.DEV_PASSED
+        CYCLE.apply(cycle, CycleState.DEV_PASSED)
         _cycle_event(
             cycle,
-            "update.test_passed",
+            events.UPDATE_TEST_PASSED,
             actor=actor,
             task=testing,
             summary=f"tested Development on {cycle.release}: passed",
             **data,
         )
         return cycle
-    cycle.state = CycleState.DEV_FAILED
+    CYCLE.apply(cycle, CycleState.DEV_FAILED)
     issue = create_issue(
         cycle.engagement,
         actor=actor,
@@ -530,7 +434,7 @@ def record_test(
     )
     _cycle_event(
         cycle,
-        "update.test_failed",
+        events.UPDATE_TEST_FAILED,
         actor=actor,
         task=testing,
         summary=f"tested Development on {cycle.release}: failed (issue #{issue.pk}): {notes}",
@@ -547,15 +451,12 @@ def override_gate(
     """The Accountable party lets Production go ahead without passed Development tests."""
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "accountable", doing="override the Development gate")
-    _expect(cycle, (CycleState.DEV_TESTING, CycleState.DEV_FAILED), "override the Development gate")
-    if cycle.override_at:
-        raise Conflict("The gate has already been overridden for this cycle.")
+    policy.check(actor, "cycle.override", cycle, task=task)
     reason = clean_text(reason, "reason for the override", required=True)
     cycle.override_reason, cycle.override_by, cycle.override_at = reason, actor, timezone.now()
     _cycle_event(
         cycle,
-        "update.gate_overridden",
+        events.UPDATE_GATE_OVERRIDDEN,
         actor=actor,
         task=task,
         summary=f"overrode the Development gate for {cycle.release}: {reason}",
@@ -570,13 +471,12 @@ def cancel_cycle(
 ) -> UpdateCycle:
     cycle = _locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    require(task, actor, "responsible", doing="cancel an update")
-    _expect(cycle, CANCELLABLE, "cancel it (an update in progress is finished first)")
+    policy.check(actor, "cycle.cancel", cycle, task=task)
     reason = clean_text(reason, "reason", required=True)
-    cycle.state = CycleState.CANCELLED
+    CYCLE.apply(cycle, CycleState.CANCELLED)
     _cycle_event(
         cycle,
-        "update.cancelled",
+        events.UPDATE_CANCELLED,
         actor=actor,
         task=task,
         summary=f"cancelled the update to {cycle.release}: {reason}",

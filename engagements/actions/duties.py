@@ -1,3 +1,6 @@
+"""Standing duties after go-live (Backing Up, Monitoring): their cadence, the subscriber's
+attestations, and the missed duty reported once per missed period."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,29 +9,25 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from engagements import events, policy
+from engagements.audit import record_event
 from engagements.choices import (
     AttestationResult,
     DutyKind,
 )
 from engagements.cleaning import CLOCK_SKEW, MAX_SIZE, aware, clean_text, utc
 from engagements.errors import DomainError
-from engagements.events import record_event
 from engagements.models import (
     Attestation,
     AttestationToken,
     Engagement,
     StandingDuty,
 )
-from engagements.policy import require, seed_task
+from engagements.policy import seed_task
+from engagements.rules import DUTY_TASK
 
-DUTY_TASK = {DutyKind.BACKUP: "backup", DutyKind.MONITORING: "monitoring"}
-
-
-DUTY_DEFAULTS = {DutyKind.BACKUP: (1, 1), DutyKind.MONITORING: (30, 7)}  # cadence, grace (days)
-
-
-# A nightly job that ends a little later than yesterday's is not late, and is not reminded.
-DUTY_SLACK = dt.timedelta(hours=2)
+# cadence, grace (days)
+DUTY_DEFAULTS: dict[str, tuple[int, int]] = {DutyKind.BACKUP: (1, 1), DutyKind.MONITORING: (30, 7)}
 
 
 def create_default_duties(engagement: Engagement) -> None:
@@ -78,7 +77,7 @@ def _locked_duty(duty: StandingDuty | int) -> StandingDuty:
 def set_cadence(duty: StandingDuty, *, actor, cadence_days: int, grace_days: int) -> StandingDuty:
     duty = _locked_duty(duty)
     task = seed_task(duty.engagement_id, DUTY_TASK[duty.kind])
-    require(task, actor, "accountable", doing="set the cadence")
+    policy.check(actor, "duty.cadence", duty, task=task)
     if not 1 <= int(cadence_days) <= 366 or not 0 <= int(grace_days) <= 60:
         raise DomainError("The cadence is 1 to 366 days and the grace 0 to 60 days.")
     before = (duty.cadence_days, duty.grace_days)
@@ -91,7 +90,7 @@ def set_cadence(duty: StandingDuty, *, actor, cadence_days: int, grace_days: int
     duty.save()
     record_event(
         duty.engagement,
-        "duty.cadence_set",
+        events.DUTY_CADENCE_SET,
         actor=actor,
         task=task,
         data={
@@ -130,7 +129,7 @@ def record_attestation(
     duty = _locked_duty(duty)
     task = seed_task(duty.engagement_id, DUTY_TASK[duty.kind])
     # Through a token, its creator must still be Responsible: a token outlives no one's role.
-    require(task, actor, "responsible", doing=f"attest {duty.get_kind_display().lower()}")
+    policy.check(actor, "attestation.record", duty, task=task)
     a = attestation
     if a.result not in AttestationResult.values:
         raise DomainError("The result is succeeded or failed.")
@@ -152,7 +151,7 @@ def record_attestation(
         "notes": clean_text(a.notes, "notes", required=a.result == AttestationResult.FAILED),
     }
     # On time: within the cadence (and a little slack) of the last one, or the first one.
-    on_time = duty.due_at is None or performed_at <= duty.due_at + DUTY_SLACK
+    on_time = duty.is_on_time(performed_at)
     record = Attestation.objects.create(
         duty=duty,
         performed_at=performed_at,
@@ -180,7 +179,7 @@ def record_attestation(
     )
     record_event(
         duty.engagement,
-        "duty.attested" if succeeded else "duty.failed",
+        events.DUTY_ATTESTED if succeeded else events.DUTY_FAILED,
         actor=actor,
         task=task,
         to_state=a.result,
@@ -200,21 +199,23 @@ def report_missed(duty_id: int, *, now: dt.datetime) -> bool:
     """Past the grace period, tells the vendor once per missed due time (the conditional
     letter fires: a missed cadence is an issue). Returns whether an event was written."""
     duty = _locked_duty(duty_id)
-    if duty.due_at is None or now <= duty.due_at + dt.timedelta(days=duty.grace_days):
+    if not duty.is_past_grace(now):
         return False
     if duty.missed_reported_for == duty.due_at:
         return False
-    duty.missed_reported_for = duty.due_at
+    due_at = duty.due_at
+    assert due_at is not None  # past grace implies a due time
+    duty.missed_reported_for = due_at
     duty.save(update_fields=["missed_reported_for"])
     task = seed_task(duty.engagement_id, DUTY_TASK[duty.kind])
     record_event(
         duty.engagement,
-        "duty.missed",
+        events.DUTY_MISSED,
         task=task,
         data={
             "duty": duty.pk,
             "summary": f"{duty.get_kind_display()} was due {duty.due_at:%Y-%m-%d %H:%M} UTC and "
-            f"is {(now - duty.due_at).days} day(s) late, past the {duty.grace_days}-day grace",
+            f"is {(now - due_at).days} day(s) late, past the {duty.grace_days}-day grace",
         },
     )
     return True

@@ -1,23 +1,31 @@
+"""Engagements: creating one from a published template version (its tasks, letters,
+checklists and duties), and moving it between onboarding, live and closed."""
+
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 
+from engagements import events, policy
 from engagements.actions.checklists import create_checklists
 from engagements.actions.duties import create_default_duties
+from engagements.audit import record_event
 from engagements.choices import (
     Environment,
     OrganizationKind,
 )
+from engagements.cleaning import clean_text
 from engagements.errors import DomainError
-from engagements.events import record_event
 from engagements.models import (
     Engagement,
     EngagementTask,
+    Event,
     Organization,
     TaskParty,
 )
+from engagements.states import ENGAGEMENT
 from raci.choices import Tracking
 from raci.models import TemplateTask, TemplateVersion
 
@@ -68,7 +76,7 @@ def create_engagement(
     create_default_duties(engagement)
     record_event(
         engagement,
-        "engagement.created",
+        events.ENGAGEMENT_CREATED,
         actor=actor,
         data={"template": version.template.name, "version": version.number},
     )
@@ -103,3 +111,23 @@ def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> li
         for cell in tt.cells.all()
     )
     return tasks
+
+
+@transaction.atomic
+def move_engagement(engagement: Engagement, *, to: str, actor: Any, reason: str = "") -> Event:
+    """Moves the engagement along its state machine (onboarding, live, closed): the
+    engagement's managers only, a reason where the move needs one, one audited event."""
+    engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
+    move = ENGAGEMENT.check(engagement, to, what="The engagement")
+    policy.check(actor, move.rule, engagement, party_id=None)  # type: ignore[arg-type]
+    reason = clean_text(reason, "reason", required=move.needs_reason)
+    before = ENGAGEMENT.apply(engagement, to)
+    engagement.save(update_fields=["state"])
+    return record_event(
+        engagement,
+        events.ENGAGEMENT_STATE_CHANGED,
+        actor=actor,
+        from_state=before,
+        to_state=to,
+        data={"reason": reason} if reason else {},
+    )

@@ -1,35 +1,35 @@
+"""The Operations Handover: the CSE schedules the 90-minute meeting (an iCalendar
+invitation to both parties), reschedules or cancels it, and records it held, which completes
+the handover task."""
+
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engagements.actions.cycles import HANDOVER
+from engagements import events, policy
 from engagements.actions.tasks import system_move
+from engagements.audit import record_event
 from engagements.choices import (
-    OPEN_STATUSES,
     HandoverState,
+    SeedTask,
     TaskStatus,
 )
 from engagements.cleaning import CLOCK_SKEW, aware, clean_text, utc
 from engagements.errors import Conflict, DomainError
-from engagements.events import record_event
+from engagements.events import EventKind
 from engagements.models import (
     Engagement,
     Handover,
     Membership,
 )
-from engagements.policy import require, seed_task
-
-AGENDA = (
-    "1. Monitoring the PSaaS Appliance: what to watch, where alerts go\n"
-    "2. Backing up with the Command-Line Tools: schedule, retention, restore test\n"
-    "3. Updates: how cycles are agreed, snapshots before each update, testing Development\n"
-    "4. Questions"
-)
+from engagements.policy import seed_task
+from engagements.states import HANDOVER
 
 
 def _attendees(engagement: Engagement, attendee_ids: Iterable[int]) -> list[Membership]:
@@ -76,12 +76,21 @@ def _check_time(starts_at: dt.datetime, minutes: int) -> dt.datetime:
     return starts_at
 
 
-def _handover_event(handover, verb, *, actor, task, summary, members, **data) -> None:
+def _handover_event(
+    handover: Handover,
+    kind: EventKind,
+    *,
+    actor: Any,
+    task: Any,
+    summary: str,
+    members: list[Membership],
+    **data: Any,
+) -> None:
     handover.revision += 1
     handover.save()
     record_event(
         handover.engagement,
-        verb,
+        kind,
         actor=actor,
         task=task,
         to_state=handover.state,
@@ -106,11 +115,11 @@ def schedule_handover(
     location: str = "",
     agenda: str = "",
 ) -> Handover:
-    task = seed_task(engagement, HANDOVER)
-    require(task, actor, "responsible", doing="schedule the Operations Handover")
+    task = seed_task(engagement, SeedTask.HANDOVER)
+    policy.check(actor, "handover.schedule", engagement, task=task)
     starts_at = _check_time(starts_at, duration_minutes)
     members = _attendees(engagement, attendee_ids)
-    agenda = clean_text(agenda, "agenda", required=False) or AGENDA
+    agenda = clean_text(agenda, "agenda", required=False) or Handover.DEFAULT_AGENDA
     try:
         with transaction.atomic():
             handover = Handover.objects.create(
@@ -130,20 +139,14 @@ def schedule_handover(
     handover.attendees.set([m.user_id for m in members])
     _handover_event(
         handover,
-        "handover.scheduled",
+        events.HANDOVER_SCHEDULED,
         actor=actor,
         task=task,
         members=members,
         summary=f"scheduled the Operations Handover for {starts_at:%Y-%m-%d %H:%M} UTC "
         f"({duration_minutes} minutes, {len(members)} attendees)",
     )
-    system_move(
-        task,
-        TaskStatus.IN_PROGRESS,
-        actor=actor,
-        via="handover",
-        only_from=(TaskStatus.NOT_STARTED, TaskStatus.REOPENED),
-    )
+    system_move(task, TaskStatus.IN_PROGRESS, actor=actor, via="handover")
     return handover
 
 
@@ -156,8 +159,6 @@ def _locked_handover(handover: Handover | int, revision: int | None) -> Handover
     )
     if revision is not None and revision != locked.revision:
         raise Conflict("The handover was changed by someone else since you opened it; try again.")
-    if locked.state != HandoverState.SCHEDULED:
-        raise DomainError(f"The handover is {locked.get_state_display().lower()}.")
     return locked
 
 
@@ -174,8 +175,8 @@ def reschedule_handover(
 ) -> Handover:
     """New time (or attendees): the same UID with a higher SEQUENCE, so calendars update."""
     handover = _locked_handover(handover, revision)
-    task = seed_task(handover.engagement_id, HANDOVER)
-    require(task, actor, "responsible", doing="reschedule the Operations Handover")
+    task = seed_task(handover.engagement_id, SeedTask.HANDOVER)
+    policy.check(actor, "handover.reschedule", handover, task=task)
     starts_at = _check_time(starts_at, duration_minutes)
     members = _attendees(handover.engagement, attendee_ids)
     removed = sorted(
@@ -188,7 +189,7 @@ def reschedule_handover(
     handover.attendees.set([m.user_id for m in members])
     _handover_event(
         handover,
-        "handover.rescheduled",
+        events.HANDOVER_RESCHEDULED,
         actor=actor,
         task=task,
         members=members,
@@ -205,19 +206,19 @@ def cancel_handover(
     handover: Handover, *, actor, reason: str, revision: int | None = None
 ) -> Handover:
     handover = _locked_handover(handover, revision)
-    task = seed_task(handover.engagement_id, HANDOVER)
-    require(task, actor, "responsible", doing="cancel the Operations Handover")
+    task = seed_task(handover.engagement_id, SeedTask.HANDOVER)
+    policy.check(actor, "handover.cancel", handover, task=task)
     reason = clean_text(reason, "reason", required=True)
     members = list(
         Membership.objects.filter(
             engagement_id=handover.engagement_id, user__in=handover.attendees.all()
         ).select_related("user")
     )
-    handover.state = HandoverState.CANCELLED
+    HANDOVER.apply(handover, HandoverState.CANCELLED)
     handover.sequence += 1
     _handover_event(
         handover,
-        "handover.cancelled",
+        events.HANDOVER_CANCELLED,
         actor=actor,
         task=task,
         members=members,
@@ -238,20 +239,21 @@ def record_handover_held(
 ) -> Handover:
     """After the meeting: notes and the questions answered; the handover task is done."""
     handover = _locked_handover(handover, revision)
-    task = seed_task(handover.engagement_id, HANDOVER)
-    require(task, actor, "responsible", doing="record the Operations Handover")
+    task = seed_task(handover.engagement_id, SeedTask.HANDOVER)
+    policy.check(actor, "handover.record", handover, task=task)
     if handover.starts_at > timezone.now() + CLOCK_SKEW:
         raise DomainError("The handover has not started yet; record it after the meeting.")
     handover.notes = clean_text(notes, "meeting notes", required=True)
     handover.questions_answered = clean_text(
         questions_answered, "questions answered", required=False
     )
-    handover.state, handover.held_at = HandoverState.HELD, timezone.now()
+    HANDOVER.apply(handover, HandoverState.HELD)
+    handover.held_at = timezone.now()
     handover.revision += 1
     handover.save()
     record_event(
         handover.engagement,
-        "handover.held",
+        events.HANDOVER_HELD,
         actor=actor,
         task=task,
         to_state=HandoverState.HELD,
@@ -262,5 +264,5 @@ def record_handover_held(
             "questions_answered": handover.questions_answered,
         },
     )
-    system_move(task, TaskStatus.DONE, actor=actor, via="handover", only_from=OPEN_STATUSES)
+    system_move(task, TaskStatus.DONE, actor=actor, via="handover")
     return handover

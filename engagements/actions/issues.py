@@ -1,66 +1,35 @@
-from __future__ import annotations
+"""Issues with the appliance: the subscriber raises them (and submits them to the Support
+Center), the vendor investigates, asks and resolves, the subscriber answers, closes or
+reopens; a failed Development test raises one too."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 from django.db import transaction
 
+from engagements import events, policy
+from engagements.audit import record_event
 from engagements.choices import (
     Environment,
     IssueState,
+    SeedTask,
     Severity,
 )
 from engagements.cleaning import clean_text
-from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.events import record_event
+from engagements.errors import Conflict, DomainError
 from engagements.models import (
     Engagement,
     EngagementTask,
     Issue,
     UpdateCycle,
 )
-from engagements.policy import member_party_id, require, seed_task, side_on
+from engagements.policy import seed_task
+from engagements.rules import RULES
+from engagements.states import ISSUE
 
-IDENTIFICATION, RESOLUTION = "issue_identification", "issue_resolution"
-
-
-REPORTER, RESOLVER = "reporter", "resolver"
-
-
-@dataclass(frozen=True)
-class IssueMove:
-    label: str
-    by: str
-    needs_note: bool = False
+IDENTIFICATION, RESOLUTION = SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION
 
 
-ISSUE_MOVES: dict[tuple[str, str], IssueMove] = {
-    (IssueState.OPEN, IssueState.INVESTIGATING): IssueMove("Start investigating", RESOLVER),
-    (IssueState.OPEN, IssueState.WAITING): IssueMove("Ask the subscriber…", RESOLVER, True),
-    (IssueState.OPEN, IssueState.RESOLVED): IssueMove("Resolve…", RESOLVER, True),
-    (IssueState.INVESTIGATING, IssueState.WAITING): IssueMove(
-        "Ask the subscriber…", RESOLVER, True
-    ),
-    (IssueState.INVESTIGATING, IssueState.RESOLVED): IssueMove("Resolve…", RESOLVER, True),
-    (IssueState.WAITING, IssueState.INVESTIGATING): IssueMove("Answer…", REPORTER, True),
-    (IssueState.RESOLVED, IssueState.CLOSED): IssueMove("Close", REPORTER),
-    (IssueState.RESOLVED, IssueState.OPEN): IssueMove("Reopen…", REPORTER, True),
-}
-
-
-def issue_roles(engagement_id: int, user) -> set[str]:
-    """REPORTER (Responsible for Issue Identification), RESOLVER (for Issue Resolution)."""
-    party_id = member_party_id(engagement_id, user)
-    roles = set()
-    if side_on(seed_task(engagement_id, IDENTIFICATION), party_id).responsible:
-        roles.add(REPORTER)
-    if side_on(seed_task(engagement_id, RESOLUTION), party_id).responsible:
-        roles.add(RESOLVER)
-    return roles
-
-
-def create_issue(
-    engagement, *, actor, title, environment, severity, description, **links
-) -> Issue:
+def create_issue(engagement, *, actor, title, environment, severity, description, **links) -> Issue:
     if environment not in Environment.values:
         raise DomainError("Choose the environment: Development or Production.")
     if severity not in Severity.values:
@@ -79,7 +48,7 @@ def create_issue(
     )
     record_event(
         engagement,
-        "issue.raised",
+        events.ISSUE_RAISED,
         actor=actor,
         task=seed_task(engagement, IDENTIFICATION),
         to_state=IssueState.OPEN,
@@ -105,7 +74,7 @@ def raise_issue(
     cycle: UpdateCycle | None = None,
     origin_task: EngagementTask | None = None,
 ) -> Issue:
-    require(seed_task(engagement, IDENTIFICATION), actor, "responsible", doing="raise issues")
+    policy.check(actor, "issue.raise", engagement)
     for linked in (cycle, origin_task):
         if linked is not None and linked.engagement_id != engagement.pk:
             raise DomainError("An issue can only link to this engagement's own work.")
@@ -138,26 +107,19 @@ def move_issue(
     issue: Issue, *, actor, to: str, note: str = "", revision: int | None = None
 ) -> Issue:
     issue = _locked_issue(issue, revision)
-    move = ISSUE_MOVES.get((issue.state, to))
-    if move is None:
-        label = dict(IssueState.choices).get(to, to)
-        raise DomainError(
-            f"Issue #{issue.pk} cannot go from {issue.get_state_display().lower()} to {str(label).lower()}."
-        )
-    if move.by not in issue_roles(issue.engagement_id, actor):
-        who = "the party that raised it" if move.by == REPORTER else "the vendor, who resolves it"
-        raise NotAllowed(f"Only {who} can {move.label.rstrip('…').lower()} issue #{issue.pk}.")
-    note = clean_text(note, "note", required=move.needs_note)
-    before = issue.state
-    issue.state = to
+    move = ISSUE.check(issue, to, what=f"Issue #{issue.pk}")
+    rule = RULES[move.rule]  # type: ignore[index]
+    task = seed_task(issue.engagement_id, rule.task or IDENTIFICATION)
+    policy.check(actor, move.rule, issue, task=task)  # type: ignore[arg-type]
+    note = clean_text(note, "note", required=move.needs_reason)
+    before = ISSUE.apply(issue, to)
     if to == IssueState.RESOLVED:
         issue.resolution = note
     issue.revision += 1
     issue.save()
-    task = seed_task(issue.engagement_id, RESOLUTION if move.by == RESOLVER else IDENTIFICATION)
     record_event(
         issue.engagement,
-        "issue.state_changed",
+        events.ISSUE_STATE_CHANGED,
         actor=actor,
         task=task,
         from_state=before,
@@ -178,8 +140,7 @@ def set_ticket_reference(
 ) -> Issue:
     """The Support Center ticket, once the subscriber has submitted it."""
     issue = _locked_issue(issue, revision)
-    if REPORTER not in issue_roles(issue.engagement_id, actor):
-        raise NotAllowed("Only the party that raises issues records the Support Center ticket.")
+    policy.check(actor, "issue.ticket", issue)
     reference = clean_text(reference, "ticket reference", required=True)
     if len(reference) > 60:
         raise DomainError("A ticket reference is at most 60 characters.")
@@ -188,7 +149,7 @@ def set_ticket_reference(
     issue.save()
     record_event(
         issue.engagement,
-        "issue.ticket_recorded",
+        events.ISSUE_TICKET_RECORDED,
         actor=actor,
         task=seed_task(issue.engagement_id, IDENTIFICATION),
         data={

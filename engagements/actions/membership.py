@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
-from engagements import permissions
+from engagements import events, permissions
+from engagements.audit import record_event
 from engagements.errors import DomainError
-from engagements.events import record_event
 from engagements.models import (
     Engagement,
     Membership,
@@ -61,7 +63,8 @@ def add_member(
         existing.is_manager = is_manager
         existing.save(update_fields=["party", "role_title", "is_manager"])
         membership = existing
-        verb, data = "member.changed", {"before": before}
+        data: dict[str, Any] = {"before": before}
+        verb = events.MEMBER_CHANGED
     else:
         membership = Membership.objects.create(
             engagement=engagement,
@@ -70,7 +73,8 @@ def add_member(
             role_title=role_title,
             is_manager=is_manager,
         )
-        verb, data = "member.added", {}
+        data = {}
+        verb = events.MEMBER_ADDED
     permissions.sync_member_permissions(engagement, user)
     data.update(
         user=user.get_username(), party=party.name, role_title=role_title, is_manager=is_manager
@@ -91,7 +95,7 @@ def remove_member(engagement: Engagement, user, *, actor=None) -> None:
     permissions.sync_member_permissions(engagement, user)
     record_event(
         engagement,
-        "member.removed",
+        events.MEMBER_REMOVED,
         actor=actor,
         data={"user": user.get_username(), "party": party},
     )

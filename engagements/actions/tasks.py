@@ -1,23 +1,21 @@
+"""Tasks and sign-off: moving a task along its state machine, signing it off, reopening
+it, commenting and asking the Consulted party; and the moves the portal makes itself."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from engagements import workflow
+from engagements import events, policy
 from engagements.actions.duties import start_duty_clocks
-from engagements.choices import (
-    Environment,
-    TaskStatus,
-)
+from engagements.audit import record_event
+from engagements.choices import Environment, SeedTask, TaskStatus
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.events import record_event
-from engagements.models import (
-    Comment,
-    EngagementTask,
-    Event,
-    SignOff,
-)
-from engagements.policy import member_party_id
+from engagements.models import Comment, EngagementTask, Event, SignOff
+from engagements.statemachine import Move
+from engagements.states import TASK
 from raci.models import Party
 
 
@@ -51,23 +49,11 @@ def locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
     return locked
 
 
-def _check_move(task: EngagementTask, to: str, actor) -> workflow.Move:
-    move = workflow.TRANSITIONS.get((task.status, to))
-    label = dict(TaskStatus.choices).get(to, to)
-    if move is None or (move.optional_only and not task.is_optional):
-        raise DomainError(
-            f"{task.label} cannot go from {task.get_status_display().lower()} to {str(label).lower()}."
-        )
-    party_id = member_party_id(task.engagement_id, actor)
-    if move.role not in workflow.roles_of(task, party_id):
-        who = (
-            "its Responsible party"
-            if move.role == workflow.Role.RESPONSIBLE
-            else "its Accountable party"
-        )
-        raise NotAllowed(
-            f"Only a member of {who} can {move.label.rstrip('…').lower()} {task.label}."
-        )
+def _check_move(task: EngagementTask, to: str, actor: Any) -> Move:
+    """The move must exist in the task's state machine, then the policy rule it names must
+    allow this person (its letter on the task)."""
+    move = TASK.check(task, to, what=task.label)
+    policy.check(actor, move.rule, task, task=task)  # type: ignore[arg-type]
     return move
 
 
@@ -84,10 +70,10 @@ def _save_status(
 
 @transaction.atomic
 def transition_task(
-    task: EngagementTask, *, to: str, actor, reason: str = "", revision: int | None = None
+    task: EngagementTask, *, to: str, actor: Any, reason: str = "", revision: int | None = None
 ) -> Event:
-    """Moves a task along the transitions table (sign-off and reopening have their own services)."""
-    if to in workflow.SPECIAL_TARGETS:
+    """Moves a task along its state machine (sign-off and reopening have their own services)."""
+    if to in TASK.targets("task.sign_off") | TASK.targets("task.reopen"):
         raise DomainError("Use sign-off or reopen for that move.")
     task = locked_task(task, revision)
     move = _check_move(task, to, actor)
@@ -95,7 +81,7 @@ def transition_task(
     before = _save_status(task, to, blocked_reason=reason if to == TaskStatus.BLOCKED else "")
     return record_event(
         task.engagement,
-        "task.status_changed",
+        events.TASK_STATUS_CHANGED,
         actor=actor,
         task=task,
         from_state=before,
@@ -106,33 +92,34 @@ def transition_task(
 
 @transaction.atomic
 def sign_off_task(
-    task: EngagementTask, *, actor, comment: str = "", revision: int | None = None
+    task: EngagementTask, *, actor: Any, comment: str = "", revision: int | None = None
 ) -> SignOff:
     """Records the signing party's acceptance of a done task: an immutable SignOff and an event."""
     task = locked_task(task, revision)
     if task.status == TaskStatus.SIGNED_OFF:
         raise Conflict(f"{task.label} is already signed off.")
-    _check_move(task, TaskStatus.SIGNED_OFF, actor)
+    TASK.check(task, TaskStatus.SIGNED_OFF, what=task.label)
+    side = policy.check(actor, "task.sign_off", task, task=task)
+    assert side.party_id is not None  # the rule needs a letter, so a party
     comment = clean_text(comment, "comment", required=False)
-    party_id = member_party_id(task.engagement_id, actor)
     try:
         with transaction.atomic():
             signoff = SignOff.objects.create(
                 task=task,
                 round=task.reopen_count,
                 environment=task.environment,
-                party_id=party_id,
+                party_id=side.party_id,
                 signed_by=actor,
                 comment=comment,
             )
     except IntegrityError:
         raise Conflict(f"{task.label} is already signed off.") from None
     before = _save_status(task, TaskStatus.SIGNED_OFF)
-    if task.key == "deployment" and task.environment == Environment.PRODUCTION:
+    if task.key == SeedTask.DEPLOYMENT and task.environment == Environment.PRODUCTION:
         start_duty_clocks(task.engagement)  # the appliance is live: backups and monitoring
     record_event(
         task.engagement,
-        "task.signed_off",
+        events.TASK_SIGNED_OFF,
         actor=actor,
         task=task,
         from_state=before,
@@ -143,7 +130,9 @@ def sign_off_task(
 
 
 @transaction.atomic
-def reopen_task(task: EngagementTask, *, actor, reason: str, revision: int | None = None) -> Event:
+def reopen_task(
+    task: EngagementTask, *, actor: Any, reason: str, revision: int | None = None
+) -> Event:
     """Reopens a signed-off task: the signing party only, with a reason; the sign-off stays on record."""
     task = locked_task(task, revision)
     _check_move(task, TaskStatus.REOPENED, actor)
@@ -152,7 +141,7 @@ def reopen_task(task: EngagementTask, *, actor, reason: str, revision: int | Non
     before = _save_status(task, TaskStatus.REOPENED, fields=("reopen_count",))
     return record_event(
         task.engagement,
-        "task.reopened",
+        events.TASK_REOPENED,
         actor=actor,
         task=task,
         from_state=before,
@@ -163,7 +152,7 @@ def reopen_task(task: EngagementTask, *, actor, reason: str, revision: int | Non
 
 @transaction.atomic
 def add_comment(
-    task: EngagementTask, *, actor, body: str, addressed_to: Party | None = None
+    task: EngagementTask, *, actor: Any, body: str, addressed_to: Party | None = None
 ) -> Comment:
     """A comment by any member; a question to a Consulted party only from the Responsible party."""
     task = (
@@ -171,20 +160,18 @@ def add_comment(
         .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
-    party_id = member_party_id(task.engagement_id, actor)
-    if party_id is None:
-        raise NotAllowed("Only members of the engagement can comment on its tasks.")
+    party_id = policy.member_party_id(task.engagement_id, actor)
+    policy.check(actor, "task.comment", task, task=task, party_id=party_id)
     body = clean_text(body, "comment", required=True)
     if addressed_to is not None:
-        if workflow.Role.RESPONSIBLE not in workflow.roles_of(task, party_id):
-            raise NotAllowed("Only the Responsible party can ask a Consulted party a question.")
+        policy.check(actor, "task.ask", task, task=task, party_id=party_id)
         consulted = {tp.party_id for tp in task.parties.all() if tp.consulted}
         if addressed_to.pk not in consulted:
             raise DomainError(f"{addressed_to.name} is not Consulted on {task.label}.")
     comment = Comment.objects.create(task=task, author=actor, body=body, addressed_to=addressed_to)
     record_event(
         task.engagement,
-        "task.question_asked" if addressed_to else "task.commented",
+        events.TASK_QUESTION_ASKED if addressed_to else events.TASK_COMMENTED,
         actor=actor,
         task=task,
         data={
@@ -199,20 +186,23 @@ def add_comment(
     return comment
 
 
-def system_move(
-    task: EngagementTask, to: str, *, actor, via: str, only_from: tuple[str, ...]
-) -> None:
-    """A status change that follows from another action (checklist saved or accepted).
+def system_move(task: EngagementTask, to: str, *, actor: Any, via: str) -> None:
+    """A status change that follows from another action (a checklist saved or accepted, a
+    handover scheduled or held, an update started), as the task's state machine declares.
 
-    The status is checked again on the locked row: a move someone made meanwhile wins.
+    The status is read again on the locked row: where the machine has no such move from the
+    current state (someone moved the task meanwhile, or it is already there), nothing happens.
     """
     task = lock_task(task)
-    if task.status not in only_from:
+    if task.status == to or not TASK.can(task.status, to):
+        return
+    move = TASK.move(task.status, to)
+    if move is None or not move.system:
         return
     before = _save_status(task, to)
     record_event(
         task.engagement,
-        "task.status_changed",
+        events.TASK_STATUS_CHANGED,
         actor=actor,
         task=task,
         from_state=before,

@@ -4,13 +4,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from engagements import events, policy
 from engagements.actions.checklists import create_checklists
 from engagements.actions.engagements import copy_tasks
+from engagements.audit import record_event
 from engagements.choices import (
     TaskStatus,
 )
 from engagements.errors import DomainError
-from engagements.events import record_event
 from engagements.models import (
     Engagement,
     EngagementTask,
@@ -46,6 +47,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
         .select_related("template_version")
         .get(pk=engagement.pk)
     )
+    policy.check(actor, "engagement.administer", engagement, party_id=None)
     current = engagement.template_version
     if version.is_draft:
         raise DomainError("Only a published version can be applied.")
@@ -136,7 +138,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
         task.engagement = engagement
         record_event(
             engagement,
-            "task.status_changed",
+            events.TASK_STATUS_CHANGED,
             actor=actor,
             task=task,
             from_state=TaskStatus.NOT_APPLICABLE,
@@ -145,7 +147,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
         )
     return record_event(
         engagement,
-        "engagement.template_applied",
+        events.ENGAGEMENT_TEMPLATE_APPLIED,
         actor=actor,
         from_state=f"v{current.number}",
         to_state=f"v{version.number}",

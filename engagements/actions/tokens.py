@@ -5,18 +5,14 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from engagements.actions.duties import DUTY_TASK
-from engagements.choices import (
-    DutyKind,
-)
+from engagements import events, policy
+from engagements.audit import record_event
 from engagements.cleaning import clean_text, sha256_hex
 from engagements.errors import Conflict
-from engagements.events import record_event
 from engagements.models import (
     AttestationToken,
     Engagement,
 )
-from engagements.policy import require, seed_task
 
 
 @transaction.atomic
@@ -24,8 +20,7 @@ def create_attestation_token(
     engagement: Engagement, *, actor, name: str
 ) -> tuple[AttestationToken, str]:
     """A token for the backup job: returns the row and the value, which is never shown again."""
-    task = seed_task(engagement, DUTY_TASK[DutyKind.BACKUP])
-    require(task, actor, "responsible", doing="create attestation tokens")
+    policy.check(actor, "token.create", engagement)
     name = clean_text(name, "token name", required=True)[:80]
     raw = "psat_" + secrets.token_urlsafe(32)
     token = AttestationToken.objects.create(
@@ -37,7 +32,7 @@ def create_attestation_token(
     )
     record_event(
         engagement,
-        "token.created",
+        events.TOKEN_CREATED,
         actor=actor,
         data={"summary": f"created the attestation token {name!r} ({token.prefix}…)"},
     )
@@ -49,15 +44,14 @@ def revoke_attestation_token(token: AttestationToken, *, actor) -> AttestationTo
     token = (
         AttestationToken.objects.select_for_update().select_related("engagement").get(pk=token.pk)
     )
-    task = seed_task(token.engagement_id, DUTY_TASK[DutyKind.BACKUP])
-    require(task, actor, "responsible", doing="revoke attestation tokens")
+    policy.check(actor, "token.revoke", token)
     if token.revoked_at:
         raise Conflict("That token is already revoked.")
     token.revoked_at, token.revoked_by = timezone.now(), actor
     token.save(update_fields=["revoked_at", "revoked_by"])
     record_event(
         token.engagement,
-        "token.revoked",
+        events.TOKEN_REVOKED,
         actor=actor,
         data={"summary": f"revoked the attestation token {token.name!r} ({token.prefix}…)"},
     )

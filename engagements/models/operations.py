@@ -20,6 +20,7 @@ from engagements.choices import (
 )
 from raci.models import Party
 
+from ..querysets import DUTY_SLACK, StandingDutyQuerySet
 from .core import Engagement, EngagementTask
 
 
@@ -71,6 +72,11 @@ class UpdateCycle(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_CYCLE_STATES
+
+    @property
+    def gate_overridable(self) -> bool:
+        """The Development gate has not been overridden for this run yet."""
+        return self.override_at is None
 
 
 class UpdateStage(models.Model):
@@ -145,6 +151,13 @@ class Handover(models.Model):
     """The Operations Handover meeting: scheduled by the CSE, sent as an iCalendar invitation
     (one UID; SEQUENCE goes up with every reschedule or cancellation), then recorded as held."""
 
+    DEFAULT_AGENDA = (
+        "1. Monitoring the PSaaS Appliance: what to watch, where alerts go\n"
+        "2. Backing up with the Command-Line Tools: schedule, retention, restore test\n"
+        "3. Updates: how cycles are agreed, snapshots before each update, testing Development\n"
+        "4. Questions"
+    )
+
     engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="handovers")
     uid = models.UUIDField(unique=True, editable=False)
     starts_at = models.DateTimeField()
@@ -206,6 +219,8 @@ class StandingDuty(models.Model):
     missed_reported_for = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = StandingDutyQuerySet.as_manager()
+
     class Meta:
         ordering = ["engagement", "kind"]
         verbose_name_plural = "standing duties"
@@ -220,6 +235,24 @@ class StandingDuty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} every {self.cadence_days} day(s)"
+
+    def is_past_grace(self, now: dt.datetime) -> bool:
+        return self.due_at is not None and now > self.due_at + dt.timedelta(days=self.grace_days)
+
+    def is_on_time(self, performed_at: dt.datetime) -> bool:
+        """Done within the cadence (and the slack) of the last time, or the first time."""
+        return self.due_at is None or performed_at <= self.due_at + DUTY_SLACK
+
+    def state_at(self, now: dt.datetime) -> str:
+        """ "not started" (before go-live), "on time", "due" (past due, within grace) or
+        "missed" (past grace)."""
+        if self.due_at is None:
+            return "not started"
+        if now <= self.due_at + DUTY_SLACK:
+            return "on time"
+        if not self.is_past_grace(now):
+            return "due"
+        return "missed"
 
 
 class Attestation(models.Model):

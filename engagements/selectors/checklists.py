@@ -1,27 +1,29 @@
+"""Reads for the Infrastructure Checklist page."""
+
 from __future__ import annotations
 
-from engagements.actions.checklists import checklist_task
-from engagements.choices import (
-    ChecklistStatus,
-)
-from engagements.models import (
-    InfrastructureChecklist,
-)
-from engagements.policy import member_party_id
+from typing import Any
+
+from engagements import policy
+from engagements.choices import SeedTask
+from engagements.errors import DomainError
+from engagements.models import InfrastructureChecklist
 
 
-def checklist_page(checklist: InfrastructureChecklist, *, user) -> dict:
+def checklist_page(checklist: InfrastructureChecklist, *, user: Any) -> dict:
     """Queries: the task and letters (2), my party (1), items (1)."""
-    task = checklist_task(checklist)
-    party_id = member_party_id(checklist.engagement_id, user)
-    cells = list(task.parties.all()) if task else []
-    responsible = any(tp.responsible and tp.party_id == party_id for tp in cells)
-    consulted = any(tp.consulted and tp.party_id == party_id for tp in cells)
+    try:
+        task = policy.seed_task(
+            checklist.engagement_id, SeedTask.INFRASTRUCTURE, environment=checklist.environment
+        )
+    except DomainError:
+        task = None
+    offered = policy.offered(user, checklist, tasks={SeedTask.INFRASTRUCTURE: task})
     return {
         "checklist": checklist,
         "engagement": checklist.engagement,
         "task": task,
         "items": list(checklist.items.all()),
-        "can_edit": responsible and checklist.is_editable,
-        "can_review": consulted and checklist.status == ChecklistStatus.SUBMITTED,
+        "can_edit": "checklist.edit" in offered,
+        "can_review": "checklist.review" in offered,
     }

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from django.conf import settings
 from django.db.models import (
     Case,
     IntegerField,
@@ -12,7 +11,7 @@ from django.db.models import (
     When,
 )
 
-from engagements import workflow
+from engagements import policy
 from engagements.choices import (
     CLOSED_STATUSES,
     TaskStatus,
@@ -21,6 +20,7 @@ from engagements.models import (
     EngagementTask,
     TaskParty,
 )
+from engagements.querysets import due_soon_until
 
 PAGE_SIZE = 50
 
@@ -33,7 +33,7 @@ def letters_prefetch() -> Prefetch:
 
 
 def urgency(today: dt.date) -> Case:
-    soon = today + dt.timedelta(days=settings.PORTAL_DUE_SOON_DAYS)
+    soon = due_soon_until(today)
     return Case(
         When(due_date__lt=today, then=Value(0)),
         When(due_date__lte=soon, then=Value(1)),
@@ -44,12 +44,12 @@ def urgency(today: dt.date) -> Case:
 
 def expectation(task: EngagementTask, party_id: int | None) -> str:
     """What the task expects of this party now, in words for My work."""
-    roles = workflow.roles_of(task, party_id)
+    side = policy.side_on(task, party_id)
     if task.status == TaskStatus.DONE:
-        return "Sign off" if workflow.Role.SIGNER in roles else "Waiting for sign-off"
+        return "Sign off" if side.signer else "Waiting for sign-off"
     if task.status in CLOSED_STATUSES:
         return ""
-    if workflow.Role.RESPONSIBLE in roles:
+    if side.responsible:
         return "Unblock" if task.status == TaskStatus.BLOCKED else "Act"
     return "Waiting on the Responsible party"
 

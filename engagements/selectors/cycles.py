@@ -1,31 +1,63 @@
+"""Reads for update cycles: the list, one cycle's page, and the next step it waits for."""
+
 from __future__ import annotations
 
-from engagements.actions.cycles import (
-    DEV,
-    PROD,
-    TESTING,
-    UPDATES,
-    cycle_actions,
-    production_gate_open,
-)
-from engagements.choices import (
-    OPEN_CYCLE_STATES,
-    Severity,
-)
-from engagements.models import (
-    Engagement,
-    Event,
-    UpdateCycle,
-    UpdateStage,
-)
-from engagements.policy import member_party_id, side_on
+from typing import Any
+
+from engagements import policy
+from engagements.choices import OPEN_CYCLE_STATES, CycleState, Environment, SeedTask, Severity
+from engagements.models import Engagement, Event, UpdateCycle, UpdateStage
+from engagements.rules import RuleName
 from engagements.selectors.engagements import seed_tasks_of
+from engagements.states import production_gate_open
+
+DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
+CYCLE_TASKS = [SeedTask.UPDATES, SeedTask.UPDATE_TESTING]
 
 
-def cycles_page(engagement: Engagement, *, user) -> dict:
-    party = member_party_id(engagement.pk, user)
-    me = side_on(seed_tasks_of(engagement.pk, [UPDATES]).get(UPDATES), party)
+def next_step(cycle: UpdateCycle, offered: set[RuleName]) -> str:
+    """What the open cycle waits for from a person offered these rules, in words ("" when it
+    waits on the other side). Unlike the offered forms, a start waits for its preparation."""
+    stages = {s.environment: s for s in cycle.stages.all()}
+    dev_ready = DEV in stages and stages[DEV].is_prepared
+    prod_ready = PROD in stages and stages[PROD].is_prepared
+    steps: list[tuple[RuleName, bool, str]] = [
+        ("cycle.accept", True, "Agree the update windows"),
+        (
+            "cycle.prepare_dev",
+            not dev_ready and cycle.state == CycleState.AGREED,
+            "Record the Development snapshots",
+        ),
+        (
+            "cycle.start_dev",
+            dev_ready and cycle.state == CycleState.AGREED,
+            "Start the Development update",
+        ),
+        (
+            "cycle.start_dev",
+            cycle.state == CycleState.DEV_FAILED,
+            "Fix and update Development again",
+        ),
+        ("cycle.finish", True, "Finish the update"),
+        ("cycle.test", True, "Test Development"),
+        (
+            "cycle.prepare_prod",
+            not prod_ready and cycle.state == CycleState.DEV_PASSED,
+            "Record the Production snapshots",
+        ),
+        (
+            "cycle.start_prod",
+            prod_ready and cycle.state == CycleState.DEV_PASSED,
+            "Start the Production update",
+        ),
+    ]
+    return next((text for rule, when, text in steps if rule in offered and when), "")
+
+
+def cycles_page(engagement: Engagement, *, user: Any) -> dict:
+    tasks = seed_tasks_of(engagement.pk, [SeedTask.UPDATES])
     has_open = engagement.update_cycles.filter(state__in=OPEN_CYCLE_STATES).exists()
+    offered = policy.offered(user, engagement, names=["cycle.propose"], tasks=tasks)
     return {
         "engagement": engagement,
         "cycles": list(
@@ -33,11 +65,11 @@ def cycles_page(engagement: Engagement, *, user) -> dict:
         ),
         "has_open": has_open,
         # The vendor proposes; one cycle at a time (the service refuses otherwise).
-        "can_propose": me.responsible and me.is_vendor and not has_open,
+        "can_propose": "cycle.propose" in offered and not has_open,
     }
 
 
-def cycle_page(cycle: UpdateCycle, *, user) -> dict:
+def cycle_page(cycle: UpdateCycle, *, user: Any) -> dict:
     """Both environments' steps, the cycle's events as a timeline, its issues (8 queries)."""
     stages = list(
         UpdateStage.objects.filter(cycle=cycle)
@@ -45,10 +77,7 @@ def cycle_page(cycle: UpdateCycle, *, user) -> dict:
         .prefetch_related("snapshots")
     )
     by_env = {s.environment: s for s in stages}
-    party = member_party_id(cycle.engagement_id, user)
-    tasks = seed_tasks_of(cycle.engagement_id, [UPDATES, TESTING])
-    me = side_on(tasks.get(UPDATES), party)
-    tester = side_on(tasks.get(TESTING), party)
+    tasks = seed_tasks_of(cycle.engagement_id, CYCLE_TASKS)
     events = list(
         Event.objects.filter(engagement_id=cycle.engagement_id, data__cycle=cycle.pk)
         .select_related("actor", "task")
@@ -61,7 +90,7 @@ def cycle_page(cycle: UpdateCycle, *, user) -> dict:
         "prod": by_env.get(PROD),
         "events": events,
         "issues": list(cycle.issues.order_by("-created_at")),
-        "actions": cycle_actions(cycle, me=me, tester=tester),
+        "offered": policy.offered(user, cycle, tasks=tasks),
         "severities": Severity.choices,
         "gate_open": production_gate_open(cycle),
     }

@@ -1,22 +1,21 @@
+"""Reads for the standing duties page: each duty's state, recent attestations, tokens."""
+
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 
-from engagements.actions.duties import DUTY_TASK
-from engagements.models import (
-    Attestation,
-    AttestationToken,
-    Engagement,
-)
-from engagements.policy import member_party_id, side_on
+from engagements import policy
+from engagements.models import Attestation, AttestationToken, Engagement
+from engagements.rules import DUTY_TASK
 from engagements.selectors.engagements import duties_of, seed_tasks_of
 
 
-def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None) -> dict:
+def duties_page(engagement: Engagement, *, user: Any, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
-    party = member_party_id(engagement.pk, user)
+    party = policy.member_party_id(engagement.pk, user)
     tasks = seed_tasks_of(engagement.pk, list(DUTY_TASK.values()))
     duties = duties_of(engagement, now)
     recent = list(
@@ -25,9 +24,12 @@ def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None)
         .order_by("-performed_at", "-id")[:40]
     )
     for duty in duties:
-        duty.me = side_on(tasks.get(DUTY_TASK[duty.kind]), party)
-        duty.recent = [a for a in recent if a.duty_id == duty.pk][:10]
-    backup_side = side_on(tasks.get(DUTY_TASK["backup"]), party)
+        # What the page shows with each duty: the offered rules and its recent attestations.
+        setattr(duty, "offered", policy.offered(user, duty, tasks=tasks, party_id=party))  # noqa: B010
+        setattr(duty, "recent", [a for a in recent if a.duty_id == duty.pk][:10])  # noqa: B010
+    can_manage_tokens = "token.create" in policy.offered(
+        user, engagement, names=["token.create"], tasks=tasks, party_id=party
+    )
     return {
         "engagement": engagement,
         "duties": duties,
@@ -36,8 +38,8 @@ def duties_page(engagement: Engagement, *, user, now: dt.datetime | None = None)
                 "created_by", "revoked_by"
             )
         )
-        if backup_side.responsible
+        if can_manage_tokens
         else [],
-        "can_manage_tokens": backup_side.responsible,
+        "can_manage_tokens": can_manage_tokens,
         "now": now,
     }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
@@ -16,8 +17,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from engagements import workflow
-from engagements.actions.duties import DUTY_SLACK
+from engagements import policy
 from engagements.choices import (
     CLOSED_STATUSES,
     OPEN_CYCLE_STATES,
@@ -80,7 +80,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 is_optional=task.is_optional,
                 cells=[by_party.get(c.party_id) for c in columns],
             )
-        task.waiting = workflow.waiting_on(task)
+        task.waiting = policy.waiting_on(task)
         row.tasks.append(task)
     status_counts = Counter(task.status for task in tasks)
     today = timezone.localdate()
@@ -171,12 +171,14 @@ SEVERITY_ORDER = Case(
 )
 
 
-def seed_tasks_of(engagement_id: int, keys: list[str]) -> dict[str, EngagementTask]:
+def seed_tasks_of(engagement_id: int, keys: Sequence[str]) -> dict[str, EngagementTask]:
     """One engagement's seed tasks by key (2 queries)."""
     return {key: task for (_, key), task in seed_tasks_of_many([engagement_id], keys).items()}
 
 
-def seed_tasks_of_many(engagement_ids, keys: list[str]) -> dict[tuple[int, str], EngagementTask]:
+def seed_tasks_of_many(
+    engagement_ids: Iterable[int], keys: Sequence[str]
+) -> dict[tuple[int, str], EngagementTask]:
     """(engagement id, key) -> live seed task, letters and parties prefetched (2 queries)."""
     tasks = (
         EngagementTask.objects.live()
@@ -190,18 +192,6 @@ def seed_tasks_of_many(engagement_ids, keys: list[str]) -> dict[tuple[int, str],
     return out
 
 
-def duty_state(duty: StandingDuty, now: dt.datetime) -> str:
-    """ "not started" (before go-live), "on time", "due" (past due, within grace) or
-    "missed" (past grace)."""
-    if duty.due_at is None:
-        return "not started"
-    if now <= duty.due_at + DUTY_SLACK:
-        return "on time"
-    if now <= duty.due_at + dt.timedelta(days=duty.grace_days):
-        return "due"
-    return "missed"
-
-
 def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
     """Each duty with its last attestation's result, time and timeliness (1 query)."""
     last = Attestation.objects.filter(duty=OuterRef("pk")).order_by("-performed_at", "-id")
@@ -213,7 +203,7 @@ def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
         ).order_by("kind")
     )
     for duty in duties:
-        duty.state = duty_state(duty, now)
+        duty.state = duty.state_at(now)
     return duties
 
 

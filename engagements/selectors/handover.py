@@ -1,19 +1,16 @@
+"""Reads for the Operations Handover page."""
+
 from __future__ import annotations
 
-from engagements.actions.cycles import HANDOVER
-from engagements.actions.handover import AGENDA
-from engagements.choices import (
-    HandoverState,
-)
-from engagements.models import (
-    Engagement,
-    Membership,
-)
-from engagements.policy import side_on
+from typing import Any
+
+from engagements import policy
+from engagements.choices import HandoverState, SeedTask
+from engagements.models import Engagement, Handover, Membership
 from engagements.selectors.engagements import seed_tasks_of
 
 
-def handover_page(engagement: Engagement, *, user) -> dict:
+def handover_page(engagement: Engagement, *, user: Any) -> dict:
     handovers = list(
         engagement.handovers.select_related("organizer")
         .prefetch_related("attendees")
@@ -24,15 +21,20 @@ def handover_page(engagement: Engagement, *, user) -> dict:
         .select_related("user", "party")
         .order_by("party__name", "user__username")
     )
-    tasks = seed_tasks_of(engagement.pk, [HANDOVER])
+    tasks = seed_tasks_of(engagement.pk, [SeedTask.HANDOVER])
     party = next((m.party_id for m in members if m.user_id == user.pk), None)
     current = next((h for h in handovers if h.state == HandoverState.SCHEDULED), None)
+    offered = policy.offered(
+        user, engagement, names=["handover.schedule"], tasks=tasks, party_id=party
+    )
+    if current is not None:
+        offered |= policy.offered(user, current, tasks=tasks, party_id=party)
     return {
         "engagement": engagement,
         "current": current,
         "past": [h for h in handovers if h is not current],
         "members": members,
-        "me": side_on(tasks.get(HANDOVER), party),
-        "task": tasks.get(HANDOVER),
-        "agenda": AGENDA,
+        "offered": offered,
+        "task": tasks.get(SeedTask.HANDOVER),
+        "agenda": Handover.DEFAULT_AGENDA,
     }

@@ -1,53 +1,43 @@
+"""Reads for issues: the list with its filters, and one issue with its moves and timeline."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.core.paginator import Paginator
 
-from engagements.actions.issues import IDENTIFICATION, ISSUE_MOVES, REPORTER, RESOLUTION, RESOLVER
-from engagements.choices import (
-    OPEN_ISSUE_STATES,
-    IssueState,
-)
-from engagements.models import (
-    Engagement,
-    Event,
-    Issue,
-)
-from engagements.policy import member_party_id, side_on
+from engagements import policy
+from engagements.choices import OPEN_ISSUE_STATES, IssueState, SeedTask
+from engagements.models import Engagement, Event, Issue
 from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of
+from engagements.states import ISSUE
+
+ISSUE_TASKS = [SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION]
 
 
-def issues_page(engagement: Engagement, *, user, page=1, state: str = "open") -> dict:
+def issues_page(engagement: Engagement, *, user: Any, page: Any = 1, state: str = "open") -> dict:
     issues = engagement.issues.select_related("raised_by", "cycle")
     if state == "open":
         issues = issues.filter(state__in=OPEN_ISSUE_STATES)
     elif state in IssueState.values:
         issues = issues.filter(state=state)
     page_obj = Paginator(issues.order_by(SEVERITY_ORDER, "-created_at", "-id"), 50).get_page(page)
-    party = member_party_id(engagement.pk, user)
-    tasks = seed_tasks_of(engagement.pk, [IDENTIFICATION])
+    tasks = seed_tasks_of(engagement.pk, [SeedTask.ISSUE_IDENTIFICATION])
     return {
         "engagement": engagement,
         "issues": page_obj,
         "page_obj": page_obj,
         "state": state,
         "states": IssueState.choices,
-        "can_raise": side_on(tasks.get(IDENTIFICATION), party).responsible,
+        "can_raise": "issue.raise"
+        in policy.offered(user, engagement, names=["issue.raise"], tasks=tasks),
     }
 
 
-def issue_page(issue: Issue, *, user) -> dict:
-    party = member_party_id(issue.engagement_id, user)
-    tasks = seed_tasks_of(issue.engagement_id, [IDENTIFICATION, RESOLUTION])
-    roles = set()
-    if side_on(tasks.get(IDENTIFICATION), party).responsible:
-        roles.add(REPORTER)
-    if side_on(tasks.get(RESOLUTION), party).responsible:
-        roles.add(RESOLVER)
-    moves = [
-        (to, move)
-        for (frm, to), move in ISSUE_MOVES.items()
-        if frm == issue.state and move.by in roles
-    ]
+def issue_page(issue: Issue, *, user: Any) -> dict:
+    tasks = seed_tasks_of(issue.engagement_id, ISSUE_TASKS)
+    offered = policy.offered(user, issue, tasks=tasks)
+    moves = [(to, move) for to, move in ISSUE.moves_from(issue.state) if move.rule in offered]
     events = list(
         Event.objects.filter(engagement_id=issue.engagement_id, data__issue=issue.pk)
         .select_related("actor", "task")
@@ -58,5 +48,5 @@ def issue_page(issue: Issue, *, user) -> dict:
         "issue": issue,
         "moves": moves,
         "events": events,
-        "is_reporter": REPORTER in roles,
+        "offered": offered,
     }

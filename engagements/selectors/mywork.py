@@ -14,10 +14,7 @@ from django.db.models import (
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements import workflow
-from engagements.actions.cycles import HANDOVER, TESTING, UPDATES, cycle_next_step
-from engagements.actions.duties import DUTY_SLACK
-from engagements.actions.issues import IDENTIFICATION, RESOLUTION
+from engagements import policy
 from engagements.choices import (
     CLOSED_STATUSES,
     OPEN_CYCLE_STATES,
@@ -38,9 +35,10 @@ from engagements.models import (
     TaskParty,
     UpdateCycle,
 )
-from engagements.policy import side_on
+from engagements.rules import RuleName
 from engagements.selectors.common import PAGE_SIZE, expectation, letters_prefetch, urgency
-from engagements.selectors.engagements import SEVERITY_ORDER, duty_state, seed_tasks_of_many
+from engagements.selectors.cycles import CYCLE_TASKS, next_step
+from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
 
 
 def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
@@ -83,7 +81,7 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
         {
             "task": task,
             "expected": expectation(task, task.my_party_id),
-            "waiting_on": workflow.waiting_on(task),
+            "waiting_on": policy.waiting_on(task),
         }
         for task in page_obj.object_list
     ]
@@ -117,18 +115,28 @@ def checklists_to_review(user) -> list[InfrastructureChecklist]:
     )
 
 
-def holds_letter(letter: str, key) -> Exists:
-    """The person's party (annotated `my_party`) holds `letter` on the engagement's live task
-    with this key (a string, or an OuterRef to the row's kind)."""
-    return Exists(
-        TaskParty.objects.filter(
-            task__engagement_id=OuterRef("engagement_id"),
-            task__key=key,
-            task__retired_at__isnull=True,
-            party_id=OuterRef("my_party"),
-            **{letter: True},
-        )
-    )
+CYCLE_RULES: list[RuleName] = [
+    "cycle.accept",
+    "cycle.prepare_dev",
+    "cycle.prepare_prod",
+    "cycle.start_dev",
+    "cycle.start_prod",
+    "cycle.finish",
+    "cycle.test",
+]
+ISSUE_RULES: list[RuleName] = [
+    "issue.investigate",
+    "issue.resolve",
+    "issue.answer",
+    "issue.close",
+]
+
+
+def _any(names: list[RuleName]) -> Q:
+    q = Q(pk__in=[])
+    for name in names:
+        q |= policy.rule_q(name)
+    return q
 
 
 def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
@@ -143,20 +151,21 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     cycles = list(
         UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
         .annotate(**party)
-        .filter(holds_letter("responsible", UPDATES) | holds_letter("responsible", TESTING))
+        .filter(_any(CYCLE_RULES))
         .select_related("engagement__organization")
         .prefetch_related("stages")
         .order_by("created_at")[:50]
     )
-    tasks = (
-        seed_tasks_of_many({c.engagement_id for c in cycles}, [UPDATES, TESTING]) if cycles else {}
-    )
+    tasks = seed_tasks_of_many({c.engagement_id for c in cycles}, CYCLE_TASKS) if cycles else {}
     for cycle in cycles:
-        step = cycle_next_step(
+        offered = policy.offered(
+            user,
             cycle,
-            me=side_on(tasks.get((cycle.engagement_id, UPDATES)), cycle.my_party),
-            tester=side_on(tasks.get((cycle.engagement_id, TESTING)), cycle.my_party),
+            names=CYCLE_RULES,
+            tasks={key: tasks.get((cycle.engagement_id, key)) for key in CYCLE_TASKS},
+            party_id=cycle.my_party,  # type: ignore[attr-defined]
         )
+        step = next_step(cycle, offered)
         if step:
             items.append(
                 {
@@ -167,16 +176,17 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
                 }
             )
     for duty in (
-        StandingDuty.objects.filter(due_at__lt=now - DUTY_SLACK, **mine)
+        StandingDuty.objects.late(now)
+        .filter(**mine)
         .exclude(engagement__state=EngagementState.CLOSED)
         .annotate(**party)
-        .filter(holds_letter("responsible", OuterRef("kind")))
+        .filter(policy.rule_q("attestation.record"))
         .select_related("engagement__organization")
         .order_by("due_at")[:50]
     ):
         items.append(
             {
-                "what": f"{duty.get_kind_display()} is {duty_state(duty, now)}: record an attestation",
+                "what": f"{duty.get_kind_display()} is {duty.state_at(now)}: record an attestation",
                 "engagement": duty.engagement,
                 "url": reverse("engagements:duties", args=[duty.engagement_id]),
                 "since": duty.due_at,
@@ -185,23 +195,14 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     for issue in (
         Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
         .annotate(**party)
-        .filter(
-            (
-                Q(state__in=(IssueState.OPEN, IssueState.INVESTIGATING))
-                & holds_letter("responsible", RESOLUTION)
-            )
-            | (
-                Q(state__in=(IssueState.WAITING, IssueState.RESOLVED))
-                & holds_letter("responsible", IDENTIFICATION)
-            )
-        )
+        .filter(_any(ISSUE_RULES))
         .select_related("engagement__organization")
         .order_by(SEVERITY_ORDER, "created_at")[:50]
     ):
         verb = {
             IssueState.WAITING: "Answer",
             IssueState.RESOLVED: "Confirm or reopen",
-        }.get(issue.state, "Resolve")
+        }.get(IssueState(issue.state), "Resolve")
         items.append(
             {
                 "what": f"{verb} issue #{issue.pk}: {issue.title}",
@@ -213,7 +214,7 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     for handover in (
         Handover.objects.filter(state=HandoverState.SCHEDULED, starts_at__lt=now, **mine)
         .annotate(**party)
-        .filter(holds_letter("responsible", HANDOVER))
+        .filter(policy.rule_q("handover.record"))
         .select_related("engagement__organization")[:50]
     ):
         items.append(

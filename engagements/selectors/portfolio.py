@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
@@ -47,10 +48,10 @@ PORTFOLIO_SORTS = {
 }
 
 
-def _task_count(today: dt.date | None = None, **filters) -> Subquery:
+def _task_count(today: dt.date | None = None, **filters: Any) -> Coalesce:
     qs = EngagementTask.objects.live().filter(engagement=OuterRef("pk"), **filters)
     if today is not None:
-        qs = qs.filter(due_date__lt=today).exclude(status__in=(*CLOSED_STATUSES, TaskStatus.DONE))
+        qs = qs.overdue(today).exclude(status__in=(*CLOSED_STATUSES, TaskStatus.DONE))
     return Coalesce(
         Subquery(qs.order_by().values("engagement").annotate(n=Count("pk")).values("n")[:1]),
         0,

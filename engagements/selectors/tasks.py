@@ -1,28 +1,31 @@
+"""Reads for one task's page: its letters, the moves offered to the person, sign-offs,
+comments, history, and for an infrastructure task its checklist."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils import timezone
 
-from engagements import workflow
-from engagements.actions.checklists import CHECKLIST_TASK_KEY
-from engagements.choices import (
-    TaskStatus,
-)
-from engagements.models import (
-    EngagementTask,
-    InfrastructureChecklist,
-)
-from engagements.policy import member_party_id
+from engagements import policy
+from engagements.choices import SeedTask
+from engagements.models import EngagementTask, InfrastructureChecklist
 
 
-def task_page(task: EngagementTask, *, user) -> dict:
+def task_page(task: EngagementTask, *, user: Any) -> dict:
     """The task view. Queries: my party (1), sign-offs (1), comments (1), history (1),
     and for the infrastructure task its checklist and items (2)."""
-    party_id = member_party_id(task.engagement_id, user)
-    roles = workflow.roles_of(task, party_id)
-    moves = workflow.allowed_moves(task, party_id)
+    party_id = policy.member_party_id(task.engagement_id, user)
+    side = policy.side_on(task, party_id)
+    offered = policy.offered(
+        user, task, party_id=party_id, names=["task.sign_off", "task.reopen", "task.ask"]
+    )
+    moves = [
+        (to, m) for to, m in policy.moves_offered(task, party_id, user) if m.rule == "task.move"
+    ]
     cells = sorted(task.parties.all(), key=lambda tp: (not tp.party.is_vendor, tp.party.name))
     checklist = None
-    if task.key == CHECKLIST_TASK_KEY and task.environment:
+    if task.key == SeedTask.INFRASTRUCTURE and task.environment:
         checklist = (
             InfrastructureChecklist.objects.filter(
                 engagement_id=task.engagement_id, environment=task.environment
@@ -36,18 +39,19 @@ def task_page(task: EngagementTask, *, user) -> dict:
         "engagement": task.engagement,
         "cells": cells,
         "my_party_id": party_id,
-        "is_responsible": workflow.Role.RESPONSIBLE in roles,
-        "is_signer": workflow.Role.SIGNER in roles,
-        "moves": [(to, m) for to, m in moves if to not in workflow.SPECIAL_TARGETS],
-        "can_sign_off": any(to == TaskStatus.SIGNED_OFF for to, _ in moves),
-        "can_reopen": any(to == TaskStatus.REOPENED for to, _ in moves),
+        "is_responsible": side.responsible,
+        "is_signer": side.signer,
+        "can_ask": "task.ask" in offered,
+        "moves": moves,
+        "can_sign_off": "task.sign_off" in offered,
+        "can_reopen": "task.reopen" in offered,
         "consulted": [tp.party for tp in cells if tp.consulted and tp.party_id != party_id],
         "signoffs": list(task.signoffs.select_related("signed_by", "party")),
         "comments": list(task.comments.select_related("author", "addressed_to")),
         "history": list(
             task.events.select_related("actor", "task").order_by("-created_at", "-id")[:100]
         ),
-        "waiting_on": workflow.waiting_on(task),
+        "waiting_on": policy.waiting_on(task),
         "checklist": checklist,
         "today": timezone.localdate(),
     }

@@ -32,7 +32,7 @@ def checklist_detail(request, checklist_id: int):
 
 
 def _checklist_action(request, checklist_id: int, form_class, action, success: str) -> HttpResponse:
-    checklist = get_checklist_for_view(request.user, checklist_id, act=True)
+    checklist = get_checklist_for_view(request.user, checklist_id)
     form = form_class(request.POST)
     return act(
         request,

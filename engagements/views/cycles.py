@@ -29,7 +29,6 @@ from engagements.forms import (
     TestResultForm,
 )
 from engagements.lookups import (
-    get_engagement_for_action,
     get_engagement_for_view,
     get_owned_for_view,
 )
@@ -48,7 +47,7 @@ def _render_cycles(request, engagement, *, status=200, form=None):
 def cycles(request, engagement_id: int):
     if request.method == "GET":
         return _render_cycles(request, get_engagement_for_view(request.user, engagement_id))
-    engagement = get_engagement_for_action(request.user, engagement_id)
+    engagement = get_engagement_for_view(request.user, engagement_id)
     form = CycleProposeForm(request.POST)
     created = {}
 
@@ -86,9 +85,7 @@ def cycle_detail(request, cycle_id: int):
 CYCLE_ACTIONS = {
     "windows": (
         CycleWindowsForm,
-        lambda c, u, d, f: propose_windows(
-            c, actor=u, windows=f.windows(), revision=d["revision"]
-        ),
+        lambda c, u, d, f: propose_windows(c, actor=u, windows=f.windows(), revision=d["revision"]),
         "Other windows proposed; the other side is asked to agree them.",
     ),
     "accept": (
@@ -118,16 +115,12 @@ CYCLE_ACTIONS = {
     ),
     "status": (
         StatusMessageForm,
-        lambda c, u, d, f: post_status(
-            c, actor=u, message=d["message"], revision=d["revision"]
-        ),
+        lambda c, u, d, f: post_status(c, actor=u, message=d["message"], revision=d["revision"]),
         "Status posted.",
     ),
     "finish": (
         FinishForm,
-        lambda c, u, d, f: finish_update(
-            c, actor=u, scripts=d["scripts"], revision=d["revision"]
-        ),
+        lambda c, u, d, f: finish_update(c, actor=u, scripts=d["scripts"], revision=d["revision"]),
         "Node marked updated.",
     ),
     "test": (
@@ -144,9 +137,7 @@ CYCLE_ACTIONS = {
     ),
     "override": (
         ReasonForm,
-        lambda c, u, d, f: override_gate(
-            c, actor=u, reason=d["reason"], revision=d["revision"]
-        ),
+        lambda c, u, d, f: override_gate(c, actor=u, reason=d["reason"], revision=d["revision"]),
         "Override recorded; Production may be updated.",
     ),
     "cancel": (
@@ -161,7 +152,7 @@ CYCLE_ACTIONS = {
 def cycle_action(request, cycle_id: int, action: str):
     if action not in CYCLE_ACTIONS:
         raise Http404("No such action.")
-    cycle = get_owned_for_view(request.user, UpdateCycle, cycle_id, act=True)
+    cycle = get_owned_for_view(request.user, UpdateCycle, cycle_id)
     form_class, call, success = CYCLE_ACTIONS[action]
     form = form_class(request.POST)
     return act(

@@ -16,7 +16,6 @@ from engagements.forms import (
     TokenForm,
 )
 from engagements.lookups import (
-    get_engagement_for_action,
     get_engagement_for_view,
     get_owned_for_view,
 )
@@ -44,7 +43,7 @@ def duties(request, engagement_id: int):
 
 @require_POST
 def duty_action(request, duty_id: int, action: str):
-    duty = get_owned_for_view(request.user, StandingDuty, duty_id, act=True)
+    duty = get_owned_for_view(request.user, StandingDuty, duty_id)
     if action == "attest":
         form = AttestationForm(request.POST)
 
@@ -75,7 +74,7 @@ def duty_action(request, duty_id: int, action: str):
 
 @require_POST
 def token_create(request, engagement_id: int):
-    engagement = get_engagement_for_action(request.user, engagement_id)
+    engagement = get_engagement_for_view(request.user, engagement_id)
     form = TokenForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the token a name.")
@@ -99,7 +98,7 @@ def token_create(request, engagement_id: int):
 
 @require_POST
 def token_revoke(request, token_id: int):
-    token = get_owned_for_view(request.user, AttestationToken, token_id, act=True)
+    token = get_owned_for_view(request.user, AttestationToken, token_id)
     try:
         revoke_attestation_token(token, actor=request.user)
     except NotAllowed as exc:

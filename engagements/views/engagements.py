@@ -26,9 +26,7 @@ def engagement_list(request):
 @require_GET
 def engagement_detail(request, engagement_id: int):
     engagement = get_engagement_for_view(request.user, engagement_id)
-    context = engagement_page(
-        engagement, user=request.user, events_page=request.GET.get("page", 1)
-    )
+    context = engagement_page(engagement, user=request.user, events_page=request.GET.get("page", 1))
     context["can_administer"] = permissions.can_administer(request.user, engagement)
     context["ops"] = operations_summary(engagement)
     return render(request, "engagements/engagement_detail.html", context)

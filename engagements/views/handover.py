@@ -7,7 +7,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from engagements import ical
 from engagements.actions.handover import (
-    AGENDA,
     cancel_handover,
     invitation_data,
     record_handover_held,
@@ -21,7 +20,6 @@ from engagements.forms import (
     ReasonForm,
 )
 from engagements.lookups import (
-    get_engagement_for_action,
     get_engagement_for_view,
     get_owned_for_view,
 )
@@ -35,7 +33,7 @@ def _render_handover(request, engagement, *, status=200, form=None):
     context["form"] = form or HandoverScheduleForm(
         members=context["members"],
         initial={
-            "agenda": AGENDA,
+            "agenda": Handover.DEFAULT_AGENDA,
             "duration_minutes": 90,
             "attendees": [m.user_id for m in context["members"]],
         },
@@ -47,7 +45,7 @@ def _render_handover(request, engagement, *, status=200, form=None):
 def handover(request, engagement_id: int):
     if request.method == "GET":
         return _render_handover(request, get_engagement_for_view(request.user, engagement_id))
-    engagement = get_engagement_for_action(request.user, engagement_id)
+    engagement = get_engagement_for_view(request.user, engagement_id)
     members = handover_page(engagement, user=request.user)["members"]
     form = HandoverScheduleForm(request.POST, members=members)
     return act(
@@ -70,7 +68,7 @@ def handover(request, engagement_id: int):
 
 @require_POST
 def handover_action(request, handover_id: int, action: str):
-    item = get_owned_for_view(request.user, Handover, handover_id, act=True)
+    item = get_owned_for_view(request.user, Handover, handover_id)
     engagement = item.engagement
     if action == "reschedule":
         members = handover_page(engagement, user=request.user)["members"]
@@ -92,9 +90,7 @@ def handover_action(request, handover_id: int, action: str):
         form = ReasonForm(request.POST)
 
         def call(d):
-            cancel_handover(
-                item, actor=request.user, reason=d["reason"], revision=d["revision"]
-            )
+            cancel_handover(item, actor=request.user, reason=d["reason"], revision=d["revision"])
 
         success = "Handover cancelled; the attendees are sent the cancellation."
     elif action == "held":

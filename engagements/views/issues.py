@@ -13,7 +13,6 @@ from engagements.forms import (
     TicketForm,
 )
 from engagements.lookups import (
-    get_engagement_for_action,
     get_engagement_for_view,
     get_owned_for_view,
 )
@@ -37,7 +36,7 @@ def _render_issues(request, engagement, *, status=200, form=None):
 def issues(request, engagement_id: int):
     if request.method == "GET":
         return _render_issues(request, get_engagement_for_view(request.user, engagement_id))
-    engagement = get_engagement_for_action(request.user, engagement_id)
+    engagement = get_engagement_for_view(request.user, engagement_id)
     form = IssueForm(request.POST)
     created = {}
 
@@ -83,7 +82,7 @@ def issue_detail(request, issue_id: int):
 
 @require_POST
 def issue_action(request, issue_id: int, action: str):
-    issue = get_owned_for_view(request.user, Issue, issue_id, act=True)
+    issue = get_owned_for_view(request.user, Issue, issue_id)
     if action == "move":
         form = IssueMoveForm(request.POST)
 

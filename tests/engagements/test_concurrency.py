@@ -60,9 +60,7 @@ def test_two_moves_from_the_same_form_state_keep_one_and_refuse_the_other(engage
     task = task_of(engagement_a, "monitoring")
     seen = task.revision
     results = race(
-        lambda: transition_task(
-            task, to=TaskStatus.IN_PROGRESS, actor=engineer_a, revision=seen
-        ),
+        lambda: transition_task(task, to=TaskStatus.IN_PROGRESS, actor=engineer_a, revision=seen),
         lambda: transition_task(
             task, to=TaskStatus.BLOCKED, actor=engineer_a, reason="Waiting", revision=seen
         ),

@@ -12,10 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_membership_grants_object_permissions(engagement_a, cse, engineer_a):
-    assert permissions.engagement_perms(engineer_a, engagement_a) == {
-        permissions.VIEW,
-        permissions.ACT,
-    }
+    assert permissions.engagement_perms(engineer_a, engagement_a) == {permissions.VIEW}
     assert permissions.engagement_perms(cse, engagement_a) == set(permissions.OBJECT_PERMS)
 
 

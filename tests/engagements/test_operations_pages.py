@@ -363,9 +363,7 @@ def test_operations_pages_at_two_sizes(
         add_member(engagement, cse, party=vendor_party(), is_manager=True)
         add_member(engagement, engineer_a, party=subscriber_party())
         for _ in range(4):
-            add_member(
-                engagement, UserFactory(organization=org_a), party=subscriber_party()
-            )
+            add_member(engagement, UserFactory(organization=org_a), party=subscriber_party())
         return engagement
 
     small = member(make_engagement(org_a, "Small", version=template_version))

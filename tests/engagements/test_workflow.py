@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from engagements import workflow
+from engagements import policy
 from engagements.actions.tasks import add_comment, reopen_task, sign_off_task, transition_task
 from engagements.choices import Environment, TaskStatus
 from engagements.errors import Conflict, DomainError, NotAllowed
@@ -69,7 +69,7 @@ def test_only_the_accountable_party_signs_off(engagement_a, cse, engineer_a):
 
 def test_without_an_accountable_party_the_responsible_party_closes(engagement_a, cse, engineer_a):
     handover = task_of(engagement_a, "handover")  # Auth0 R, Subscriber C; no A
-    assert workflow.signer_party_ids(handover) == {vendor_party().pk}
+    assert policy.signer_party_ids(handover) == {vendor_party().pk}
     move(handover, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
     with pytest.raises(NotAllowed):
         sign_off_task(handover, actor=engineer_a)

@@ -41,9 +41,7 @@ def test_a_change_is_emailed_to_exactly_the_informed_people(
 ):
     start_worker(smtp=smtp_server)
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
-    transition_task(
-        deploy, to=TaskStatus.IN_PROGRESS, actor=cse
-    )  # the subscriber is Informed
+    transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)  # the subscriber is Informed
     wait_until(lambda: len(smtp_server.recorder.messages) >= 1, 30, "the email")
     message = smtp_server.recorder.messages[0]
     assert message["To"] == engineer_a.email

@@ -282,9 +282,7 @@ class Command(BaseCommand):
         accept_windows(done, actor=eng)
         prepare(done, dev, at(-20, -1))
         start_update(done, actor=cse, environment=dev)
-        post_status(
-            done, actor=cse, message="Appliance packages installed; running migrations."
-        )
+        post_status(done, actor=cse, message="Appliance packages installed; running migrations.")
         finish_update(done, actor=cse, scripts="none required")
         record_test(done, actor=eng, result="passed", notes="Logins, MFA and SSO to our apps.")
         prepare(done, prod, at(-17, -1))
