@@ -63,14 +63,19 @@ RESPONSIBLE = Reach("responsible", Reason.RESPONSIBLE, conditional=False)
 # Operations work (update cycles, the handover, issues): the parties working the task hear
 # of each other's moves; Consulted and Informed parties per their letters.
 WORKING = (CONSULTED, INFORMED, INVOLVED)
+# Recorded in the audit trail, told to nobody (membership, template and token changes).
+AUDIT_ONLY: tuple[Reach, ...] = ()
 SUMMARY_TITLE = "{actor_prefix}{summary}"
 SUMMARY = "{summary}"
 
 REGISTRY: dict[str, EventKind] = {}
 
 
-def _kind(verb: str, title: str, timeline: str, **options: Any) -> EventKind:
-    kind = EventKind(verb, title, timeline, **options)
+def _kind(
+    verb: str, title: str, timeline: str, *, reach: tuple[Reach, ...], **options: Any
+) -> EventKind:
+    """Declares a kind. `reach` is required: AUDIT_ONLY says on purpose that nobody is told."""
+    kind = EventKind(verb, title, timeline, reach=reach, **options)
     assert verb not in REGISTRY, f"{verb} is declared twice"
     REGISTRY[verb] = kind
     return kind
@@ -121,6 +126,7 @@ CHECKLIST_SAVED = _kind(
     "checklist.saved",
     "Infrastructure Checklist saved: {task}",
     "saved the {environment} Infrastructure Checklist",
+    reach=AUDIT_ONLY,
 )
 CHECKLIST_SUBMITTED = _kind(
     "checklist.submitted",
@@ -151,60 +157,86 @@ ENGAGEMENT_CREATED = _kind(
     "engagement.created",
     "Engagement created from {template} v{version}",
     "created the engagement from {template} v{version}",
+    reach=AUDIT_ONLY,
 )
 ENGAGEMENT_TEMPLATE_APPLIED = _kind(
     "engagement.template_applied",
     "{template} {to} applied (was {from})",
     "applied {template} {to} to the engagement (it followed {from})",
+    reach=AUDIT_ONLY,
 )
 ENGAGEMENT_STATE_CHANGED = _kind(
     "engagement.state_changed",
     "Engagement {to}",
     "moved the engagement from {from} to {to}",
+    reach=AUDIT_ONLY,
     machine="engagement",
     detail="reason",
 )
-MEMBER_ADDED = _kind("member.added", "{user} added to {party}", "added {user} to {party}{as_role}")
+MEMBER_ADDED = _kind(
+    "member.added",
+    "{user} added to {party}",
+    "added {user} to {party}{as_role}",
+    reach=AUDIT_ONLY,
+)
 MEMBER_CHANGED = _kind(
-    "member.changed", "{user}'s membership changed", "changed {user}'s membership: {party}{as_role}"
+    "member.changed",
+    "{user}'s membership changed",
+    "changed {user}'s membership: {party}{as_role}",
+    reach=AUDIT_ONLY,
 )
 MEMBER_REMOVED = _kind(
-    "member.removed", "{user} removed from {party}", "removed {user} from {party}"
+    "member.removed", "{user} removed from {party}", "removed {user} from {party}", reach=AUDIT_ONLY
 )
+
+
 # --- Update cycles ------------------------------------------------------------------------------
-_update = {"reach": WORKING, "machine": "cycle"}
-UPDATE_PROPOSED = _kind("update.proposed", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_WINDOWS_PROPOSED = _kind("update.windows_proposed", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_WINDOWS_AGREED = _kind("update.windows_agreed", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_PREPARED = _kind("update.prepared", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_STARTED = _kind("update.started", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_STATUS_POSTED = _kind("update.status_posted", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_NODE_UPDATED = _kind("update.node_updated", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_COMPLETED = _kind("update.completed", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_TEST_PASSED = _kind("update.test_passed", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_TEST_FAILED = _kind("update.test_failed", SUMMARY_TITLE, SUMMARY, issue=True, **_update)
-UPDATE_GATE_OVERRIDDEN = _kind("update.gate_overridden", SUMMARY_TITLE, SUMMARY, **_update)
-UPDATE_CANCELLED = _kind("update.cancelled", SUMMARY_TITLE, SUMMARY, **_update)
+def _update(verb: str, *, issue: bool = False) -> EventKind:
+    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=WORKING, machine="cycle", issue=issue)
+
+
+UPDATE_PROPOSED = _update("update.proposed")
+UPDATE_WINDOWS_PROPOSED = _update("update.windows_proposed")
+UPDATE_WINDOWS_AGREED = _update("update.windows_agreed")
+UPDATE_PREPARED = _update("update.prepared")
+UPDATE_STARTED = _update("update.started")
+UPDATE_STATUS_POSTED = _update("update.status_posted")
+UPDATE_NODE_UPDATED = _update("update.node_updated")
+UPDATE_COMPLETED = _update("update.completed")
+UPDATE_TEST_PASSED = _update("update.test_passed")
+UPDATE_TEST_FAILED = _update("update.test_failed", issue=True)
+UPDATE_GATE_OVERRIDDEN = _update("update.gate_overridden")
+UPDATE_CANCELLED = _update("update.cancelled")
+
+
 # --- The Operations Handover ---------------------------------------------------------------------
-_handover = {"reach": WORKING, "machine": "handover", "invites": True}
-HANDOVER_SCHEDULED = _kind("handover.scheduled", SUMMARY_TITLE, SUMMARY, **_handover)
-HANDOVER_RESCHEDULED = _kind("handover.rescheduled", SUMMARY_TITLE, SUMMARY, **_handover)
-HANDOVER_CANCELLED = _kind("handover.cancelled", SUMMARY_TITLE, SUMMARY, **_handover)
-HANDOVER_HELD = _kind("handover.held", SUMMARY_TITLE, SUMMARY, **_handover)
+def _handover(verb: str) -> EventKind:
+    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=WORKING, machine="handover", invites=True)
+
+
+HANDOVER_SCHEDULED = _handover("handover.scheduled")
+HANDOVER_RESCHEDULED = _handover("handover.rescheduled")
+HANDOVER_CANCELLED = _handover("handover.cancelled")
+HANDOVER_HELD = _handover("handover.held")
 # --- Standing duties and their tokens ----------------------------------------------------------
-DUTY_CADENCE_SET = _kind("duty.cadence_set", SUMMARY_TITLE, SUMMARY)
+DUTY_CADENCE_SET = _kind("duty.cadence_set", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
 DUTY_ATTESTED = _kind("duty.attested", SUMMARY_TITLE, SUMMARY, reach=(INFORMED,))
 DUTY_FAILED = _kind("duty.failed", SUMMARY_TITLE, SUMMARY, reach=(INFORMED,), issue=True)
 DUTY_MISSED = _kind(
     "duty.missed", SUMMARY_TITLE, SUMMARY, reach=(INFORMED, RESPONSIBLE), issue=True
 )
-TOKEN_CREATED = _kind("token.created", SUMMARY_TITLE, SUMMARY)
-TOKEN_REVOKED = _kind("token.revoked", SUMMARY_TITLE, SUMMARY)
+TOKEN_CREATED = _kind("token.created", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+TOKEN_REVOKED = _kind("token.revoked", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+
+
 # --- Issues -------------------------------------------------------------------------------------
-_issue = {"reach": WORKING, "issue": True, "machine": "issue"}
-ISSUE_RAISED = _kind("issue.raised", SUMMARY_TITLE, SUMMARY, **_issue)
-ISSUE_STATE_CHANGED = _kind("issue.state_changed", SUMMARY_TITLE, SUMMARY, **_issue)
-ISSUE_TICKET_RECORDED = _kind("issue.ticket_recorded", SUMMARY_TITLE, SUMMARY, **_issue)
+def _issue(verb: str) -> EventKind:
+    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=WORKING, machine="issue", issue=True)
+
+
+ISSUE_RAISED = _issue("issue.raised")
+ISSUE_STATE_CHANGED = _issue("issue.state_changed")
+ISSUE_TICKET_RECORDED = _issue("issue.ticket_recorded")
 
 # Rows written before a kind was declared read as this (none exist today; a test keeps it so).
 UNKNOWN = EventKind("", "{verb_words}", "{verb_words}")
@@ -276,3 +308,17 @@ def plain_timeline(event: Any, task: Any = None) -> str:
     if detail and isinstance(detail, str):
         text += f": “{detail}”"
     return text
+
+
+DETAIL_KEYS = (("reason", "Reason"), ("comment", "Comment"), ("note", "Note"))
+
+
+def details(event: Any) -> list[tuple[str, str]]:
+    """What the person wrote with the change (a reason, a sign-off or review comment, a
+    note), labelled, for emails: (label, text) pairs."""
+    data = event.data or {}
+    return [
+        (label, data[key])
+        for key, label in DETAIL_KEYS
+        if isinstance(data.get(key), str) and data[key]
+    ]

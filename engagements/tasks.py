@@ -22,6 +22,7 @@ from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
 from . import ical
 from .choices import Channel, ReminderKind
+from .events import kind_of
 from .models import Notification, Profile
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
     """An attendee's handover email carries the invitation as it was at the event (an update
     or a cancellation has the same UID and a higher SEQUENCE)."""
     event = notification.event
-    if event is None or not event.verb.startswith("handover."):
+    if event is None or not kind_of(event).invites:
         return None
     data = event.data.get("invitation")
     if not data:

@@ -8,6 +8,7 @@ from django.http import (
 )
 from django.views.decorators.http import require_GET
 
+from engagements import events
 from engagements.lookups import (
     get_engagement_for_view,
 )
@@ -60,33 +61,36 @@ def export_matrix(request, engagement_id: int):
 @require_GET
 def export_events(request, engagement_id: int):
     engagement = get_engagement_for_view(request.user, engagement_id)
-    events = (
+    trail = (
         Event.objects.filter(engagement=engagement)
+        .select_related("actor", "task")
         .order_by("created_at", "id")
-        .values_list(
-            "created_at",
-            "actor__username",
-            "verb",
-            "task__name",
-            "task__environment",
-            "from_state",
-            "to_state",
-            "data",
-        )
     )
 
     def rows():
-        yield ["time (UTC)", "actor", "verb", "task", "environment", "from", "to", "data"]
-        for created_at, actor, verb, task, env, frm, to, data in events.iterator(chunk_size=2000):
+        yield [
+            "time (UTC)",
+            "actor",
+            "event",
+            "task",
+            "environment",
+            "from",
+            "to",
+            "what happened",
+            "data",
+        ]
+        for event in trail.iterator(chunk_size=2000):
+            task = event.task
             yield [
-                created_at.isoformat(),
-                actor or "",
-                verb,
-                task or "",
-                env or "",
-                frm,
-                to,
-                json.dumps(data, sort_keys=True),
+                event.created_at.isoformat(),
+                event.actor.get_username() if event.actor else "",
+                events.title(event, task),
+                task.name if task else "",
+                task.environment if task else "",
+                event.from_state,
+                event.to_state,
+                events.plain_timeline(event, task),
+                json.dumps(event.data, sort_keys=True),
             ]
 
     return _csv_response(f"engagement-{engagement.pk}-audit-trail.csv", rows())

@@ -94,5 +94,6 @@ def test_exports(client_for, engagement_a, engineer_a):
     assert rows[5][0] == "Monitoring" and rows[5][4] == "in_progress"
     events = client.get(reverse("engagements:export-events", args=[engagement_a.pk]))
     lines = list(csv.reader(io.StringIO(b"".join(events.streaming_content).decode())))
-    assert lines[0][:3] == ["time (UTC)", "actor", "verb"]
-    assert lines[-1][1:4] == ["engineer-a", "task.status_changed", "Monitoring"]
+    assert lines[0][:3] == ["time (UTC)", "actor", "event"]
+    # Words, not the stored verb: the event's declared title.
+    assert lines[-1][1:4] == ["engineer-a", "Monitoring: not started → in progress", "Monitoring"]
