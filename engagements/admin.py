@@ -3,7 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from engagements.actions.engagements import check_new_engagement, create_engagement
+from engagements.actions.engagements import (
+    check_new_engagement,
+    create_engagement,
+    engagement_move_verdict,
+    move_engagement,
+)
 from engagements.actions.membership import add_member, check_membership, remove_member
 from engagements.errors import DomainError
 
@@ -61,12 +66,31 @@ class MembershipInline(admin.TabularInline):
 
 
 class EngagementForm(forms.ModelForm):
+    """Creating goes through create_engagement; a state change through move_engagement
+    (the engagement's state machine and the policy), never a raw edit."""
+
+    state_reason = forms.CharField(
+        required=False,
+        label="Reason for the state change",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Closing or reopening an engagement needs a reason (it goes in the audit trail).",
+    )
+    actor = None  # set per request by EngagementAdmin.get_form
+
     class Meta:
         model = Engagement
         fields = ["organization", "name", "template_version", "kickoff_date", "state"]
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk is not None and not self.errors:
+            before = Engagement.objects.get(pk=self.instance.pk)
+            if data.get("state") != before.state:
+                verdict = engagement_move_verdict(
+                    before, data["state"], actor=self.actor, reason=data.get("state_reason", "")
+                )
+                if verdict:
+                    raise forms.ValidationError({"state": verdict})
         if self.instance.pk is None and not self.errors:
             try:
                 check_new_engagement(
@@ -97,14 +121,26 @@ class EngagementAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Tasks are copied once, at creation: the version changes only by applying a newer
-        # one. The subscriber is fixed too: its people's memberships depend on it.
+        # one. The subscriber is fixed too: its people's memberships depend on it. A new
+        # engagement starts onboarding.
         if obj:
             return ["organization", "template_version", "created_at", "created_by"]
-        return ["created_at", "created_by"]
+        return ["created_at", "created_by", "state"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
+            to = obj.state
+            obj.state = Engagement.objects.values_list("state", flat=True).get(pk=obj.pk)
             super().save_model(request, obj, form, change)
+            if to != obj.state:
+                move_engagement(
+                    obj, to=to, actor=request.user, reason=form.cleaned_data.get("state_reason", "")
+                )
+                obj.state = to
             return
         created = create_engagement(
             organization=obj.organization,

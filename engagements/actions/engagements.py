@@ -113,6 +113,18 @@ def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> li
     return tasks
 
 
+def engagement_move_verdict(engagement: Engagement, to: str, *, actor: Any, reason: str) -> str:
+    """Why moving the engagement to `to` would be refused ("" if it would not): for forms
+    that validate before the move is made (the admin)."""
+    try:
+        move = ENGAGEMENT.check(engagement, to, what="The engagement")
+        policy.check(actor, move.rule, engagement, party_id=None)  # type: ignore[arg-type]
+        clean_text(reason, "reason", required=move.needs_reason)
+    except DomainError as exc:
+        return str(exc)
+    return ""
+
+
 @transaction.atomic
 def move_engagement(engagement: Engagement, *, to: str, actor: Any, reason: str = "") -> Event:
     """Moves the engagement along its state machine (onboarding, live, closed): the

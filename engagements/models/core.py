@@ -93,7 +93,6 @@ class Engagement(models.Model):
     class Meta:
         ordering = ["organization__name", "name"]
         permissions = [
-            ("act_on_engagement", "Can act for their party on the engagement"),
             ("administer_engagement", "Can administer the engagement"),
             ("administer_portal", "Administers the portal: every engagement and template"),
         ]
