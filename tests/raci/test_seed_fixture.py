@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,9 @@ from raci.choices import Tracking
 from raci.models import TemplateVersion
 from raci.services import load_seed_template, version_matrix
 
-SEED = (
-    Path(settings.BASE_DIR).parent
-    / "shared"
-    / "seed"
-    / "psaas-appliance-roles-and-responsibilities.txt"
-)
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "psaas-appliance-raci.json"
+# The seed document is kept in the repository, where the fixture's "source" names it.
+SEED = Path(settings.BASE_DIR) / json.loads(FIXTURE.read_text(encoding="utf-8"))["source"]
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def seed_text() -> str:
     if not SEED.exists():
-        pytest.fail(f"the seed document is missing at {SEED} (shared/ lies beside the checkout)")
+        pytest.fail(f"the seed document is missing at {SEED}")
     return SEED.read_text(encoding="utf-8")
 
 
@@ -107,3 +105,15 @@ def test_loading_twice_is_idempotent():
     assert first.pk == second.pk
     assert TemplateVersion.objects.count() == 1
     assert first.status == "published" and first.published_at is not None
+
+
+def test_the_copy_in_the_repository_is_the_shared_seed_where_that_lies_beside_it():
+    shared = (
+        Path(settings.BASE_DIR).parent
+        / "shared"
+        / "seed"
+        / "psaas-appliance-roles-and-responsibilities.txt"
+    )
+    if shared.exists():  # a clone of the repository alone has only its own copy
+        assert SEED.read_bytes() == shared.read_bytes()
+    assert SEED.is_relative_to(Path(settings.BASE_DIR))
