@@ -21,7 +21,7 @@ def build(n: int) -> int:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from engagements.actions.engagements import expand_environments
+    from engagements.actions.engagements import new_letters, new_tasks
     from engagements.choices import OrganizationKind
     from engagements.models import (
         Engagement,
@@ -73,39 +73,22 @@ def build(n: int) -> int:
                     for e, u in zip(engagements, users, strict=False)
                 ]
             )
-            rows, cells = [], []
-            for e in engagements:
-                for tt in template_tasks:
-                    for env in expand_environments(tt):
-                        # 5% overdue; the rest due later or without a due date.
-                        due = (
-                            today - dt.timedelta(days=rng.randint(1, 10))
-                            if rng.random() < 0.05
-                            else (
-                                today + dt.timedelta(days=rng.randint(10, 90))
-                                if rng.random() < 0.5
-                                else None
-                            )
-                        )
-                        rows.append(
-                            EngagementTask(
-                                engagement=e,
-                                template_task=tt,
-                                position=tt.position,
-                                key=tt.key,
-                                name=tt.name,
-                                environment=env,
-                                tracking=tt.tracking,
-                                is_optional=tt.is_optional,
-                                due_date=due,
-                            )
-                        )
+            # The rows the portal copies at creation, with due dates for the benchmark:
+            # 5% overdue; the rest due later or without a due date.
+            rows = [t for e in engagements for t in new_tasks(e, template_tasks)]
+            for task in rows:
+                task.due_date = (
+                    today - dt.timedelta(days=rng.randint(1, 10))
+                    if rng.random() < 0.05
+                    else (
+                        today + dt.timedelta(days=rng.randint(10, 90))
+                        if rng.random() < 0.5
+                        else None
+                    )
+                )
             created = EngagementTask.objects.bulk_create(rows, batch_size=5000)
             by_tt = {tt.pk: list(tt.cells.all()) for tt in template_tasks}
-            for task in created:
-                for c in by_tt[task.template_task_id]:
-                    cells.append(TaskParty(task=task, party_id=c.party_id, **c.letter_values()))
-            TaskParty.objects.bulk_create(cells, batch_size=10000)
+            TaskParty.objects.bulk_create(new_letters(created, by_tt), batch_size=10000)
             total += len(created)
     return total
 

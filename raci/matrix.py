@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,20 @@ class Row:
     @property
     def display_name(self) -> str:
         return self.name + OPTIONAL_SUFFIX if self.is_optional else self.name
+
+    @classmethod
+    def of(cls, task: Any, cells: Iterable[Any], **more: Any) -> Row:
+        """A row from a task (of a template version, or a copy of one) and its cells."""
+        return cls(
+            name=task.name,
+            key=task.key,
+            cells={cell.party.name: Cell.of(cell) for cell in cells},
+            notes=task.notes,
+            description=task.description,
+            is_optional=task.is_optional,
+            tracking=task.tracking,
+            **more,
+        )
 
 
 @dataclass

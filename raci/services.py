@@ -57,16 +57,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
     """The Matrix of a version loaded by `version_with_matrix` (no further queries)."""
     parties = [(c.party.name, c.party.is_vendor) for c in version.columns.all()]
     rows = [
-        Row(
-            name=task.name,
-            key=task.key,
-            cells={cell.party.name: Cell.of(cell) for cell in task.cells.all()},
-            notes=task.notes,
-            description=task.description,
-            is_optional=task.is_optional,
-            tracking=task.tracking,
-            due_offset_days=task.due_offset_days,
-        )
+        Row.of(task, task.cells.all(), due_offset_days=task.due_offset_days)
         for task in version.tasks.all()
     ]
     return Matrix(

@@ -83,9 +83,10 @@ def create_engagement(
     return engagement
 
 
-def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
-    pairs = [(tt, env) for tt in template_tasks for env in expand_environments(tt)]
-    tasks = EngagementTask.objects.bulk_create(
+def new_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
+    """The engagement's task rows for these template tasks, unsaved: one per environment where
+    the template tracks a task per environment, due at the kickoff plus the task's offset."""
+    return [
         EngagementTask(
             engagement=engagement,
             template_task=tt,
@@ -103,12 +104,24 @@ def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> li
                 else None
             ),
         )
-        for tt, env in pairs
-    )
-    TaskParty.objects.bulk_create(
+        for tt in template_tasks
+        for env in expand_environments(tt)
+    ]
+
+
+def new_letters(tasks: list[EngagementTask], cells_of: dict[int, list[Any]]) -> list[TaskParty]:
+    """The letters of saved task rows, copied from their template task's cells (unsaved)."""
+    return [
         TaskParty(task=task, party_id=cell.party_id, **cell.letter_values())
-        for task, (tt, _) in zip(tasks, pairs, strict=True)
-        for cell in tt.cells.all()
+        for task in tasks
+        for cell in cells_of[task.template_task_id]  # type: ignore[index]
+    ]
+
+
+def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
+    tasks = EngagementTask.objects.bulk_create(new_tasks(engagement, template_tasks))
+    TaskParty.objects.bulk_create(
+        new_letters(tasks, {tt.pk: list(tt.cells.all()) for tt in template_tasks})
     )
     return tasks
 

@@ -36,7 +36,7 @@ from engagements.models import (
     TaskParty,
 )
 from engagements.selectors.common import EVENTS_PAGE_SIZE, letters_prefetch, progress
-from raci.matrix import Cell, Matrix, Row
+from raci.matrix import Matrix, Row
 from raci.models import VersionParty
 
 
@@ -144,16 +144,7 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
     ):
         row = rows.get(task.position)
         if row is None:
-            row = rows[task.position] = Row(
-                name=task.name,
-                key=task.key,
-                cells={tp.party.name: Cell.of(tp) for tp in task.parties.all()},
-                notes=task.notes,
-                description=task.description,
-                is_optional=task.is_optional,
-                tracking=task.tracking,
-                extra={"status": {}},
-            )
+            row = rows[task.position] = Row.of(task, task.parties.all(), extra={"status": {}})
         row.extra["status"][task.environment or "all"] = {
             "status": task.status,
             "due_date": task.due_date.isoformat() if task.due_date else None,
