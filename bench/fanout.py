@@ -14,10 +14,6 @@ from pathlib import Path
 
 from common import Sink, drop_database, scratch_database, setup_django, start_worker
 
-from engagements.actions.engagements import create_engagement
-from engagements.actions.membership import add_member
-from engagements.actions.tasks import transition_task
-
 DB = "psaas_bench_fanout"
 
 
@@ -58,6 +54,9 @@ def run(args, url: str, broker: str, sink: Sink):
     from django.test.utils import CaptureQueriesContext
 
     from engagements import tasks
+    from engagements.actions.engagements import create_engagement
+    from engagements.actions.membership import add_member
+    from engagements.actions.tasks import transition_task
     from engagements.choices import Channel, OrganizationKind, TaskStatus
     from engagements.models import Notification, Organization, Profile
     from psaas_portal.celery import app

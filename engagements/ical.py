@@ -31,7 +31,7 @@ def _address(person: dict, **params) -> vCalAddress:
 
 def invitation(data: dict, *, now: dt.datetime | None = None) -> bytes:
     """The handover as an invitation (METHOD:REQUEST) or its cancellation (METHOD:CANCEL),
-    from the snapshot an event froze (see operations.invitation_data)."""
+    from the snapshot an event froze (see actions.handover.invitation_data)."""
     cancelled = data["status"] == "cancelled"
     cal = _calendar("CANCEL" if cancelled else "REQUEST")
     cal.add_component(_handover_event(data, now=now))

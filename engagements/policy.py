@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from . import permissions
 from .choices import CLOSED_STATUSES, SeedTask
-from .errors import DomainError, NotAllowed
+from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     AttestationToken,
     Engagement,
@@ -181,6 +181,7 @@ class Verdict:
     allowed: bool
     reason: str = ""
     by_state: bool = False  # refused for the object's state, not for who the person is
+    conflict: bool = False  # refused because someone already did it (the rule's `requires`)
 
 
 def _holds(rule: Rule, side: Side, user: Any, obj: Any) -> bool:
@@ -203,7 +204,7 @@ def _who(rule: Rule, task: EngagementTask | None) -> str:
     if rule.letter == "member":
         return "members of the engagement"
     if rule.letter == "manager":
-        return "the engagement's managers"
+        return "the engagement's managers and portal admins"
     if rule.on == "task":
         return f"a member of its {LETTER_NAMES[rule.letter]}"
     whose = f"the {rule.side}'s " if rule.side else "the "
@@ -232,15 +233,15 @@ def judge(
     side = side_on(task, party_id)
     if not _holds(rule, side, user, obj):
         return Verdict(False, rule.refusal or f"Only {_who(rule, task)} can {rule.doing}.")
-    if rule.not_proposer and side.party_id == obj.windows_proposed_by_id:
-        return Verdict(False, "The windows were proposed by your side; the other side agrees them.")
     state = state_of(obj)
     if rule.states is not None and state not in rule.states:
         label = MACHINE_OF[rule.on].label(state or "").lower()
         reason = rule.in_state.format(noun=_noun(obj), state=label, doing=rule.doing)
         return Verdict(False, reason, by_state=True)
+    if rule.not_proposer and side.party_id == obj.windows_proposed_by_id:
+        return Verdict(False, "The windows were proposed by your side; the other side agrees them.")
     if rule.requires and not getattr(obj, rule.requires):
-        return Verdict(False, rule.unmet, by_state=True)
+        return Verdict(False, rule.unmet, by_state=True, conflict=True)
     return Verdict(True)
 
 
@@ -271,6 +272,8 @@ def check(
         party_id = member_party_id(engagement_id_of(obj), user)
     verdict = judge(user, name, obj, task=task, party_id=party_id)
     if not verdict.allowed:
+        if verdict.conflict:
+            raise Conflict(verdict.reason)
         raise (DomainError if verdict.by_state else NotAllowed)(verdict.reason)
     return side_on(task, party_id)
 
@@ -368,6 +371,8 @@ def rule_q(name: RuleName, *, party_ref: str = "my_party") -> Q:
         party_id=OuterRef(party_ref),
         **{str(rule.letter): True},
     )
+    if rule.on == "checklist":  # the infrastructure task of the checklist's environment
+        letters = letters.filter(task__environment=OuterRef("environment"))
     if rule.side:
         letters = letters.filter(party__is_vendor=rule.side == "vendor")
     held = Q(Exists(letters))

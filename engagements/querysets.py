@@ -13,6 +13,8 @@ from django.db.models import Exists, OuterRef, Q
 
 from psaas_portal.auth import holds_permission
 
+from .choices import OPEN_STATUSES
+
 VIEW = "view_engagement"
 PORTAL_ADMIN = "engagements.administer_portal"
 
@@ -33,8 +35,9 @@ def visible_engagements_q(user: Any, ref: str = "pk") -> Q:
 
 
 # --- Time rules, each written once ------------------------------------------------------
-# A task is overdue the day after its due date, due soon within PORTAL_DUE_SOON_DAYS, and
-# past grace REMINDER_GRACE_DAYS after its due date (reminders escalate then).
+# A task is overdue when it is still open (work owed: not done, signed off or not
+# applicable) the day after its due date; due soon within PORTAL_DUE_SOON_DAYS; past grace
+# REMINDER_GRACE_DAYS after its due date (reminders escalate then).
 
 
 def due_soon_until(today: dt.date) -> dt.date:
@@ -81,7 +84,7 @@ class EngagementTaskQuerySet(models.QuerySet):
         return self.filter(visible_engagements_q(user, ref="engagement_id"))
 
     def overdue(self, today: dt.date) -> EngagementTaskQuerySet:
-        return self.filter(due_date__lt=today)
+        return self.filter(status__in=OPEN_STATUSES, due_date__lt=today)
 
     def due_soon(self, today: dt.date) -> EngagementTaskQuerySet:
         return self.filter(due_date__gte=today, due_date__lte=due_soon_until(today))

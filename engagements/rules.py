@@ -94,7 +94,8 @@ class Rule:
     states: frozenset[str] | None = None
     # The windows of an update cycle are agreed by the side that did not propose them.
     not_proposer: bool = False
-    # A property of the object that must hold, and what is said when it does not.
+    # A property of the object that must hold, and what is said when it does not (a
+    # conflict: someone already did it).
     requires: str = ""
     unmet: str = ""
     # Said to a person who does not hold the letter (a default otherwise).
@@ -252,20 +253,30 @@ RULES: dict[RuleName, Rule] = {
     "issue.raise": Rule("engagement", "responsible", "raise issues", IDENT),
     "issue.ticket": Rule("issue", "responsible", "record the Support Center ticket", IDENT),
     "issue.investigate": Rule(
-        "issue", "responsible", "investigate", RESOL, states=_from(ISSUE, "issue.investigate")
+        "issue",
+        "responsible",
+        "investigate this issue",
+        RESOL,
+        states=_from(ISSUE, "issue.investigate"),
     ),
     "issue.ask": Rule(
-        "issue", "responsible", "ask the subscriber", RESOL, states=_from(ISSUE, "issue.ask")
+        "issue",
+        "responsible",
+        "ask the subscriber about this issue",
+        RESOL,
+        states=_from(ISSUE, "issue.ask"),
     ),
     "issue.resolve": Rule(
-        "issue", "responsible", "resolve", RESOL, states=_from(ISSUE, "issue.resolve")
+        "issue", "responsible", "resolve this issue", RESOL, states=_from(ISSUE, "issue.resolve")
     ),
     "issue.answer": Rule(
-        "issue", "responsible", "answer", IDENT, states=_from(ISSUE, "issue.answer")
+        "issue", "responsible", "answer on this issue", IDENT, states=_from(ISSUE, "issue.answer")
     ),
-    "issue.close": Rule("issue", "responsible", "close", IDENT, states=_from(ISSUE, "issue.close")),
+    "issue.close": Rule(
+        "issue", "responsible", "close this issue", IDENT, states=_from(ISSUE, "issue.close")
+    ),
     "issue.reopen": Rule(
-        "issue", "responsible", "reopen", IDENT, states=_from(ISSUE, "issue.reopen")
+        "issue", "responsible", "reopen this issue", IDENT, states=_from(ISSUE, "issue.reopen")
     ),
     # The engagement itself: its managers (and portal admins).
     "engagement.administer": Rule("engagement", "manager", "administer the engagement"),
@@ -280,3 +291,13 @@ RULES: dict[RuleName, Rule] = {
     ),
 }
 assert set(RULES) == set(get_args(RuleName)), "every rule name is declared once"
+
+
+def _every_move_names_a_rule() -> None:
+    """A move's rule is a name in this table: a misspelling fails at import (and in tests)."""
+    for machine in (TASK, CHECKLIST, CYCLE, HANDOVER, ISSUE, ENGAGEMENT):
+        for (frm, to), move in machine.moves.items():
+            assert move.rule in RULES, f"{machine.name} {frm} -> {to}: no rule {move.rule!r}"
+
+
+_every_move_names_a_rule()

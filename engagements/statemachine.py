@@ -1,9 +1,10 @@
 """One small state-machine helper for every model with a status.
 
 A machine is a table of moves, (from, to) -> Move. A move a person makes names the
-policy rule that allows it (engagements.policy decides who holds the rule); a system
-move is one the portal makes as the consequence of another action (a checklist accepted
-completes its task) and is declared here too, so no code moves a status by a side door.
+policy rule that allows it (engagements.rules says who holds the rule). System moves are
+the ones the portal makes as the consequence of another action (a checklist accepted
+completes its task), declared with the machine by cause, so no code moves a status by a
+side door.
 The tables themselves are in engagements.states.
 """
 
@@ -20,14 +21,13 @@ from .errors import DomainError
 
 @dataclass(frozen=True)
 class Move:
-    """One allowed move. `rule` is the policy rule a person needs ("" for system-only moves)."""
+    """One allowed move, and the policy rule (engagements.rules) a person needs to make it."""
 
     label: str = ""
     rule: str = ""
     needs_reason: bool = False
     optional_only: bool = False
     style: str = "primary"
-    system: bool = False  # the portal may make it as a consequence of another action
 
     @property
     def by_person(self) -> bool:
@@ -45,13 +45,16 @@ class StateMachine:
         *,
         field: str = "status",
         noun: str = "",
+        system: dict[str, set[tuple[str, str]]] | None = None,
     ) -> None:
         self.name = name
         self.states = states
         self.moves = moves
         self.field = field
         self.noun = noun or name
-        for frm, to in moves:
+        # System moves by cause: what the portal moves by itself when that happens.
+        self.system = {cause: frozenset(pairs) for cause, pairs in (system or {}).items()}
+        for frm, to in [*moves, *(p for pairs in self.system.values() for p in pairs)]:
             assert frm in states.values and to in states.values, (name, frm, to)
 
     def label(self, state: str) -> str:
@@ -73,14 +76,11 @@ class StateMachine:
     def targets(self, rule: str) -> frozenset[str]:
         return frozenset(to for (_, to), move in self.moves.items() if move.rule == rule)
 
-    def check(self, obj: Any, to: str, *, system: bool = False, what: str = "") -> Move:
-        """The move from the object's state to `to`, or DomainError naming both states.
-
-        A person's move must be declared with a rule; a system move may also use a
-        move declared as system."""
+    def check(self, obj: Any, to: str, *, what: str = "") -> Move:
+        """The person's move from the object's state to `to`, or DomainError naming both."""
         frm = self.state_of(obj)
         move = self.moves.get((frm, to))
-        usable = move is not None and (move.by_person or (system and move.system))
+        usable = move is not None and move.by_person
         if move is not None and move.optional_only and not getattr(obj, "is_optional", False):
             usable = False
         if not usable:
@@ -91,9 +91,13 @@ class StateMachine:
         assert move is not None
         return move
 
-    def apply(self, obj: Any, to: str, *, system: bool = False, what: str = "") -> str:
+    def system_moves(self, cause: str, frm: str, to: str) -> bool:
+        """Whether `cause` moves the object from `frm` to `to` by itself."""
+        return (frm, to) in self.system.get(cause, frozenset())
+
+    def apply(self, obj: Any, to: str, *, what: str = "") -> str:
         """Checks and sets the new state on the object (not saved); returns the old one."""
-        self.check(obj, to, system=system, what=what)
+        self.check(obj, to, what=what)
         before = self.state_of(obj)
         setattr(obj, self.field, to)
         return before

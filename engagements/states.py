@@ -24,30 +24,36 @@ TASK = StateMachine(
     "task",
     TaskStatus,
     {
-        (T.NOT_STARTED, T.IN_PROGRESS): Move("Start", "task.move", system=True),
+        (T.NOT_STARTED, T.IN_PROGRESS): Move("Start", "task.move"),
         (T.NOT_STARTED, T.BLOCKED): Move("Blocked…", "task.move", needs_reason=True, style="warn"),
         (T.NOT_STARTED, T.NOT_APPLICABLE): Move(
             "Not applicable", "task.move", optional_only=True, style="quiet"
         ),
-        (T.IN_PROGRESS, T.DONE): Move("Mark done", "task.move", system=True),
+        (T.IN_PROGRESS, T.DONE): Move("Mark done", "task.move"),
         (T.IN_PROGRESS, T.BLOCKED): Move("Blocked…", "task.move", needs_reason=True, style="warn"),
         (T.IN_PROGRESS, T.NOT_STARTED): Move("Back to not started", "task.move", style="quiet"),
         (T.BLOCKED, T.IN_PROGRESS): Move("Unblock", "task.move"),
-        (T.REOPENED, T.IN_PROGRESS): Move("Start again", "task.move", system=True),
+        (T.REOPENED, T.IN_PROGRESS): Move("Start again", "task.move"),
         (T.REOPENED, T.BLOCKED): Move("Blocked…", "task.move", needs_reason=True, style="warn"),
-        (T.REOPENED, T.DONE): Move("Mark done", "task.move", system=True),
+        (T.REOPENED, T.DONE): Move("Mark done", "task.move"),
         (T.DONE, T.IN_PROGRESS): Move("Not done yet", "task.move", style="quiet"),
         (T.DONE, T.SIGNED_OFF): Move("Sign off", "task.sign_off"),
         (T.SIGNED_OFF, T.REOPENED): Move("Reopen…", "task.reopen", needs_reason=True, style="warn"),
-        (T.NOT_APPLICABLE, T.NOT_STARTED): Move(
-            "Applicable after all", "task.move", style="quiet", system=True
-        ),
-        # System moves: the work that completes a task was done elsewhere (a checklist
-        # accepted, the handover recorded held), whatever open state the task was in.
-        (T.NOT_STARTED, T.DONE): Move(system=True),
-        (T.BLOCKED, T.DONE): Move(system=True),
+        (T.NOT_APPLICABLE, T.NOT_STARTED): Move("Applicable after all", "task.move", style="quiet"),
     },
     noun="the task",
+    system={
+        # The first save of a checklist starts its task; acceptance completes it, from
+        # whichever open state it was in.
+        "checklist": {(T.NOT_STARTED, T.IN_PROGRESS), *((s, T.DONE) for s in OPEN_STATUSES)},
+        # Scheduling the handover, or starting an update, starts the task (again).
+        "handover": {
+            (T.NOT_STARTED, T.IN_PROGRESS),
+            (T.REOPENED, T.IN_PROGRESS),
+            *((s, T.DONE) for s in OPEN_STATUSES),  # recorded held
+        },
+        "update cycle": {(T.NOT_STARTED, T.IN_PROGRESS), (T.REOPENED, T.IN_PROGRESS)},
+    },
 )
 OPEN_TASK_STATES = OPEN_STATUSES
 

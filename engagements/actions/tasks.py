@@ -187,17 +187,15 @@ def add_comment(
 
 
 def system_move(task: EngagementTask, to: str, *, actor: Any, via: str) -> None:
-    """A status change that follows from another action (a checklist saved or accepted, a
-    handover scheduled or held, an update started), as the task's state machine declares.
+    """A status change that follows from another action (`via`: a checklist saved or
+    accepted, a handover scheduled or held, an update started), as the task's state machine
+    declares for that cause (engagements.states).
 
-    The status is read again on the locked row: where the machine has no such move from the
+    The status is read again on the locked row: where the cause has no such move from the
     current state (someone moved the task meanwhile, or it is already there), nothing happens.
     """
     task = lock_task(task)
-    if task.status == to or not TASK.can(task.status, to):
-        return
-    move = TASK.move(task.status, to)
-    if move is None or not move.system:
+    if not TASK.system_moves(via, task.status, to):
         return
     before = _save_status(task, to)
     record_event(

@@ -12,10 +12,32 @@ def drop_act(apps, schema_editor):
     ).delete()
 
 
+def restore_act(apps, schema_editor):
+    """Backwards: the code before this migration checks "act" for every member."""
+    Permission = apps.get_model("auth", "Permission")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Membership = apps.get_model("engagements", "Membership")
+    Row = apps.get_model("engagements", "EngagementUserObjectPermission")
+    content_type, _ = ContentType.objects.get_or_create(app_label="engagements", model="engagement")
+    act, _ = Permission.objects.get_or_create(
+        content_type=content_type,
+        codename="act_on_engagement",
+        defaults={"name": "Can act for their party on the engagement"},
+    )
+    Row.objects.bulk_create(
+        [
+            Row(permission=act, user_id=m.user_id, content_object_id=m.engagement_id)
+            for m in Membership.objects.all()
+        ],
+        ignore_conflicts=True,
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("engagements", "0005_append_only_triggers"),
         ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -29,6 +51,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        # Backwards there is nothing to restore: the permission was never read.
-        migrations.RunPython(drop_act, migrations.RunPython.noop),
+        migrations.RunPython(drop_act, restore_act),
     ]

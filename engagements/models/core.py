@@ -4,16 +4,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from engagements.choices import (
+    OPEN_STATUSES,
     Delivery,
     EngagementState,
     Environment,
     OrganizationKind,
     TaskStatus,
 )
-from engagements.querysets import EngagementQuerySet, EngagementTaskQuerySet
+from engagements.querysets import EngagementQuerySet, EngagementTaskQuerySet, is_overdue
 from raci.choices import Tracking
 from raci.models import LetterFields, Party, TemplateTask, TemplateVersion
 
@@ -214,6 +216,11 @@ class EngagementTask(models.Model):
         if self.environment:
             return f"{name} [{self.get_environment_display()}]"
         return name
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still open the day after its due date (the rule of EngagementTask.objects.overdue)."""
+        return self.status in OPEN_STATUSES and is_overdue(self.due_date, timezone.localdate())
 
     def clean(self) -> None:
         if self.status == TaskStatus.NOT_APPLICABLE and not self.is_optional:

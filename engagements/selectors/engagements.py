@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from engagements import policy
 from engagements.choices import (
-    CLOSED_STATUSES,
     OPEN_CYCLE_STATES,
     OPEN_ISSUE_STATES,
     HandoverState,
@@ -84,11 +83,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         row.tasks.append(task)
     status_counts = Counter(task.status for task in tasks)
     today = timezone.localdate()
-    overdue = sum(
-        1
-        for t in tasks
-        if t.due_date and t.due_date < today and t.status not in (*CLOSED_STATUSES, TaskStatus.DONE)
-    )
+    overdue = sum(1 for t in tasks if t.is_overdue)
     members = list(
         Membership.objects.filter(engagement=engagement)
         .select_related("user", "party")

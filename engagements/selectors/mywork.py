@@ -5,7 +5,6 @@ import datetime as dt
 from django.core.paginator import Paginator
 from django.db.models import (
     Count,
-    Exists,
     F,
     OuterRef,
     Q,
@@ -19,7 +18,6 @@ from engagements.choices import (
     CLOSED_STATUSES,
     OPEN_CYCLE_STATES,
     OPEN_ISSUE_STATES,
-    ChecklistStatus,
     EngagementState,
     HandoverState,
     IssueState,
@@ -32,7 +30,6 @@ from engagements.models import (
     Issue,
     Membership,
     StandingDuty,
-    TaskParty,
     UpdateCycle,
 )
 from engagements.rules import RuleName
@@ -96,20 +93,12 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
 
 def checklists_to_review(user) -> list[InfrastructureChecklist]:
     """Submitted checklists waiting on a party of the user's that is Consulted on them (1 query)."""
-    my_party = Membership.objects.filter(
-        engagement_id=OuterRef(OuterRef("engagement_id")), user=user
-    ).values("party_id")[:1]
-    consulted = TaskParty.objects.filter(
-        consulted=True,
-        task__key="infrastructure",
-        task__retired_at__isnull=True,
-        task__engagement_id=OuterRef("engagement_id"),
-        task__environment=OuterRef("environment"),
-        party_id=Subquery(my_party),
-    )
+    my_party = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=user).values(
+        "party_id"
+    )[:1]
     return list(
-        InfrastructureChecklist.objects.filter(status=ChecklistStatus.SUBMITTED)
-        .filter(Exists(consulted))
+        InfrastructureChecklist.objects.annotate(my_party=Subquery(my_party))
+        .filter(policy.rule_q("checklist.review"))
         .select_related("engagement__organization")
         .order_by("submitted_at")
     )

@@ -21,7 +21,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagements.choices import (
-    CLOSED_STATUSES,
     OPEN_STATUSES,
     EngagementState,
     TaskStatus,
@@ -51,7 +50,7 @@ PORTFOLIO_SORTS = {
 def _task_count(today: dt.date | None = None, **filters: Any) -> Coalesce:
     qs = EngagementTask.objects.live().filter(engagement=OuterRef("pk"), **filters)
     if today is not None:
-        qs = qs.overdue(today).exclude(status__in=(*CLOSED_STATUSES, TaskStatus.DONE))
+        qs = qs.overdue(today)
     return Coalesce(
         Subquery(qs.order_by().values("engagement").annotate(n=Count("pk")).values("n")[:1]),
         0,

@@ -5,7 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from engagements import permissions
+from engagements import permissions, policy
 from engagements.lookups import (
     get_engagement_for_view,
 )
@@ -27,7 +27,9 @@ def engagement_list(request):
 def engagement_detail(request, engagement_id: int):
     engagement = get_engagement_for_view(request.user, engagement_id)
     context = engagement_page(engagement, user=request.user, events_page=request.GET.get("page", 1))
-    context["can_administer"] = permissions.can_administer(request.user, engagement)
+    context["can_administer"] = policy.judge(
+        request.user, "engagement.administer", engagement, party_id=None
+    ).allowed
     context["ops"] = operations_summary(engagement)
     return render(request, "engagements/engagement_detail.html", context)
 

@@ -23,3 +23,32 @@ def test_our_migrations_forwards_back_and_forwards_again(fresh_database):  # noq
     again = manage(url, "migrate", "--noinput")
     assert again.returncode == 0, again.stderr
     assert "[ ]" not in manage(url, "showmigrations", *OURS).stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_act_permission_goes_forwards_and_comes_back_backwards(engagement_a, engineer_a):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def act_rows(apps):
+        Row = apps.get_model("engagements", "EngagementUserObjectPermission")
+        return set(
+            Row.objects.filter(permission__codename="act_on_engagement").values_list(
+                "user_id", "content_object_id"
+            )
+        )
+
+    before, after = [("engagements", "0005_append_only_triggers")], [
+        ("engagements", "0006_drop_act_permission")
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)  # backwards through 0006: every member may act again
+    executor.loader.build_graph()
+    old = executor.loader.project_state(before).apps
+    assert (engineer_a.pk, engagement_a.pk) in act_rows(old)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor.loader.build_graph()
+    assert act_rows(executor.loader.project_state(after).apps) == set()
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
