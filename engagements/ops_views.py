@@ -4,8 +4,6 @@ check, validate the form, call one service, answer (refusals keep the page, with
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 
 from django.contrib import messages
@@ -17,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from psaas_portal import inputs
 
 from . import ical, ops_selectors, services
 from . import operations as ops
@@ -405,16 +405,6 @@ def _api_error(status: int, message: str) -> JsonResponse:
     return response
 
 
-def _parse_time(value) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 @login_not_required
 @csrf_exempt
 @never_cache
@@ -437,17 +427,18 @@ def api_attestations(request, engagement_id: int):
     if len(request.body) > API_MAX_BODY:
         return _api_error(413, f"The body is larger than {API_MAX_BODY} bytes.")
     try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return _api_error(400, "The body is not valid JSON.")
+        body = inputs.load_json(request.body or b"")
+    except inputs.InputError as exc:
+        return _api_error(400, str(exc))
     if not isinstance(body, dict):
         return _api_error(400, "The body must be a JSON object.")
     kind = body.get("duty", DutyKind.BACKUP)
     if kind not in DutyKind.values:
         return _api_error(400, f"duty must be one of: {', '.join(DutyKind.values)}.")
-    performed_at = _parse_time(body.get("performed_at"))
-    if performed_at is None:
-        return _api_error(400, "performed_at is required, as an ISO 8601 time (UTC if no offset).")
+    try:
+        performed_at = inputs.parse_time(body.get("performed_at"), "performed_at")
+    except inputs.InputError as exc:
+        return _api_error(400, str(exc))
     size = body.get("size_bytes")
     if size is not None and (
         not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= ops.MAX_SIZE
@@ -458,7 +449,11 @@ def api_attestations(request, engagement_id: int):
         value = body.get(key, "")
         if not isinstance(value, str):
             return _api_error(400, f"{key} must be a string.")
-        strings[key] = value
+        try:
+            check = inputs.multi_line if key == "notes" else inputs.single_line
+            strings[key] = check(value, key)
+        except inputs.InputError as exc:
+            return _api_error(400, str(exc))
     duty = StandingDuty.objects.filter(engagement_id=engagement_id, kind=kind).first()
     if duty is None:
         return _api_error(400, f"This engagement has no {kind} duty.")
