@@ -8,7 +8,6 @@ may not make, 409 when someone else changed the object first.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 
@@ -28,6 +27,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from psaas_portal import csvsafe
 from psaas_portal.params import parse_id
 from raci.models import Party, TemplateVersion
 
@@ -346,7 +346,7 @@ def _csv_response(filename: str, rows) -> StreamingHttpResponse:
         def write(self, value):
             return value
 
-    writer = csv.writer(Echo())
+    writer = csvsafe.writer(Echo())  # cells that would run as formulas are quoted
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )
