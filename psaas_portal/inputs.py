@@ -163,3 +163,41 @@ class MultiLineField(forms.CharField):
     """A CharField for notes and descriptions: line breaks allowed, other controls not."""
 
     default_validators = [validate_multi_line]
+
+
+class SingleLineInputs:
+    """A form mixin: every CharField shown as a one-line input (TextInput, EmailInput…, not a
+    Textarea) refuses control characters, CR and LF included; Textareas refuse the other
+    control characters. For forms whose fields are made elsewhere (ModelForms, the admin)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if not isinstance(field, forms.CharField) or isinstance(
+                field, (SingleLineField, MultiLineField)
+            ):
+                continue
+            if isinstance(field.widget, forms.Textarea):
+                field.validators.append(validate_multi_line)
+            elif not isinstance(field.widget, forms.PasswordInput):
+                field.validators.append(validate_single_line)
+
+
+def _guarded(form_class):
+    if issubclass(form_class, SingleLineInputs):
+        return form_class
+    return type(form_class.__name__, (SingleLineInputs, form_class), {"__module__": __name__})
+
+
+def guard_admin_forms(site=None) -> None:
+    """Every form of the Django admin (and its inlines) gets `SingleLineInputs`: the admin is
+    an input path like any other. Called once the admin modules are loaded."""
+    from django.contrib import admin
+
+    site = site or admin.site
+    for model_admin in site._registry.values():
+        model_admin.form = _guarded(model_admin.form)
+        if getattr(model_admin, "add_form", None) is not None:  # the user admin's
+            model_admin.add_form = _guarded(model_admin.add_form)
+        for inline in model_admin.inlines:
+            inline.form = _guarded(inline.form)
