@@ -15,7 +15,7 @@ from django.utils import timezone
 from raci.choices import Tracking
 from raci.models import Party, TemplateTask, TemplateVersion
 
-from . import notifications, permissions, workflow
+from . import notifications, permissions, token_lifecycle, workflow
 from .choices import (
     OPEN_STATUSES,
     Channel,
@@ -221,6 +221,7 @@ def add_member(
         user=user.get_username(), party=party.name, role_title=role_title, is_manager=is_manager
     )
     record_event(engagement, verb, actor=actor, data=data)
+    token_lifecycle.revoke_tokens_of_departed(engagement, user, actor=actor)
     return membership
 
 
@@ -240,6 +241,7 @@ def remove_member(engagement: Engagement, user, *, actor=None) -> None:
         actor=actor,
         data={"user": user.get_username(), "party": party},
     )
+    token_lifecycle.revoke_tokens_of_departed(engagement, user, actor=actor)
 
 
 # --- The task workflow ----------------------------------------------------------
