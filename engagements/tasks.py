@@ -15,7 +15,7 @@ from collections import defaultdict
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -109,10 +109,24 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
 
 
 def _mark_sent(notification_id: int):
-    def sent() -> None:
+    """After the server accepted the message: recorded at once. If the database connection
+    dropped meanwhile (a restart, a failover), one reconnect and retry, so the message is not
+    sent again by the next try."""
+
+    def record() -> None:
         Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
             sent_at=timezone.now(), last_error=""
         )
+
+    def sent() -> None:
+        try:
+            record()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block:
+                raise
+            connection.close()
+            time.sleep(0.5)
+            record()
 
     return sent
 
