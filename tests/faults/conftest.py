@@ -21,6 +21,7 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures)
     start_worker,
     wait_until,
 )
+from tests.integration.test_backup_restore import fresh_database  # noqa: F401 (fixture)
 
 RESULTS: list[dict] = []
 
