@@ -82,8 +82,11 @@ def refused(notification_id: int, exc: BaseException) -> None:
         return
     wait = backoff_seconds(attempts)
     row.update(claimed_at=None, retry_at=now + dt.timedelta(seconds=wait), last_error=error)
-    log.info(
-        "notification %s refused for now (%s); retried in %.0f s", notification_id, error, wait
+    log.warning(
+        "notification %s refused for now by the mail server (%s); retried in %.0f s",
+        notification_id,
+        error,
+        wait,
     )
 
 

@@ -136,8 +136,7 @@ def _mark_failed(notification_id: int):
     delay, a permanent one (5xx) is given up at once (`delivery_backoff`)."""
 
     def failed(exc: Exception) -> None:
-        log.warning("notification %s refused by the mail server: %s", notification_id, exc)
-        delivery_backoff.refused(notification_id, exc)
+        delivery_backoff.refused(notification_id, exc)  # logs it (WARNING, or ERROR if given up)
 
     return failed
 
