@@ -191,6 +191,12 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj) -> None:
         remove_member(obj.engagement, obj.user, actor=request.user)
 
+    def delete_queryset(self, request, queryset) -> None:
+        """Bulk "delete selected": each membership through the service, so the person's
+        object permissions go with it and the removal is an event."""
+        for membership in queryset.select_related("engagement", "user"):
+            remove_member(membership.engagement, membership.user, actor=request.user)
+
     def has_change_permission(self, request, obj=None) -> bool:
         return False if obj else super().has_change_permission(request, obj)
 

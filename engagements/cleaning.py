@@ -41,7 +41,10 @@ def utc(value: dt.datetime | None, what: str) -> dt.datetime:
         raise DomainError(f"{what} is required.")
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        raise DomainError(f"{what} is out of range.") from None
 
 
 def aware(value: dt.datetime | None, what: str) -> dt.datetime:

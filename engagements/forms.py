@@ -10,6 +10,7 @@ from django.utils import timezone
 from engagements.actions.cycles import SnapshotIn
 from engagements.actions.duties import AttestationIn
 from engagements.cleaning import COMMENT_MAX_LENGTH
+from psaas_portal import inputs
 
 from .choices import (
     AttestationResult,
@@ -60,7 +61,7 @@ class ChecklistForm(RevisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for key, label in ChecklistItemKey.choices:
-            self.fields[f"{key}-value"] = forms.CharField(
+            self.fields[f"{key}-value"] = inputs.SingleLineField(
                 label=label, required=False, max_length=500
             )
             self.fields[f"{key}-confirmed"] = forms.BooleanField(label="Confirmed", required=False)
@@ -94,7 +95,7 @@ class ChecklistReviewForm(RevisionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for key, label in ChecklistItemKey.choices:
-            self.fields[f"{key}-comment"] = forms.CharField(
+            self.fields[f"{key}-comment"] = inputs.SingleLineField(
                 label=f"Comment on {label.lower()}", required=False, max_length=COMMENT_MAX_LENGTH
             )
 
@@ -126,8 +127,13 @@ def when(label: str, **kwargs) -> forms.DateTimeField:
 
 
 def text(label: str, *, required: bool = True, rows: int = 0, max_length: int = COMMENT_MAX_LENGTH):
-    widget = forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput()
-    return forms.CharField(label=label, required=required, max_length=max_length, widget=widget)
+    """One line (control characters, CR and LF refused) or, with rows, several."""
+    if rows:
+        widget = forms.Textarea(attrs={"rows": rows})
+        return inputs.MultiLineField(
+            label=label, required=required, max_length=max_length, widget=widget
+        )
+    return inputs.SingleLineField(label=label, required=required, max_length=max_length)
 
 
 class WindowsForm(forms.Form):

@@ -9,18 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import time
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
-from . import ical
+from . import delivery_backoff, ical
 from .choices import Channel, ReminderKind
 from .events import kind_of
 from .models import Notification, Profile
@@ -33,13 +34,15 @@ RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 
 def claim(queryset, limit: int) -> list[int]:
     """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
-    unclaimed or whose claim expired (a worker that died). Only claimed rows are sent."""
+    unclaimed or whose claim expired (a worker that died), and not waiting out a temporary
+    refusal (`retry_at`). Only claimed rows are sent."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     with transaction.atomic():
         ids = list(
             queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
             .select_for_update(skip_locked=True)
             .order_by("id")
             .values_list("id", flat=True)[:limit]
@@ -106,24 +109,50 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
 
 
 def _mark_sent(notification_id: int):
-    def sent() -> None:
+    """After the server accepted the message: recorded at once. If the database connection
+    dropped meanwhile (a restart, a failover), one reconnect and retry, so the message is not
+    sent again by the next try."""
+
+    def record() -> None:
         Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
             sent_at=timezone.now(), last_error=""
         )
+
+    def sent() -> None:
+        try:
+            record()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block:
+                raise
+            connection.close()
+            time.sleep(0.5)
+            record()
 
     return sent
 
 
 def _mark_failed(notification_id: int):
-    """The server refused this message alone: released for a later sweep, the attempt counted."""
+    """The server refused this message alone: a temporary refusal (4xx) waits with a growing
+    delay, a permanent one (5xx) is given up at once (`delivery_backoff`)."""
 
     def failed(exc: Exception) -> None:
-        log.warning("notification %s refused by the mail server: %s", notification_id, exc)
-        Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
-            claimed_at=None, last_error=str(exc)[:300]
-        )
+        delivery_backoff.refused(notification_id, exc)  # logs it (WARNING, or ERROR if given up)
 
     return failed
+
+
+def _renewing(ids: list[int], items):
+    """Yields the items, renewing this worker's claim on the rows not yet sent every quarter
+    lease, so a short lease frees a dead worker's rows quickly and never a live one's."""
+    every = settings.NOTIFY_CLAIM_LEASE / 4
+    renewed = time.monotonic()
+    for item in items:
+        if time.monotonic() - renewed >= every:
+            Notification.objects.filter(
+                id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
+            ).update(claimed_at=timezone.now())
+            renewed = time.monotonic()
+        yield item
 
 
 def deliver(ids: list[int]) -> int:
@@ -140,19 +169,30 @@ def deliver(ids: list[int]) -> int:
     )
     sendable = [n for n in rows if n.recipient.email and n.recipient.is_active]
     skipped = [n.pk for n in rows if n not in sendable]
-    if skipped:  # nobody to send to: settled, not retried
-        Notification.objects.filter(id__in=skipped).update(
-            sent_at=timezone.now(), last_error="no email address"
-        )
     try:
-        return send_each((_message(n), _mark_sent(n.pk), _mark_failed(n.pk)) for n in sendable)
+        if skipped:  # nobody to send to: settled, not retried
+            Notification.objects.filter(id__in=skipped).update(
+                sent_at=timezone.now(), last_error="no email address"
+            )
+        sent = send_each(
+            _renewing(ids, ((_message(n), _mark_sent(n.pk), _mark_failed(n.pk)) for n in sendable))
+        )
     except RETRYABLE as exc:
         # The mail server was unreachable: nothing left was really tried, so the claim
         # does not count as an attempt (an outage delays delivery, it never drops it).
+        delivery_backoff.outage_started(exc)
         Notification.objects.filter(
             id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
         ).update(claimed_at=None, last_error=str(exc)[:300], attempts=F("attempts") - 1)
         raise
+    except BaseException:
+        # Anything else after the claim (the database gone, a template error, the task
+        # killed by its time limit): the claim is released so the rows go out on the next try.
+        delivery_backoff.release(ids, uncount=False)
+        raise
+    if sendable:
+        delivery_backoff.outage_over()
+    return sent
 
 
 def deliver_pending_batches(max_batches: int | None = None) -> int:

@@ -15,3 +15,7 @@ class PortalConfig(AppConfig):
         from .security import log_lockout
 
         user_locked_out.connect(log_lockout, dispatch_uid="psaas_portal.log_lockout")
+
+        from .inputs import guard_admin_forms
+
+        guard_admin_forms()  # the admin's one-line fields refuse control characters too

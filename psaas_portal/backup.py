@@ -82,18 +82,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def backup(output: Path) -> dict:
-    """Writes the backup tar to `output`; returns its manifest."""
-    engine = connection.vendor
-    with tempfile.TemporaryDirectory() as tmp:
-        dump = Path(tmp) / ("database.dump" if engine == "postgresql" else "database.sqlite3")
-        if engine == "postgresql":
-            args, env = _pg_env()
+def _counts_with(cursor, tables: list[str], quote) -> dict[str, int]:
+    counts = {}
+    for table in tables:
+        cursor.execute(f"SELECT COUNT(*) FROM {quote(table)}")
+        counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def _pg_dump(dump: Path) -> tuple[dict[str, int], list[list[str]], str]:
+    """pg_dump of one exported snapshot; the row counts and the applied migrations are read
+    in that same snapshot, so they describe exactly what the dump holds even while the
+    portal keeps writing."""
+    args, env = _pg_env()
+    tables = table_names()
+    quote = connection.ops.quote_name
+    snap = connection.get_new_connection(connection.get_connection_params())
+    try:
+        snap.autocommit = False
+        with snap.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            counts = _counts_with(cursor, tables, quote)
+            cursor.execute("SELECT app, name FROM django_migrations")
+            migrations = sorted([app, name] for app, name in cursor.fetchall())
+            # The snapshot lives as long as this transaction: pg_dump runs meanwhile.
             result = subprocess.run(
                 [
                     "pg_dump",
                     "-Fc",
                     "--no-owner",
+                    f"--snapshot={snapshot}",
                     *args,
                     "-d",
                     connection.settings_dict["NAME"],
@@ -104,15 +124,33 @@ def backup(output: Path) -> dict:
                 capture_output=True,
                 text=True,
             )
-            if result.returncode != 0:
-                raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
-            server = connection.cursor().connection.server_version
+        snap.rollback()
+        server = snap.server_version
+    finally:
+        snap.close()
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
+    return counts, migrations, str(server)
+
+
+def backup(output: Path) -> dict:
+    """Writes the backup tar to `output`; returns its manifest."""
+    engine = connection.vendor
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = Path(tmp) / ("database.dump" if engine == "postgresql" else "database.sqlite3")
+        if engine == "postgresql":
+            counts, migrations, server = _pg_dump(dump)
         elif engine == "sqlite":
             source = sqlite3.connect(connection.settings_dict["NAME"])
             target = sqlite3.connect(dump)
             with target:
                 source.backup(target)  # a consistent copy while the portal keeps running
             source.close()
+            # Counted in the copy itself, not in the live database that moved on.
+            cursor = target.cursor()
+            counts = _counts_with(cursor, table_names(), connection.ops.quote_name)
+            cursor.execute("SELECT app, name FROM django_migrations")
+            migrations = sorted([app, name] for app, name in cursor.fetchall())
             target.close()
             server = sqlite3.sqlite_version
         else:
@@ -122,8 +160,8 @@ def backup(output: Path) -> dict:
             "portal_version": portal_version(),
             "engine": engine,
             "server_version": str(server),
-            "migrations": applied_migrations(),
-            "row_counts": row_counts(),
+            "migrations": migrations,
+            "row_counts": counts,
             "file": dump.name,
             "sha256": _sha256(dump),
         }

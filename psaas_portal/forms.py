@@ -25,22 +25,35 @@ class PortalPasswordResetForm(PasswordResetForm):
     limit the page answers the same (no hint) and the refusal is logged."""
 
     def save(self, *args, request=None, **kwargs):
+        """The request's part, the same for a known and an unknown address: the per-address
+        limit, then one task published. Looking the account up, the per-account limit and
+        the email happen in the worker (`send_now`), so the answer takes the same time."""
         from .models import ResetRequest
         from .security import client_ip
+        from .tasks import send_password_reset
 
-        self._ip = client_ip(request) if request is not None else None
+        ip = client_ip(request) if request is not None else None
         since = timezone.now() - dt.timedelta(hours=1)
         ResetRequest.objects.filter(created_at__lt=since - dt.timedelta(days=1)).delete()
-        if self._ip:
+        if ip:
             # One row per request (user empty), whatever the address asked for.
             requests = ResetRequest.objects.filter(
-                ip=self._ip, user_id__isnull=True, created_at__gte=since
+                ip=ip, user_id__isnull=True, created_at__gte=since
             )
             if requests.count() >= settings.RESET_REQUESTS_PER_IP:
-                log.warning("password reset refused: too many requests from %s", self._ip)
+                log.warning("password reset refused: too many requests from %s", ip)
                 return None
-            ResetRequest.objects.create(ip=self._ip, sent=False)
-        return super().save(*args, request=request, **kwargs)
+            ResetRequest.objects.create(ip=ip, sent=False)
+        try:
+            send_password_reset.delay(self.cleaned_data["email"], ip)
+        except Exception:  # the broker is down: the page answers the same; an operator sees it
+            log.exception("could not queue a password reset email")
+        return None
+
+    def send_now(self, ip: str | None) -> None:
+        """The worker's part: Django's reset (active users with a usable password get a link)."""
+        self._ip = ip
+        super().save(domain_override="portal", request=None)
 
     def send_mail(
         self,

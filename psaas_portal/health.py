@@ -75,18 +75,27 @@ def worker() -> str:
     return _heartbeat("worker", settings.HEARTBEAT_MAX_AGE)
 
 
+def outbox() -> str:
+    """Never fails readiness (an email given up is no reason to stop serving), but says how
+    many emails wait after a temporary refusal and how many were given up."""
+    from engagements import delivery_backoff
+
+    return delivery_backoff.outbox_status()
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": database,
     "broker": broker,
     "beat": beat,
     "worker": worker,
+    "outbox": outbox,
 }
 
 
 def run_checks() -> tuple[bool, dict[str, Check]]:
     results = {}
     for name, check in CHECKS.items():
-        if name in ("beat", "worker") and not results["database"].ok:
+        if name in ("beat", "worker", "outbox") and not results["database"].ok:
             results[name] = Check(name, False, 0.0, "database unavailable")
             continue
         started = time.perf_counter()

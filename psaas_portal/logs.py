@@ -13,6 +13,8 @@ import logging
 import re
 import uuid
 
+from django.utils.functional import empty
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -20,6 +22,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 user_id: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", default="")
 engagement_id: contextvars.ContextVar[str] = contextvars.ContextVar("engagement_id", default="")
 current_task_id: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="")
+current_request: contextvars.ContextVar = contextvars.ContextVar("request", default=None)
 
 
 class RequestContextMiddleware:
@@ -34,13 +37,14 @@ class RequestContextMiddleware:
         tokens = [request_id.set(rid), engagement_id.set("")]
         request.request_id = rid
         try:
-            user = getattr(request, "user", None)
-            tokens.append(
-                user_id.set(str(user.pk) if user is not None and user.is_authenticated else "")
-            )
+            # The user is not loaded here (that is a database query): the log filter reads it
+            # from the request once something else has loaded it.
+            tokens += [user_id.set(""), current_request.set(request)]
             response = self.get_response(request)
         finally:
-            for var, token in zip((request_id, engagement_id, user_id), tokens, strict=False):
+            for var, token in zip(
+                (request_id, engagement_id, user_id, current_request), tokens, strict=False
+            ):
                 var.reset(token)
         response[REQUEST_ID_HEADER] = rid
         return response
@@ -50,17 +54,28 @@ class RequestContextMiddleware:
             engagement_id.set(str(view_kwargs["engagement_id"]))
 
 
+def loaded_user_id(request) -> str:
+    """The signed-in user's id if the request has already loaded its user, else "": reading
+    `request.user` would query the database, and logging must work while it is down."""
+    user = getattr(request, "_cached_user", None)  # set by django.contrib.auth's get_user
+    if user is None:
+        wrapped = getattr(getattr(request, "user", None), "_wrapped", None)
+        user = None if wrapped is None or wrapped is empty else wrapped
+    try:
+        return str(user.pk) if user is not None and user.is_authenticated else ""
+    except Exception:  # whatever it is, logging must not fail on it
+        return ""
+
+
 class ContextFilter(logging.Filter):
     """Adds the context to every record (empty strings where unknown)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         # django.request logs a response after the middleware has left: read its request.
-        request = getattr(record, "request", None)
-        user = getattr(request, "user", None)
+        # Never touches the database: a user not loaded yet is left out.
+        request = getattr(record, "request", None) or current_request.get()
         record.request_id = request_id.get() or getattr(request, "request_id", "")
-        record.user_id = user_id.get() or (
-            str(user.pk) if user is not None and user.is_authenticated else ""
-        )
+        record.user_id = user_id.get() or (loaded_user_id(request) if request is not None else "")
         record.engagement_id = engagement_id.get()
         record.task_id = current_task_id.get()
         return True

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "psaas_portal.logs.RequestContextMiddleware",
+    "psaas_portal.middleware.PrivateCacheControlMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -270,10 +271,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 NOTIFY_BATCH_SIZE = envint("NOTIFY_BATCH_SIZE", 100, minimum=1)
 NOTIFY_SWEEP_SECONDS = envint("NOTIFY_SWEEP_SECONDS", 60, minimum=5)
 NOTIFY_SWEEP_MAX_BATCHES = envint("NOTIFY_SWEEP_MAX_BATCHES", 100, minimum=1)
-# A claimed row whose worker died is claimable again after this; above the task time
-# limit, so a live worker's claim never expires under it.
-NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
+# A claimed row whose worker died is claimable again after this. A live worker renews its
+# claim every quarter lease while it sends (and each SMTP command is bounded by
+# EMAIL_TIMEOUT), so a short lease never lets two workers send one row.
+NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", max(45, 3 * EMAIL_TIMEOUT), minimum=1)
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 10, minimum=1)
+# A temporary refusal (SMTP 4xx) of one message waits NOTIFY_BACKOFF_BASE * 2**(attempt-1)
+# seconds, capped at NOTIFY_BACKOFF_MAX, with jitter; a permanent one (5xx) is given up.
+NOTIFY_BACKOFF_BASE = envint("NOTIFY_BACKOFF_BASE", 60, minimum=1)
+NOTIFY_BACKOFF_MAX = envint("NOTIFY_BACKOFF_MAX", 6 * 3600, minimum=1)
 NOTIFY_MAX_RETRIES = envint("NOTIFY_MAX_RETRIES", 8, minimum=0)
 NOTIFY_RETRY_BACKOFF = envint("NOTIFY_RETRY_BACKOFF", 2, minimum=1)
 NOTIFY_RETRY_BACKOFF_MAX = envint("NOTIFY_RETRY_BACKOFF_MAX", 600, minimum=1)

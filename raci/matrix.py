@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from psaas_portal import csvsafe
+
 from .choices import LETTER_FIELDS, LETTERS, Tracking
 
 OPTIONAL_SUFFIX = " (if required)"
@@ -103,7 +105,7 @@ class MatrixFormatError(ValueError):
 
 def to_csv(matrix: Matrix) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvsafe.writer(out, lineterminator="\n")
     writer.writerow(["task", *matrix.party_names, "notes"])
     for row in matrix.rows:
         cells = [row.cells[p].text() if p in row.cells else "" for p in matrix.party_names]
@@ -215,6 +217,7 @@ def from_csv(content: str | bytes, title: str = "") -> Matrix:
         records = list(csv.reader(io.StringIO(content, newline=""), strict=True))
     except csv.Error as exc:
         raise MatrixFormatError([f"the file is not valid CSV: {exc}"]) from None
+    records = [[csvsafe.restore(cell) for cell in r] for r in records]  # as to_csv quoted them
     records = [(n, r) for n, r in enumerate(records, start=1) if any(c.strip() for c in r)]
     if not records:
         raise MatrixFormatError(["the file is empty"])

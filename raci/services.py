@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
+from psaas_portal import inputs
+
 from .choices import VersionStatus
 from .matrix import Cell, Matrix, Row, from_data, parse_cell
 from .models import Party, RaciTemplate, TemplateCell, TemplateTask, TemplateVersion, VersionParty
@@ -27,6 +29,21 @@ MAX_DUE_OFFSET_DAYS = 3650
 
 class TemplateError(Exception):
     """A template change that is not allowed (for instance, editing a published version)."""
+
+
+def _line(value: str, what: str) -> str:
+    """A one-line text (a name, a role title, a condition): control characters refused."""
+    try:
+        return inputs.single_line(value, what)
+    except inputs.InputError as exc:
+        raise TemplateError(f"The {what} {exc.message}") from None
+
+
+def _text(value: str, what: str) -> str:
+    try:
+        return inputs.multi_line(value, what)
+    except inputs.InputError as exc:
+        raise TemplateError(f"The {what} {exc.message}") from None
 
 
 # --- Reads --------------------------------------------------------------------
@@ -275,6 +292,8 @@ def set_cell(
     except ValueError as exc:
         raise TemplateError(f"{task.name}, {party.name}: {exc}.") from None
     condition, role_title = condition.strip()[:120], role_title.strip()[:120]
+    _line(condition, "condition")
+    _line(role_title, "role title")
     if condition and not ({"C", "I"} & set(cell.letters)):
         raise TemplateError(f"{task.name}, {party.name}: a condition can only qualify C or I.")
     values = Cell(cell.letters, role_title, condition).field_values()
@@ -318,7 +337,9 @@ def update_task(version: TemplateVersion, *, task_id: int, actor, **fields) -> T
     for name, value in fields.items():
         if name not in allowed:
             raise TemplateError(f"Unknown task field {name}.")
-        setattr(task, name, value.strip() if isinstance(value, str) else value)
+        if isinstance(value, str):
+            value = (_line if name == "name" else _text)(value.strip(), name)
+        setattr(task, name, value)
     if not task.name:
         raise TemplateError("A task needs a name.")
     if (
@@ -335,7 +356,7 @@ def update_task(version: TemplateVersion, *, task_id: int, actor, **fields) -> T
 def add_task(version: TemplateVersion, *, name: str, actor) -> TemplateTask:
     """Appends a task; every party starts Informed, to be edited."""
     version = _draft(version)
-    name = name.strip()
+    name = _line(name.strip(), "task name")
     if not name:
         raise TemplateError("A task needs a name.")
     if version.tasks.filter(name__iexact=name).exists():
@@ -389,7 +410,7 @@ def move_task(version: TemplateVersion, *, task_id: int, up: bool, actor) -> Non
 def add_party(version: TemplateVersion, *, name: str, is_vendor: bool = False, actor) -> Party:
     """Adds a column; the party starts Informed on every task."""
     version = _draft(version)
-    name = name.strip()
+    name = _line(name.strip(), "party name")
     if not name:
         raise TemplateError("A party needs a name.")
     party, created = Party.objects.get_or_create(name=name, defaults={"is_vendor": is_vendor})

@@ -41,7 +41,7 @@ def test_ready_when_everything_answers(client, alive):
     status, body = readyz(client)
     assert status == 200, body
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "broker", "beat", "worker"}
+    assert set(body["checks"]) == {"database", "broker", "beat", "worker", "outbox"}
     assert all(c["ok"] for c in body["checks"].values())
 
 

@@ -16,6 +16,18 @@ from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _reset_task_runs_here():
+    """The reset email is sent by a task after the page answered; here it runs in-process."""
+    from psaas_portal.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+
+
 NEW_PASSWORD = "a-fresh-reset-passphrase-2026"
 LINK = re.compile(r"https?://[^\s\"<>]+/accounts/reset/[^\s\"<>]+/")
 
@@ -181,3 +193,28 @@ def test_one_address_cannot_spray_the_reset_form(client, engineer_a, mailoutbox,
     assert mailoutbox == []
     ask_for_link(client, engineer_a.email, ip="10.0.2.2")
     assert len(mailoutbox) == 1
+
+
+def test_known_and_unknown_addresses_take_the_same_path(
+    client, engineer_a, mailoutbox, monkeypatch
+):
+    """Issue 17, item 8: the request does the same work for both (a per-address check and one
+    published task, the same queries); the account lookup and the email happen in the task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from psaas_portal import tasks
+
+    published = []
+    monkeypatch.setattr(tasks.send_password_reset, "delay", lambda *a: published.append(a))
+    counts = []
+    for i, email in enumerate([engineer_a.email, "nobody@example.com"]):
+        with CaptureQueriesContext(connection) as queries:
+            ask_for_link(client, email, ip=f"10.0.3.{i}")
+        counts.append([q["sql"].split()[0] for q in queries.captured_queries])
+    assert counts[0] == counts[1]
+    assert mailoutbox == []  # before the fix: the known address was mailed inside the request
+    assert [p[0] for p in published] == [engineer_a.email, "nobody@example.com"]
+    tasks.send_password_reset(*published[0])
+    tasks.send_password_reset(*published[1])
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [engineer_a.email]

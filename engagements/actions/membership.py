@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from engagements import events, permissions
+from engagements.actions.tokens import revoke_tokens_of_departed
 from engagements.audit import record_event
 from engagements.errors import DomainError
 from engagements.models import (
@@ -80,6 +81,7 @@ def add_member(
         user=user.get_username(), party=party.name, role_title=role_title, is_manager=is_manager
     )
     record_event(engagement, verb, actor=actor, data=data)
+    revoke_tokens_of_departed(engagement, user, actor=actor)
     return membership
 
 
@@ -99,3 +101,4 @@ def remove_member(engagement: Engagement, user, *, actor=None) -> None:
         actor=actor,
         data={"user": user.get_username(), "party": party},
     )
+    revoke_tokens_of_departed(engagement, user, actor=actor)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -67,3 +68,32 @@ def token_for(raw: str) -> AttestationToken | None:
         .filter(digest=sha256_hex(raw), revoked_at__isnull=True)
         .first()
     )
+
+
+@transaction.atomic
+def revoke_tokens_of_departed(engagement: Engagement, user: Any, *, actor: Any = None) -> int:
+    """Tokens outlive no one's role: after a membership change, `user`'s active tokens on
+    the engagement are revoked (each with a `token.revoked` event) unless they may still
+    create tokens. A token does not come back to life if the role does. Returns how many."""
+    tokens = list(
+        AttestationToken.objects.select_for_update().filter(
+            engagement=engagement, created_by=user, revoked_at__isnull=True
+        )
+    )
+    if not tokens or "token.create" in policy.offered(user, engagement, names=["token.create"]):
+        return 0
+    now = timezone.now()
+    for token in tokens:
+        token.revoked_at, token.revoked_by = now, actor
+        token.save(update_fields=["revoked_at", "revoked_by"])
+        record_event(
+            engagement,
+            events.TOKEN_REVOKED,
+            actor=actor,
+            data={
+                "summary": f"revoked the attestation token {token.name!r} ({token.prefix}…): "
+                f"its creator {user.get_username()} is no longer Responsible for backups",
+                "reason": "creator left the role",
+            },
+        )
+    return len(tokens)

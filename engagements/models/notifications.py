@@ -48,6 +48,9 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="After a temporary refusal: not tried before this."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

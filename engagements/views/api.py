@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 
 from django.contrib.auth.decorators import login_not_required
@@ -15,6 +13,7 @@ from engagements.choices import DutyKind
 from engagements.cleaning import MAX_SIZE
 from engagements.errors import DomainError, NotAllowed
 from engagements.models import StandingDuty
+from psaas_portal import inputs
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +26,6 @@ def _api_error(status: int, message: str) -> JsonResponse:
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="psaas-portal attestations"'
     return response
-
-
-def _parse_time(value) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @login_not_required
@@ -61,17 +50,18 @@ def api_attestations(request, engagement_id: int):
     if len(request.body) > API_MAX_BODY:
         return _api_error(413, f"The body is larger than {API_MAX_BODY} bytes.")
     try:
-        body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
-        return _api_error(400, "The body is not valid JSON.")
+        body = inputs.load_json(request.body or b"")
+    except inputs.InputError as exc:
+        return _api_error(400, str(exc))
     if not isinstance(body, dict):
         return _api_error(400, "The body must be a JSON object.")
     kind = body.get("duty", DutyKind.BACKUP)
     if kind not in DutyKind.values:
         return _api_error(400, f"duty must be one of: {', '.join(DutyKind.values)}.")
-    performed_at = _parse_time(body.get("performed_at"))
-    if performed_at is None:
-        return _api_error(400, "performed_at is required, as an ISO 8601 time (UTC if no offset).")
+    try:
+        performed_at = inputs.parse_time(body.get("performed_at"), "performed_at")
+    except inputs.InputError as exc:
+        return _api_error(400, str(exc))
     size = body.get("size_bytes")
     if size is not None and (
         not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE
@@ -82,7 +72,11 @@ def api_attestations(request, engagement_id: int):
         value = body.get(key, "")
         if not isinstance(value, str):
             return _api_error(400, f"{key} must be a string.")
-        strings[key] = value
+        try:
+            check = inputs.multi_line if key == "notes" else inputs.single_line
+            strings[key] = check(value, key)
+        except inputs.InputError as exc:
+            return _api_error(400, str(exc))
     duty = StandingDuty.objects.filter(engagement_id=engagement_id, kind=kind).first()
     if duty is None:
         return _api_error(400, f"This engagement has no {kind} duty.")

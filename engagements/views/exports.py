@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import json
 
 from django.http import (
@@ -14,6 +13,7 @@ from engagements.lookups import (
 )
 from engagements.models import Event
 from engagements.selectors.engagements import engagement_matrix
+from psaas_portal import csvsafe
 
 
 def _csv_response(filename: str, rows) -> StreamingHttpResponse:
@@ -23,7 +23,7 @@ def _csv_response(filename: str, rows) -> StreamingHttpResponse:
         def write(self, value):
             return value
 
-    writer = csv.writer(Echo())
+    writer = csvsafe.writer(Echo())  # cells that would run as formulas are quoted
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )

@@ -38,11 +38,11 @@ def test_the_act_permission_goes_forwards_and_comes_back_backwards(engagement_a,
             )
         )
 
-    before, after = [("engagements", "0005_append_only_triggers")], [
-        ("engagements", "0006_drop_act_permission")
+    before, after = [("engagements", "0006_notification_retry_at")], [
+        ("engagements", "0007_drop_act_permission")
     ]
     executor = MigrationExecutor(connection)
-    executor.migrate(before)  # backwards through 0006: every member may act again
+    executor.migrate(before)  # backwards through 0007: every member may act again
     executor.loader.build_graph()
     old = executor.loader.project_state(before).apps
     assert (engineer_a.pk, engagement_a.pk) in act_rows(old)

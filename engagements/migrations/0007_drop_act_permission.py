@@ -35,7 +35,7 @@ def restore_act(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagements", "0005_append_only_triggers"),
+        ("engagements", "0006_notification_retry_at"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
