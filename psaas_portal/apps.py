@@ -11,6 +11,11 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
+
+        from .sessions import mark_refreshed
+
+        user_logged_in.connect(mark_refreshed, dispatch_uid="psaas_portal.session_refreshed")
 
         from .security import log_lockout
 

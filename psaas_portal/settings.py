@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "psaas_portal.sessions.SessionIdleRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -325,7 +326,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # --- Sessions and security ----------------------------------------------------
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 8, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the age counts from the last request
+# The idle timeout: the age counts from the session's last refresh, which happens when
+# SESSION_REFRESH_SECONDS have passed (psaas_portal.sessions), not on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = envint(
+    "SESSION_REFRESH_SECONDS", max(60, SESSION_COOKIE_AGE // 20), minimum=1
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
