@@ -35,7 +35,9 @@ def get_task_for_view(user, task_id: int) -> EngagementTask:
     task = (
         EngagementTask.objects.visible_to(user)
         .select_related("engagement__organization")
-        .prefetch_related(Prefetch("parties", queryset=TaskParty.objects.select_related("party")))
+        .prefetch_related(
+            Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
+        )
         .filter(pk=task_id)
         .first()
     )

@@ -29,7 +29,10 @@ EVENTS_PAGE_SIZE = 25
 
 
 def letters_prefetch() -> Prefetch:
-    return Prefetch("parties", queryset=TaskParty.objects.select_related("party"))
+    """A task's letters with their parties. Unordered: TaskParty's default ordering (by task,
+    then party) joins the engagement and its organisation only to sort, and every reader
+    keys the letters by party."""
+    return Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
 
 
 def urgency(today: dt.date) -> Case:

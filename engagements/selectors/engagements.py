@@ -10,7 +10,6 @@ from django.db.models import (
     Case,
     IntegerField,
     OuterRef,
-    Prefetch,
     Subquery,
     Value,
     When,
@@ -169,7 +168,7 @@ def seed_tasks_of_many(
     tasks = (
         EngagementTask.objects.live()
         .filter(engagement_id__in=engagement_ids, key__in=keys)
-        .prefetch_related(Prefetch("parties", queryset=TaskParty.objects.select_related("party")))
+        .prefetch_related(letters_prefetch())
         .order_by("environment")
     )
     out: dict[tuple[int, str], EngagementTask] = {}
