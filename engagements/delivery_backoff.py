@@ -52,7 +52,8 @@ def is_permanent(exc: BaseException) -> bool:
 def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
     """The wait after the `attempts`-th temporary refusal: base * 2**(attempts-1), capped, with
     "full jitter" over its upper half (so a burst of refused rows does not come back at once).
-    With the defaults (60 s base, 6 h cap, 10 attempts) the tries span about 17 hours."""
+    With the defaults (60 s base, 6 h cap, 10 attempts) the nine waits between the ten tries
+    add up to 4 to 8.5 hours (the cap is not reached)."""
     rng = rng or random
     step = settings.NOTIFY_BACKOFF_BASE * 2 ** max(0, attempts - 1)
     step = min(step, settings.NOTIFY_BACKOFF_MAX)
@@ -95,13 +96,14 @@ def refused(notification_id: int, exc: BaseException) -> None:
 
 
 def given_up():
-    """Emails that will not be tried again: attempts used up, never sent."""
-
+    """Emails that will not be tried again: attempts used up, never sent, and not in flight
+    (a last attempt a worker still holds is not given up yet, nor re-queued under it)."""
+    in_flight = timezone.now() - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     return Notification.objects.filter(
         channel=Channel.EMAIL,
         sent_at__isnull=True,
         attempts__gte=settings.NOTIFY_MAX_ATTEMPTS,
-    )
+    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=in_flight))
 
 
 def waiting():

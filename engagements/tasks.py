@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,17 +142,39 @@ def _mark_failed(notification_id: int):
     return failed
 
 
-def _renewing(ids: list[int], items):
-    """Yields the items, renewing this worker's claim on the rows not yet sent every quarter
-    lease, so a short lease frees a dead worker's rows quickly and never a live one's."""
-    every = settings.NOTIFY_CLAIM_LEASE / 4
+# Before a message, the claim is renewed when this long has passed since the last renewal:
+# fast batches pay nothing, and a message starts with (almost) a whole lease before it.
+RENEW_AFTER_SECONDS = 1.0
+
+
+def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]]):
+    """Yields the items of the rows this worker still holds.
+
+    Before a message, when more than RENEW_AFTER_SECONDS passed since the last renewal, the
+    claim on the rows not yet sent is renewed by a conditional update on this worker's claim
+    time; a row another worker took over meanwhile (its claim expired) is skipped, never
+    sent twice. A message starts with a whole lease ahead of it, and the lease is longer than
+    the slowest SMTP exchange (NOTIFY_CLAIM_LEASE: at least six EMAIL_TIMEOUTs)."""
     renewed = time.monotonic()
-    for item in items:
-        if time.monotonic() - renewed >= every:
-            Notification.objects.filter(
-                id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
-            ).update(claimed_at=timezone.now())
-            renewed = time.monotonic()
+    lost: set[int] = set()
+    for index, (pk, item) in enumerate(rows):
+        if stamp is not None and time.monotonic() - renewed >= RENEW_AFTER_SECONDS:
+            now = timezone.now()
+            remaining = [p for p, _ in rows[index:] if p not in lost]
+            mine = Notification.objects.filter(
+                id__in=remaining, sent_at__isnull=True, claimed_at=stamp
+            )
+            if mine.update(claimed_at=now) < len(remaining):
+                held = set(
+                    Notification.objects.filter(id__in=remaining, claimed_at=now).values_list(
+                        "id", flat=True
+                    )
+                )
+                lost |= set(remaining) - held
+                log.warning("claim lost on %d email(s); another worker has them", len(lost))
+            stamp, renewed = now, time.monotonic()
+        if pk in lost:
+            continue
         yield item
 
 
@@ -174,8 +197,12 @@ def deliver(ids: list[int]) -> int:
             Notification.objects.filter(id__in=skipped).update(
                 sent_at=timezone.now(), last_error="no email address"
             )
+        stamp = sendable[0].claimed_at if sendable else None
         sent = send_each(
-            _renewing(ids, ((_message(n), _mark_sent(n.pk), _mark_failed(n.pk)) for n in sendable))
+            _renewing(
+                stamp,
+                [(n.pk, (_message(n), _mark_sent(n.pk), _mark_failed(n.pk))) for n in sendable],
+            )
         )
     except RETRYABLE as exc:
         # The mail server was unreachable: nothing left was really tried, so the claim
@@ -183,7 +210,9 @@ def deliver(ids: list[int]) -> int:
         delivery_backoff.outage_started(exc)
         Notification.objects.filter(
             id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
-        ).update(claimed_at=None, last_error=str(exc)[:300], attempts=F("attempts") - 1)
+        ).update(
+            claimed_at=None, last_error=str(exc)[:300], attempts=Greatest(F("attempts") - 1, 0)
+        )
         raise
     except BaseException:
         # Anything else after the claim (the database gone, a template error, the task

@@ -136,7 +136,10 @@ def parse_time(value, field: str) -> dt.datetime:
 
 
 def validate_single_line(value: str) -> None:
-    """A form validator: one line, no control characters."""
+    """A form validator: one line, no control characters (text only: a JSON or UUID field's
+    cleaned value is not a string and is left to its own field)."""
+    if not isinstance(value, str):
+        return
     try:
         single_line(value, "")
     except InputError as exc:
@@ -147,6 +150,8 @@ def validate_single_line(value: str) -> None:
 
 
 def validate_multi_line(value: str) -> None:
+    if not isinstance(value, str):
+        return
     try:
         multi_line(value, "")
     except InputError as exc:

@@ -273,9 +273,10 @@ NOTIFY_BATCH_SIZE = envint("NOTIFY_BATCH_SIZE", 100, minimum=1)
 NOTIFY_SWEEP_SECONDS = envint("NOTIFY_SWEEP_SECONDS", 60, minimum=5)
 NOTIFY_SWEEP_MAX_BATCHES = envint("NOTIFY_SWEEP_MAX_BATCHES", 100, minimum=1)
 # A claimed row whose worker died is claimable again after this. A live worker renews its
-# claim every quarter lease while it sends (and each SMTP command is bounded by
-# EMAIL_TIMEOUT), so a short lease never lets two workers send one row.
-NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", max(45, 3 * EMAIL_TIMEOUT), minimum=1)
+# claim before each message (when a second has passed) and skips a row whose claim it lost;
+# one message's exchange (MAIL, RCPT, DATA, the end of data) is bounded by a few
+# EMAIL_TIMEOUTs, so a lease of six of them never lets two workers send one row.
+NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", max(60, 6 * EMAIL_TIMEOUT), minimum=1)
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 10, minimum=1)
 # A temporary refusal (SMTP 4xx) of one message waits NOTIFY_BACKOFF_BASE * 2**(attempt-1)
 # seconds, capped at NOTIFY_BACKOFF_MAX, with jitter; a permanent one (5xx) is given up.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -7,12 +8,14 @@ from django.utils import timezone
 from engagements import events, policy
 from engagements.actions.checklists import create_checklists
 from engagements.actions.engagements import copy_tasks
+from engagements.actions.tokens import revoke_tokens_of_departed
 from engagements.audit import record_event
 from engagements.choices import (
     TaskStatus,
 )
 from engagements.errors import DomainError
 from engagements.models import (
+    AttestationToken,
     Engagement,
     EngagementTask,
     Event,
@@ -134,6 +137,14 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                 task.delete()
     engagement.template_version = version
     engagement.save(update_fields=["template_version"])
+    # The new letters may take backups out of a token creator's hands: their tokens stop.
+    creators = set(
+        AttestationToken.objects.filter(engagement=engagement, revoked_at__isnull=True).values_list(
+            "created_by", flat=True
+        )
+    )
+    for creator in get_user_model().objects.filter(pk__in=creators):
+        revoke_tokens_of_departed(engagement, creator, actor=actor)
     for task in made_applicable:
         task.engagement = engagement
         record_event(

@@ -39,3 +39,26 @@ def test_a_change_that_keeps_the_role_keeps_the_token(engagement_a, engineer_a, 
     assert row.revoked_at is None
     assert not Event.objects.filter(verb="token.revoked").exists()
     assert AttestationToken.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_a_template_version_that_moves_backups_away_revokes_the_token(
+    engagement_a, engineer_a, cse, admin_user, template_version, token
+):
+    from engagements.actions.templates import apply_template_version
+    from raci import services as raci_services
+    from raci.models import TemplateCell
+
+    row, _ = token
+    draft = raci_services.start_draft(template_version, actor=admin_user)
+    backup = TemplateCell.objects.get(
+        task__version=draft, task__key="backup", party__name="Subscriber"
+    )
+    raci_services.set_cell(
+        draft, task_id=backup.task_id, party_id=backup.party_id, letters="I", actor=admin_user
+    )
+    apply_template_version(
+        engagement_a, raci_services.publish_version(draft, actor=admin_user), actor=cse
+    )
+    row.refresh_from_db()
+    assert row.revoked_at is not None and row.revoked_by == cse
+    assert Event.objects.filter(verb="token.revoked").count() == 1

@@ -197,3 +197,30 @@ def test_an_smtp_outage_is_logged_once_at_warning_when_it_starts_and_ends(
     assert len([w for w in warnings if w.startswith("SMTP outage:")]) == 1
     assert len([w for w in warnings if w.startswith("SMTP outage over")]) == 1
     assert emails().filter(sent_at__isnull=True).count() == 0
+
+
+def test_a_row_whose_claim_another_worker_took_is_skipped_not_sent_twice(
+    engagement_a, engineer_a, monkeypatch, settings
+):
+    changes(engagement_a, engineer_a, 3)
+    ids = tasks.claim(emails(), 10)
+    assert len(ids) >= 2
+    taken = ids[-1]
+    clock = iter(range(0, 1000, 5))  # every message finds a renewal due
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+    seen = []
+
+    def send(items):
+        for _message, sent, _failed in items:
+            if not seen:  # meanwhile the lease ran out and another worker claimed one row
+                Notification.objects.filter(pk=taken).update(
+                    claimed_at=timezone.now() + dt.timedelta(seconds=1)
+                )
+            seen.append(1)
+            sent()
+        return len(seen)
+
+    monkeypatch.setattr(tasks, "send_each", send)
+    assert tasks.deliver(ids) == len(ids) - 1
+    assert Notification.objects.get(pk=taken).sent_at is None  # the other worker sends it
+    assert emails().filter(pk__in=ids, sent_at__isnull=False).count() == len(ids) - 1

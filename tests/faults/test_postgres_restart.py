@@ -102,9 +102,11 @@ def private_postgres():
     if not (_pg_bin("pg_ctl") and _pg_bin("initdb")):
         service_missing("PostgreSQL server binaries (initdb, pg_ctl)")
     server = PrivatePostgres()
-    server.create()
-    yield server
-    server.destroy()
+    try:
+        server.create()
+        yield server
+    finally:  # a cluster that started is stopped, even when creating it failed halfway
+        server.destroy()
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
@@ -126,7 +128,8 @@ actor = get_user_model().objects.get(username="acme-engineer")
 acme = Engagement.objects.get(name="Acme identity appliance")
 task = EngagementTask.objects.get(engagement=acme, key="monitoring", environment="")
 accepted, failures = 0, 0
-while accepted < n:
+deadline = time.monotonic() + 120  # bounded: never retries forever if the database is gone
+while accepted < n and time.monotonic() < deadline:
     try:
         task.refresh_from_db()
         to = TaskStatus.NOT_STARTED if task.status == TaskStatus.IN_PROGRESS else TaskStatus.IN_PROGRESS
@@ -243,6 +246,7 @@ def test_postgres_restarted_mid_burst(
     )
     start_worker("wpg", smtp_port=relay.port, extra_env={"DATABASE_URL": url, **FAST})
     web = Web(url, redis_server.url, tmp_path / "gunicorn.log")
+    driver = None
     try:
         web.sign_in("acme-engineer", "psaas-demo-2026")
         assert web.get("/engagements/")[0] == 200
@@ -302,4 +306,7 @@ def test_postgres_restarted_mid_burst(
         access = (tmp_path / "gunicorn.log").read_text()
         assert '" 500 ' not in access, access[-2000:]
     finally:
+        if driver is not None and driver.poll() is None:
+            driver.kill()
+            driver.wait(timeout=10)
         web.stop()
