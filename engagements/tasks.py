@@ -110,9 +110,10 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
 
 
 def _mark_sent(notification_id: int):
-    """After the server accepted the message: recorded at once. If the database connection
-    dropped meanwhile (a restart, a failover), one reconnect and retry, so the message is not
-    sent again by the next try."""
+    """After the server accepted the message: recorded at once. If the database is away
+    meanwhile (a dropped connection, a restart, a failover), the worker reconnects and
+    retries every half second for up to half the claim lease: while the claim holds, no other
+    worker can take the row, so the message is not sent again once the database is back."""
 
     def record() -> None:
         Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
@@ -120,14 +121,16 @@ def _mark_sent(notification_id: int):
         )
 
     def sent() -> None:
-        try:
-            record()
-        except (OperationalError, InterfaceError):
-            if connection.in_atomic_block:
-                raise
-            connection.close()
-            time.sleep(0.5)
-            record()
+        deadline = time.monotonic() + settings.NOTIFY_CLAIM_LEASE / 2
+        while True:
+            try:
+                record()
+                return
+            except (OperationalError, InterfaceError):
+                if connection.in_atomic_block or time.monotonic() >= deadline:
+                    raise
+                connection.close()
+                time.sleep(0.5)
 
     return sent
 

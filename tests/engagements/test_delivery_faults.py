@@ -224,3 +224,34 @@ def test_a_row_whose_claim_another_worker_took_is_skipped_not_sent_twice(
     assert tasks.deliver(ids) == len(ids) - 1
     assert Notification.objects.get(pk=taken).sent_at is None  # the other worker sends it
     assert emails().filter(pk__in=ids, sent_at__isnull=False).count() == len(ids) - 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_accepted_while_the_database_is_away_is_recorded_when_it_is_back(
+    engagement_a, engineer_a, monkeypatch, settings
+):
+    from django.db.models.query import QuerySet
+
+    changes(engagement_a, engineer_a)
+    ids = tasks.claim(emails(), 10)
+    real_update = QuerySet.update
+    failures = {"left": 4}  # the database is away for four tries (two seconds)
+
+    def update(self, **values):
+        if "sent_at" in values and failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("the database system is starting up")
+        return real_update(self, **values)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+
+    def send(items):
+        for _message, sent, _failed in items:
+            sent()  # the relay accepted it
+        return len(ids)
+
+    monkeypatch.setattr(tasks, "send_each", send)
+    tasks.deliver(ids)
+    assert failures["left"] == 0
+    assert emails().filter(pk__in=ids, sent_at__isnull=True).count() == 0  # recorded: no resend
