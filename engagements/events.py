@@ -24,7 +24,7 @@ from .choices import Environment, TaskStatus
 from .choices import NotificationReason as Reason
 from .states import MACHINES
 
-Who = Literal["informed", "consulted", "responsible", "involved", "signers", "addressed"]
+Who = Literal["informed", "consulted", "responsible", "involved", "signers", "addressed", "members"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,13 @@ ENGAGEMENT_STATE_CHANGED = _kind(
     reach=AUDIT_ONLY,
     machine="engagement",
     detail="reason",
+)
+ENGAGEMENT_WENT_LIVE = _kind(
+    "engagement.went_live",
+    "{task} signed off: the appliance is live",
+    "signed off the Production deployment: the engagement is live",
+    reach=(Reach("members", Reason.INFORMED, conditional=False),),
+    machine="engagement",
 )
 MEMBER_ADDED = _kind(
     "member.added",

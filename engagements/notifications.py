@@ -54,7 +54,9 @@ def audiences(event: Event, task) -> list[Audience]:
         for cell in cells:
             if reach.conditional and cell.condition and not issue:
                 continue
-            if reach.who == "involved":
+            if reach.who == "members":  # every party with a letter on the task
+                holds = True
+            elif reach.who == "involved":
                 holds = cell.responsible or cell.accountable
             elif reach.who == "addressed":
                 holds = cell.consulted and cell.party_id == event.data.get("to_party_id")

@@ -158,6 +158,8 @@ ENGAGEMENT = StateMachine(
     },
     field="state",
     noun="The engagement",
+    # Signing off the Production deployment takes an onboarding engagement live by itself.
+    system={"production signed off": {(E.ONBOARDING, E.LIVE)}},
 )
 
 __all__ = ["OPEN_CYCLE_STATES", "OPEN_ISSUE_STATES", "OPEN_TASK_STATES"]

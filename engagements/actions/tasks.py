@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from engagements import events, policy
-from engagements.actions.duties import start_duty_clocks
+from engagements.actions.golive import production_signed_off
 from engagements.audit import record_event
 from engagements.choices import Environment, SeedTask, TaskStatus
 from engagements.cleaning import clean_text
@@ -115,8 +115,6 @@ def sign_off_task(
     except IntegrityError:
         raise Conflict(f"{task.label} is already signed off.") from None
     before = _save_status(task, TaskStatus.SIGNED_OFF)
-    if task.key == SeedTask.DEPLOYMENT and task.environment == Environment.PRODUCTION:
-        start_duty_clocks(task.engagement)  # the appliance is live: backups and monitoring
     record_event(
         task.engagement,
         events.TASK_SIGNED_OFF,
@@ -126,6 +124,8 @@ def sign_off_task(
         to_state=TaskStatus.SIGNED_OFF,
         data={"signoff": signoff.pk, "environment": task.environment, "comment": comment},
     )
+    if task.key == SeedTask.DEPLOYMENT and task.environment == Environment.PRODUCTION:
+        production_signed_off(task, actor=actor)  # duty clocks start; onboarding goes live
     return signoff
 
 
