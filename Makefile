@@ -26,7 +26,7 @@ run: $(VENV)/.installed-run
 	@echo
 	@echo "PSaaS Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the web server, the worker and beat)"
 	@echo "Emails the portal sends are written to var/mail/."
-	@bash -c 'trap "kill 0" EXIT; \
+	@SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} bash -c 'trap "kill 0" EXIT; \
 	  $(VENV)/bin/celery -A psaas_portal worker --loglevel=WARNING --concurrency=1 & \
 	  $(VENV)/bin/celery -A psaas_portal beat --loglevel=WARNING & \
 	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)'

@@ -112,3 +112,19 @@ def test_no_code_outside_the_registry_compares_verb_strings():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_email_subjects_are_plain_text_not_html_escaped(engagement_a, cse, engineer_a):
+    engagement_a.organization.name = "Dana's Bank"
+    engagement_a.organization.save()
+    monitoring = task_of(engagement_a, "monitoring")
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    celery_tasks.deliver(
+        list(Notification.objects.filter(channel=Channel.EMAIL).values_list("pk", flat=True))
+    )
+    assert mail.outbox
+    assert all(m.subject.startswith("[Dana's Bank] ") for m in mail.outbox), [
+        m.subject for m in mail.outbox
+    ]
+    assert not any("&#x27;" in m.subject or "&amp;" in m.subject for m in mail.outbox)
