@@ -43,6 +43,7 @@ from .states import (
     HANDOVER,
     ISSUE,
     TASK,
+    person_may_reach,
 )
 
 LETTER_NAMES = {
@@ -318,6 +319,8 @@ def moves_offered(task: EngagementTask, party_id: int | None, user: Any = None) 
     out = []
     for to, move in TASK.moves_from(task.status):
         if not move.by_person or (move.optional_only and not task.is_optional):
+            continue
+        if not person_may_reach(task, to):
             continue
         rule = RULES[move.rule]  # type: ignore[index]
         if _holds(rule, side, user, task):

@@ -15,6 +15,7 @@ from .choices import (
     EngagementState,
     HandoverState,
     IssueState,
+    SeedTask,
     TaskStatus,
 )
 from .statemachine import Move, StateMachine
@@ -56,6 +57,21 @@ TASK = StateMachine(
     },
 )
 OPEN_TASK_STATES = OPEN_STATUSES
+
+# Tasks whose completion is another object's: a person never marks them done; the system
+# move of that cause does (Preparing VM Infrastructure is done when its checklist is
+# accepted, and only so).
+DONE_ONLY_BY: dict[str, tuple[str, str]] = {
+    SeedTask.INFRASTRUCTURE: (
+        "checklist",
+        "{task} is done when the vendor accepts its Infrastructure Checklist.",
+    ),
+}
+
+
+def person_may_reach(task: Any, to: str) -> bool:
+    """Whether a person's move may take this task to `to` (see DONE_ONLY_BY)."""
+    return not (to == T.DONE and task.key in DONE_ONLY_BY)
 
 C = ChecklistStatus
 CHECKLIST = StateMachine(

@@ -15,7 +15,7 @@ from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError, NotAllowed
 from engagements.models import Comment, EngagementTask, Event, SignOff
 from engagements.statemachine import Move
-from engagements.states import TASK
+from engagements.states import DONE_ONLY_BY, TASK, person_may_reach
 from raci.models import Party
 
 
@@ -53,6 +53,8 @@ def _check_move(task: EngagementTask, to: str, actor: Any) -> Move:
     """The move must exist in the task's state machine, then the policy rule it names must
     allow this person (its letter on the task)."""
     move = TASK.check(task, to, what=task.label)
+    if not person_may_reach(task, to):
+        raise DomainError(DONE_ONLY_BY[task.key][1].format(task=task.label))
     policy.check(actor, move.rule, task, task=task)  # type: ignore[arg-type]
     return move
 

@@ -156,3 +156,25 @@ def test_my_work_lists_the_checklist_to_review_for_the_vendor(
     assert response.context["to_review"] == [checklist]
     assert "Checklists to review" in response.content.decode()
     assert client_for(engineer_a).get(reverse("engagements:my-work")).context["to_review"] == []
+
+
+def test_the_checklist_is_the_gate_infrastructure_is_not_marked_done_by_hand(
+    checklist, engineer_a, cse, engagement_a
+):
+    from engagements.actions.tasks import transition_task
+    from engagements.policy import member_party_id, moves_offered
+
+    task = task_of(engagement_a, "infrastructure", DEV)
+    transition_task(task, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    task.refresh_from_db()
+    party = member_party_id(engagement_a.pk, engineer_a)
+    assert TaskStatus.DONE not in [to for to, _ in moves_offered(task, party, engineer_a)]
+    with pytest.raises(DomainError, match="accepts its Infrastructure Checklist"):
+        transition_task(task, to=TaskStatus.DONE, actor=engineer_a)
+    task.refresh_from_db()
+    assert task.status == TaskStatus.IN_PROGRESS
+    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    checklist.refresh_from_db()
+    review_checklist(checklist, actor=cse, accept=True)
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE  # acceptance, and only acceptance, completes it

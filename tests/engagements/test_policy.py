@@ -50,7 +50,7 @@ from engagements.models import (
     UpdateStage,
 )
 from engagements.rules import RULES
-from engagements.states import CYCLE, ENGAGEMENT, HANDOVER, ISSUE, TASK
+from engagements.states import CYCLE, ENGAGEMENT, HANDOVER, ISSUE, TASK, person_may_reach
 from tests.engagements.test_checklist import full_items
 from tests.factories import update_windows
 
@@ -166,7 +166,12 @@ def test_task_rules(engagement_a, personas, key):
                         and move.rule == "task.move"
                         and "task.move" in policy.offered(person, obj)
                         and (obj.is_optional or not move.optional_only)
+                        and person_may_reach(obj, to)
                     )
+                    offered_moves = policy.moves_offered(
+                        obj, policy.member_party_id(obj.engagement_id, person), person
+                    )
+                    assert allowed == any(t == to for t, _ in offered_moves), (state, to)
                     was_refused = refused(
                         lambda: task_actions.transition_task(
                             obj,  # noqa: B023

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from engagements.actions.checklists import review_checklist, save_checklist
 from engagements.actions.cycles import (
     SnapshotIn,
     accept_windows,
@@ -84,6 +85,20 @@ USERS = [
     ("acme-engineer", "Alex", "Acme", "Acme Corp", False),
     ("globex-engineer", "Gita", "Globex", "Globex", False),
 ]
+
+
+# What the demo's subscriber filled in on its Development checklist.
+DEMO_CHECKLIST = {
+    "memory": "32 GB per VM (3 VMs)",
+    "storage": "200 GB SSD per VM",
+    "processors": "8 vCPU per VM",
+    "load_balancers": "lb-dev.acme.example (TLS passthrough)",
+    "networks": "10.20.0.0/24, ports 443 and 22 from the jumphost",
+    "ssl_certificates": "CN=login-dev.acme.example, expires 2027-10-01",
+    "dns_records": "login-dev.acme.example -> lb-dev",
+    "smtp_servers": "smtp.acme.example:587",
+    "vendor_access": "jumphost jump.acme.example for the CSE",
+}
 
 
 class Command(BaseCommand):
@@ -213,9 +228,21 @@ class Command(BaseCommand):
         dev = Environment.DEVELOPMENT
         prod = Environment.PRODUCTION
         vm_dev = self._task(engagement, "Preparing VM", dev)
-        self._move(vm_dev, eng, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
+        # The checklist is the gate: submitted by the subscriber, accepted by the vendor,
+        # which completes Preparing VM Infrastructure; the subscriber (A) signs it off.
+        checklist = engagement.checklists.get(environment=dev)
+        save_checklist(
+            checklist,
+            actor=eng,
+            items={
+                key: {"value": value, "confirmed": True}
+                for key, value in DEMO_CHECKLIST.items()
+            },
+            submit=True,
+        )
+        review_checklist(checklist, actor=cse, accept=True, comment="All in place, thanks.")
         vm_dev.refresh_from_db()
-        sign_off_task(vm_dev, actor=eng, comment="Checklist complete for Development.")
+        sign_off_task(vm_dev, actor=eng, comment="Checklist accepted for Development.")
         deploy_dev = self._task(engagement, "Deployment", dev)
         self._move(deploy_dev, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
         self._move(self._task(engagement, "Preparing VM", prod), eng, TaskStatus.IN_PROGRESS)
