@@ -106,14 +106,3 @@ def test_loading_twice_is_idempotent():
     assert TemplateVersion.objects.count() == 1
     assert first.status == "published" and first.published_at is not None
 
-
-def test_the_copy_in_the_repository_is_the_shared_seed_where_that_lies_beside_it():
-    shared = (
-        Path(settings.BASE_DIR).parent
-        / "shared"
-        / "seed"
-        / "psaas-appliance-roles-and-responsibilities.txt"
-    )
-    if shared.exists():  # a clone of the repository alone has only its own copy
-        assert SEED.read_bytes() == shared.read_bytes()
-    assert SEED.is_relative_to(Path(settings.BASE_DIR))
