@@ -10,7 +10,6 @@ The tables themselves are in engagements.states.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +103,3 @@ class StateMachine:
 
     def can(self, frm: str, to: str) -> bool:
         return (frm, to) in self.moves
-
-    def all_states(self) -> Iterable[str]:
-        return self.states.values

@@ -59,7 +59,5 @@ def test_an_idle_session_still_expires(client_for, engineer_a):
 
 
 def test_signing_in_counts_as_a_refresh(client, engineer_a):
-    from tests.conftest import register_secret  # noqa: F401 (the scrubber is session-wide)
-
     client.force_login(engineer_a)
     assert abs(client.session[KEY] - time.time()) < 30
