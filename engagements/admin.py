@@ -9,7 +9,12 @@ from engagements.actions.engagements import (
     engagement_move_verdict,
     move_engagement,
 )
-from engagements.actions.membership import add_member, check_membership, remove_member
+from engagements.actions.membership import (
+    add_member,
+    check_membership,
+    clean_roles,
+    remove_member,
+)
 from engagements.errors import DomainError
 
 from .models import (
@@ -54,10 +59,17 @@ class MembershipInline(admin.TabularInline):
     model = Membership
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "party")
+        return (
+            super().get_queryset(request).select_related("user", "party").prefetch_related("roles")
+        )
 
-    fields = ["user", "party", "role_title", "is_manager"]
+    fields = ["user", "party", "role_list", "is_manager"]
     readonly_fields = fields
+
+    @admin.display(description="roles")
+    def role_list(self, obj) -> str:
+        return ", ".join(obj.role_titles)
+
     extra = 0
     can_delete = False
 
@@ -156,13 +168,24 @@ class EngagementAdmin(admin.ModelAdmin):
 class MembershipForm(forms.ModelForm):
     class Meta:
         model = Membership
-        fields = ["engagement", "user", "party", "role_title", "is_manager"]
+        fields = ["engagement", "user", "party", "is_manager"]
+
+    role_titles = forms.CharField(
+        required=False,
+        label="Roles",
+        help_text="The named roles of the party held, one per line "
+        '(e.g. "Auth0 Customer Success Engineer").',
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def clean(self):
         data = super().clean()
         if not self.errors:
             try:
                 check_membership(data["engagement"], data["user"], party=data["party"])
+                data["roles"] = clean_roles(
+                    data["engagement"], data["party"], data["role_titles"].splitlines()
+                )
             except DomainError as exc:
                 raise forms.ValidationError(str(exc)) from None
         return data
@@ -171,9 +194,17 @@ class MembershipForm(forms.ModelForm):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     form = MembershipForm
-    list_display = ["user", "engagement", "party", "role_title", "is_manager"]
+    list_display = ["user", "engagement", "party", "role_list", "is_manager"]
     list_filter = ["party", "is_manager", "engagement__organization"]
-    search_fields = ["user__username", "engagement__name", "role_title"]
+    search_fields = ["user__username", "engagement__name", "roles__title"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("roles")
+
+    @admin.display(description="roles")
+    def role_list(self, obj) -> str:
+        return ", ".join(obj.role_titles)
+
     list_select_related = ["user", "engagement__organization", "party"]
     autocomplete_fields = ["user", "engagement"]
 
@@ -182,7 +213,7 @@ class MembershipAdmin(admin.ModelAdmin):
             obj.engagement,
             obj.user,
             party=obj.party,
-            role_title=obj.role_title,
+            roles=form.cleaned_data.get("roles", []),
             is_manager=obj.is_manager,
             actor=request.user,
         )

@@ -73,6 +73,7 @@ def person_may_reach(task: Any, to: str) -> bool:
     """Whether a person's move may take this task to `to` (see DONE_ONLY_BY)."""
     return not (to == T.DONE and task.key in DONE_ONLY_BY)
 
+
 C = ChecklistStatus
 CHECKLIST = StateMachine(
     "checklist",

@@ -94,11 +94,14 @@ def engagement_a(template_version, org_a, cse, engineer_a):
         engagement,
         cse,
         party=vendor_party(),
-        role_title="Auth0 Customer Success Engineer",
+        roles=["Auth0 Customer Success Engineer"],
         is_manager=True,
     )
     add_member(
-        engagement, engineer_a, party=subscriber_party(), role_title="Infrastructure engineer"
+        engagement,
+        engineer_a,
+        party=subscriber_party(),
+        roles=["subscriber's infrastructure engineer"],
     )
     return engagement
 

@@ -133,7 +133,6 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="+")
-    role_title = models.CharField(max_length=120, blank=True)
     is_manager = models.BooleanField(
         default=False, help_text="May administer the engagement (members, template updates)."
     )
@@ -147,6 +146,29 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} - {self.party} on {self.engagement}"
+
+    @property
+    def role_titles(self) -> list[str]:
+        """The named roles held (prefetch `roles`)."""
+        return sorted(role.title for role in self.roles.all())
+
+
+class MemberRole(models.Model):
+    """A named role of its party that a member holds on the engagement (e.g. "Auth0
+    Customer Success Engineer"): the roles are the role titles the template version's cells
+    give the party. A letter with a role applies only to the members who hold it."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="roles")
+    title = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["membership", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "title"], name="member_role_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} as {self.title}"
 
 
 class EngagementTask(models.Model):

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_bulk_delete_of_memberships_revokes_access(client, engagement_a, engineer_a, cse):
     root = get_user_model().objects.create_superuser("root", "root@example.com", "x")
     client.force_login(root)
+
     def can_view(user) -> bool:
         return Engagement.objects.visible_to(user).filter(pk=engagement_a.pk).exists()
 

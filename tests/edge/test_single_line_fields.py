@@ -87,7 +87,7 @@ def test_the_template_editor_refuses_line_breaks(call):
     assert TemplateTask.objects.count() == before
 
 
-def test_the_admin_refuses_a_role_title_with_a_line_break(
+def test_the_admin_refuses_a_role_the_party_does_not_have(
     client, engagement_a, vendor_org, template_version
 ):
     from django.contrib.auth import get_user_model
@@ -104,9 +104,9 @@ def test_the_admin_refuses_a_role_title_with_a_line_break(
             "engagement": engagement_a.pk,
             "user": newcomer.pk,
             "party": party.pk,
-            "role_title": "Engineer\r\nInjected",
+            "role_titles": "Auth0 Customer Success Engineer\r\nInjected",
         },
     )
     assert response.status_code == 200  # the form again, with the error
-    assert "one line" in response.content.decode()
+    assert "&quot;Injected&quot; is not a role of Auth0" in response.content.decode()
     assert not Membership.objects.filter(user=newcomer).exists()

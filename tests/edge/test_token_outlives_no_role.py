@@ -32,9 +32,7 @@ def test_removing_the_creator_revokes_the_token_for_good(
 
 def test_a_change_that_keeps_the_role_keeps_the_token(engagement_a, engineer_a, cse, token):
     row, _ = token
-    add_member(
-        engagement_a, engineer_a, party=subscriber_party(), role_title="Lead", actor=cse
-    )
+    add_member(engagement_a, engineer_a, party=subscriber_party(), is_manager=True, actor=cse)
     row.refresh_from_db()
     assert row.revoked_at is None
     assert not Event.objects.filter(verb="token.revoked").exists()

@@ -38,9 +38,10 @@ def test_the_act_permission_goes_forwards_and_comes_back_backwards(engagement_a,
             )
         )
 
-    before, after = [("engagements", "0006_notification_retry_at")], [
-        ("engagements", "0007_drop_act_permission")
-    ]
+    before, after = (
+        [("engagements", "0006_notification_retry_at")],
+        [("engagements", "0007_drop_act_permission")],
+    )
     executor = MigrationExecutor(connection)
     executor.migrate(before)  # backwards through 0007: every member may act again
     executor.loader.build_graph()

@@ -105,4 +105,3 @@ def test_loading_twice_is_idempotent():
     assert first.pk == second.pk
     assert TemplateVersion.objects.count() == 1
     assert first.status == "published" and first.published_at is not None
-

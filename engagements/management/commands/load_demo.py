@@ -142,7 +142,7 @@ class Command(BaseCommand):
                     engagement,
                     users["cse"],
                     party=vendor,
-                    role_title="Auth0 Customer Success Engineer",
+                    roles=["Auth0 Customer Success Engineer"],
                     is_manager=True,
                     actor=users["admin"],
                 )
@@ -150,7 +150,7 @@ class Command(BaseCommand):
                     engagement,
                     users[engineer],
                     party=subscriber,
-                    role_title="Infrastructure engineer",
+                    roles=["subscriber's infrastructure engineer"],
                     actor=users["admin"],
                 )
             if not acme.events.filter(verb__startswith="task.").exists():
@@ -235,8 +235,7 @@ class Command(BaseCommand):
             checklist,
             actor=eng,
             items={
-                key: {"value": value, "confirmed": True}
-                for key, value in DEMO_CHECKLIST.items()
+                key: {"value": value, "confirmed": True} for key, value in DEMO_CHECKLIST.items()
             },
             submit=True,
         )
