@@ -111,6 +111,19 @@ TASK_REOPENED = _kind(
     machine="task",
     detail="reason",
 )
+TASK_ORDER_OVERRIDDEN = _kind(
+    "task.order_overridden",
+    "{task} goes ahead before its prerequisites",
+    "let <em>{task}</em> go ahead before its prerequisites ({waits_on})",
+    reach=(INFORMED, RESPONSIBLE),
+    detail="reason",
+)
+TASK_READY = _kind(
+    "task.ready",
+    "Your turn: {task}",
+    "made <em>{task}</em> ready to start: {after} is {until}",
+    reach=(RESPONSIBLE,),
+)
 TASK_COMMENTED = _kind(
     "task.commented", "Comment on {task}", "commented on <em>{task}</em>", reach=(INVOLVED,)
 )

@@ -25,7 +25,7 @@ def get_engagement_for_view(user, engagement_id: int) -> Engagement:
 
 def get_engagement_for_admin(user, engagement_id: int) -> Engagement:
     engagement = get_engagement_for_view(user, engagement_id)
-    verdict = policy.judge(user, "engagement.administer", engagement, party_id=None)
+    verdict = policy.judge(user, "engagement.administer", engagement, seat=None)
     if not verdict.allowed:
         raise PermissionDenied(verdict.reason)
     return engagement

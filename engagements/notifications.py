@@ -30,10 +30,11 @@ def is_issue(event: Event) -> bool:
 
 @dataclass(frozen=True)
 class Audience:
-    """A party to tell, and why."""
+    """A party to tell, and why; where the letter names a role, only its holders."""
 
     party_id: int
     reason: str
+    role: str = ""
 
 
 def audiences(event: Event, task) -> list[Audience]:
@@ -49,7 +50,12 @@ def audiences(event: Event, task) -> list[Audience]:
         if reach.when_to and event.to_state != reach.when_to:
             continue
         if reach.who == "signers":
-            out += [Audience(p, reach.reason) for p in policy.signer_party_ids(task)]
+            signers = policy.signer_party_ids(task)
+            out += [
+                Audience(c.party_id, reach.reason, c.role_title)
+                for c in cells
+                if c.party_id in signers
+            ]
             continue
         for cell in cells:
             if reach.conditional and cell.condition and not issue:
@@ -63,7 +69,7 @@ def audiences(event: Event, task) -> list[Audience]:
             else:
                 holds = getattr(cell, reach.who)
             if holds:
-                out.append(Audience(cell.party_id, reach.reason))
+                out.append(Audience(cell.party_id, reach.reason, cell.role_title))
     return out
 
 
@@ -80,8 +86,10 @@ def recipients(event: Event, task) -> dict[int, str]:
     if not reached and not invitees(event):
         return {}
     reason_of_party: dict[int, str] = {}
+    roles_of_party: dict[int, set[str]] = {}  # "" in the set: every member of the party
     for audience in reached:
         reason_of_party.setdefault(audience.party_id, audience.reason)
+        roles_of_party.setdefault(audience.party_id, set()).add(audience.role)
     people: dict[int, str] = {}
     # Handover invitations go to the attendees whatever their party (the email carries the .ics).
     for user_id in invitees(event):
@@ -89,9 +97,10 @@ def recipients(event: Event, task) -> dict[int, str]:
             people[user_id] = Reason.ATTENDEE
     members = Membership.objects.filter(
         engagement_id=event.engagement_id, party_id__in=reason_of_party, user__is_active=True
-    ).values_list("user_id", "party_id")
-    for user_id, party_id in members:
-        if user_id != event.actor_id:
+    ).values_list("user_id", "party_id", "roles__title")
+    for user_id, party_id, role in members:
+        wanted = roles_of_party[party_id]
+        if user_id != event.actor_id and ("" in wanted or role in wanted):
             people.setdefault(user_id, reason_of_party[party_id])
     return people
 

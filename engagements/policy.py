@@ -29,6 +29,7 @@ from .models import (
     Handover,
     InfrastructureChecklist,
     Issue,
+    MemberRole,
     Membership,
     StandingDuty,
     TaskParty,
@@ -77,14 +78,52 @@ MACHINE_OF: dict[On, StateMachine] = {
 # --- Facts the rules read --------------------------------------------------------------
 
 
-def member_party_id(engagement_id: int, user: Any) -> int | None:
-    """The user's party on the engagement (one query), or None for a non-member."""
+@dataclass(frozen=True)
+class Seat:
+    """Where a member sits on one engagement: their party and the named roles they hold.
+    A letter with a role title applies only to the members holding that role."""
+
+    party_id: int
+    roles: frozenset[str] = frozenset()
+
+
+SeatArg = Seat | None | Literal[False]  # False: look it up
+
+
+def seats_of(user: Any, engagement_ids: Iterable[int] | None = None) -> dict[int, Seat]:
+    """Engagement id -> the user's seat, for every engagement (or those given): one query."""
     if not getattr(user, "is_authenticated", False):
-        return None
+        return {}
+    rows = Membership.objects.filter(user=user)
+    if engagement_ids is not None:
+        rows = rows.filter(engagement_id__in=list(engagement_ids))
+    parties: dict[int, int] = {}
+    roles: dict[int, set[str]] = {}
+    for engagement_id, party_id, title in rows.values_list(
+        "engagement_id", "party_id", "roles__title"
+    ).order_by():
+        parties[engagement_id] = party_id
+        if title:
+            roles.setdefault(engagement_id, set()).add(title)
+    return {e: Seat(p, frozenset(roles.get(e, ()))) for e, p in parties.items()}
+
+
+def member_seat(engagement_id: int, user: Any) -> Seat | None:
+    """The user's seat on the engagement (one query), or None for a non-member."""
+    return seats_of(user, [engagement_id]).get(engagement_id)
+
+
+def member_party_id(engagement_id: int, user: Any) -> int | None:
+    seat = member_seat(engagement_id, user)
+    return seat.party_id if seat else None
+
+
+def applies_to(cell: Any, seat: Seat | None) -> bool:
+    """Whether a cell's letters are the seat's: its party, and its role if it names one."""
     return (
-        Membership.objects.filter(engagement_id=engagement_id, user=user)
-        .values_list("party_id", flat=True)
-        .first()
+        seat is not None
+        and cell.party_id == seat.party_id
+        and (not cell.role_title or cell.role_title in seat.roles)
     )
 
 
@@ -124,12 +163,14 @@ class Side:
     signer: bool = False
 
 
-def side_on(task: EngagementTask | None, party_id: int | None) -> Side:
-    """What `party_id` holds on the task (letters prefetched); nothing for a non-member."""
-    if task is None or party_id is None:
+def side_on(task: EngagementTask | None, seat: Seat | None) -> Side:
+    """What the seat holds on the task (letters prefetched): its party's letters when the
+    cell names no role or a role the member holds; nothing for a non-member."""
+    party_id = seat.party_id if seat else None
+    if task is None or seat is None:
         return Side(party_id)
     cells = list(task.parties.all())
-    cell = next((c for c in cells if c.party_id == party_id), None)
+    cell = next((c for c in cells if applies_to(c, seat)), None)
     if cell is None:
         return Side(party_id)
     has_accountable = any(c.accountable for c in cells)
@@ -201,15 +242,35 @@ def _holds(rule: Rule, side: Side, user: Any, obj: Any) -> bool:
     return held
 
 
+def _completed_by(obj: Any, user: Any) -> bool:
+    return bool(obj.completed_by_id) and obj.completed_by_id == getattr(user, "pk", None)
+
+
+def _role(rule: Rule, task: EngagementTask | None) -> str:
+    """The role the deciding cell names for the rule's letter, if one does."""
+    if task is None or rule.letter in ("member", "manager"):
+        return ""
+    letter = "accountable" if rule.letter == "signer" else rule.letter
+    cells = [c for c in task.parties.all() if getattr(c, letter) and c.role_title]
+    if rule.letter == "signer" and not any(c.accountable for c in task.parties.all()):
+        cells = [c for c in task.parties.all() if c.responsible and c.role_title]
+    return cells[0].role_title if len(cells) == 1 else ""
+
+
 def _who(rule: Rule, task: EngagementTask | None) -> str:
     if rule.letter == "member":
         return "members of the engagement"
     if rule.letter == "manager":
         return "the engagement's managers and portal admins"
+    role = _role(rule, task)
     if rule.on == "task":
+        if role:
+            return f"the {LETTER_NAMES[rule.letter]}'s {role}"
         return f"a member of its {LETTER_NAMES[rule.letter]}"
     whose = f"the {rule.side}'s " if rule.side else "the "
     where = f" on {task.name}" if task is not None else ""
+    if role:
+        return f"{whose}{LETTER_NAMES[rule.letter]}'s {role}{where}"
     return f"{whose}{LETTER_NAMES[rule.letter]}{where}"
 
 
@@ -219,21 +280,27 @@ def judge(
     obj: Any,
     *,
     task: EngagementTask | None = None,
-    party_id: int | Literal[False] | None = False,
+    seat: SeatArg = False,
 ) -> Verdict:
     """Whether the user may do `name` on the object now, and why not.
 
-    `task` and `party_id` may be passed when the caller has them (saves queries)."""
+    `task` and `seat` may be passed when the caller has them (saves queries)."""
     rule = RULES[name]
     if kind_of(obj) != rule.on:
         raise TypeError(f"{name} applies to a {rule.on}, not a {kind_of(obj)}")
     if task is None:
         task = subject_task(rule, obj)
-    if party_id is False:
-        party_id = member_party_id(engagement_id_of(obj), user)
-    side = side_on(task, party_id)
+    if seat is False:
+        seat = member_seat(engagement_id_of(obj), user)
+    side = side_on(task, seat)
     if not _holds(rule, side, user, obj):
         return Verdict(False, rule.refusal or f"Only {_who(rule, task)} can {rule.doing}.")
+    if rule.four_eyes and getattr(obj, "four_eyes", False) and _completed_by(obj, user):
+        return Verdict(
+            False,
+            f"{_noun(obj)} asks for four eyes: someone other than the person who completed "
+            f"it must {rule.doing}.",
+        )
     state = state_of(obj)
     if rule.states is not None and state not in rule.states:
         label = MACHINE_OF[rule.on].label(state or "").lower()
@@ -262,21 +329,21 @@ def check(
     obj: Any,
     *,
     task: EngagementTask | None = None,
-    party_id: int | Literal[False] | None = False,
+    seat: SeatArg = False,
 ) -> Side:
     """Raises NotAllowed (who) or DomainError (state) unless the rule allows it now;
-    returns the letters the user's party holds on the deciding task."""
+    returns the letters the user's seat holds on the deciding task."""
     rule = RULES[name]
     if task is None:
         task = subject_task(rule, obj)
-    if party_id is False:
-        party_id = member_party_id(engagement_id_of(obj), user)
-    verdict = judge(user, name, obj, task=task, party_id=party_id)
+    if seat is False:
+        seat = member_seat(engagement_id_of(obj), user)
+    verdict = judge(user, name, obj, task=task, seat=seat)
     if not verdict.allowed:
         if verdict.conflict:
             raise Conflict(verdict.reason)
         raise (DomainError if verdict.by_state else NotAllowed)(verdict.reason)
-    return side_on(task, party_id)
+    return side_on(task, seat)
 
 
 def offered(
@@ -285,14 +352,14 @@ def offered(
     *,
     names: Iterable[RuleName] | None = None,
     tasks: Mapping[Any, EngagementTask | None] | None = None,
-    party_id: int | Literal[False] | None = False,
+    seat: SeatArg = False,
 ) -> set[RuleName]:
     """Every rule on this kind of object (or of `names`) that the user may use now: what a
-    page offers. Pass the seed tasks (key -> task, letters prefetched) and the party when
+    page offers. Pass the seed tasks (key -> task, letters prefetched) and the seat when
     the page has them, so that offering costs no query."""
     kind = kind_of(obj)
-    if party_id is False:
-        party_id = member_party_id(engagement_id_of(obj), user)
+    if seat is False:
+        seat = member_seat(engagement_id_of(obj), user)
     tasks = dict(tasks or {})
     wanted = set(names) if names is not None else None
     out: set[RuleName] = set()
@@ -308,14 +375,14 @@ def offered(
         task = tasks[key]
         if rule.on != "task" and rule.letter not in ("manager",) and task is None:
             continue
-        if judge(user, name, obj, task=task, party_id=party_id).allowed:
+        if judge(user, name, obj, task=task, seat=seat).allowed:
             out.add(name)
     return out
 
 
-def moves_offered(task: EngagementTask, party_id: int | None, user: Any = None) -> list:
-    """The task moves this party may make now, as (target status, Move), in table order."""
-    side = side_on(task, party_id)
+def moves_offered(task: EngagementTask, seat: Seat | None, user: Any = None) -> list:
+    """The task moves this seat may make now, as (target status, Move), in table order."""
+    side = side_on(task, seat)
     out = []
     for to, move in TASK.moves_from(task.status):
         if not move.by_person or (move.optional_only and not task.is_optional):
@@ -337,6 +404,16 @@ def _my_parties(user: Any, engagement_ref: Any) -> Any:
     )
 
 
+def _role_held(user: Any, engagement_ref: Any) -> Q:
+    """On TaskParty rows: the cell names no role, or one the user holds on the engagement."""
+    held = MemberRole.objects.filter(
+        membership__user=user,
+        membership__engagement_id=OuterRef(engagement_ref),
+        title=OuterRef("role_title"),
+    )
+    return Q(role_title="") | Q(Exists(held))
+
+
 def task_q(user: Any, name: RuleName) -> Q:
     """The rule as a filter on EngagementTask: tasks on which the user's party holds the
     rule's letter, in a state where the rule applies ("waiting on me")."""
@@ -344,7 +421,9 @@ def task_q(user: Any, name: RuleName) -> Q:
     if rule.on != "task" or rule.letter in ("member", "manager"):
         raise TypeError(f"{name} is not a rule on a task's letters")
     mine = TaskParty.objects.filter(
-        task=OuterRef("pk"), party_id__in=_my_parties(user, OuterRef("engagement_id"))
+        _role_held(user, OuterRef(OuterRef("engagement_id"))),
+        task=OuterRef("pk"),
+        party_id__in=_my_parties(user, OuterRef("engagement_id")),
     )
     if rule.letter == "signer":
         any_accountable = TaskParty.objects.filter(task=OuterRef("pk"), accountable=True)
@@ -358,7 +437,7 @@ def task_q(user: Any, name: RuleName) -> Q:
     return held
 
 
-def rule_q(name: RuleName, *, party_ref: str = "my_party") -> Q:
+def rule_q(name: RuleName, *, user: Any, party_ref: str = "my_party") -> Q:
     """The rule as a filter on the objects it applies to (cycles, issues, duties, handovers),
     for a queryset annotated with the person's party as `party_ref`: the party holds the
     rule's letter on the engagement's deciding task, and the object is in a state where the
@@ -368,6 +447,7 @@ def rule_q(name: RuleName, *, party_ref: str = "my_party") -> Q:
         raise TypeError(f"{name} has no object filter")
     key: Any = OuterRef("kind") if rule.on == "duty" else rule.task
     letters = TaskParty.objects.filter(
+        _role_held(user, OuterRef(OuterRef("engagement_id"))),
         task__engagement_id=OuterRef("engagement_id"),
         task__key=key,
         task__retired_at__isnull=True,

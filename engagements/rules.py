@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from .choices import DutyKind, SeedTask
+from .choices import OPEN_STATUSES, DutyKind, SeedTask
 from .statemachine import StateMachine
 from .states import (
     CHECKLIST,
@@ -37,6 +37,7 @@ RuleName = Literal[
     "task.reopen",
     "task.comment",
     "task.ask",
+    "task.override_order",
     "checklist.edit",
     "checklist.submit",
     "checklist.review",
@@ -98,6 +99,8 @@ class Rule:
     # conflict: someone already did it).
     requires: str = ""
     unmet: str = ""
+    # Refused to the person who completed the object when it asks for four eyes.
+    four_eyes: bool = False
     # Said to a person who does not hold the letter (a default otherwise).
     refusal: str = ""
     # Said when the object's state does not allow it ({noun}, {state}); a default otherwise.
@@ -114,7 +117,7 @@ RULES: dict[RuleName, Rule] = {
     # it off and may reopen it; any member comments; R asks the Consulted party.
     "task.move": Rule("task", "responsible", "move this task", states=_from(TASK, "task.move")),
     "task.sign_off": Rule(
-        "task", "signer", "sign off this task", states=_from(TASK, "task.sign_off")
+        "task", "signer", "sign off this task", states=_from(TASK, "task.sign_off"), four_eyes=True
     ),
     "task.reopen": Rule("task", "signer", "reopen this task", states=_from(TASK, "task.reopen")),
     "task.comment": Rule("task", "member", "comment on its tasks"),
@@ -123,6 +126,14 @@ RULES: dict[RuleName, Rule] = {
         "responsible",
         "ask a Consulted party a question",
         refusal="Only the Responsible party can ask a Consulted party a question.",
+    ),
+    # The Accountable party lets a task go ahead before its prerequisites are met.
+    "task.override_order": Rule(
+        "task",
+        "accountable",
+        "let this task go ahead before its prerequisites are met",
+        states=frozenset(OPEN_STATUSES),
+        in_state="{noun} is {state}; its prerequisites no longer matter.",
     ),
     # The Infrastructure Checklist of an environment: R (the subscriber) fills and submits
     # it, C (the vendor) reviews it.

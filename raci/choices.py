@@ -16,6 +16,30 @@ class Tracking(models.TextChoices):
     RECURRING = "recurring", "Recurring"
 
 
+class Phase(models.TextChoices):
+    """When in an engagement's life a template task is worked: onboarding tasks are done once
+    and count towards onboarding progress; operations tasks are the recurring work after
+    go-live, shown by their live state."""
+
+    ONBOARDING = "onboarding", "Onboarding"
+    OPERATIONS = "operations", "Operations"
+
+
+class PrerequisiteUntil(models.TextChoices):
+    """What the required task must reach before the waiting task may start."""
+
+    DONE = "done", "done"
+    SIGNED_OFF = "signed_off", "signed off"
+
+
+# The environments an engagement tracks per-environment tasks in (engagements.Environment
+# has the same values; the template world names them for prerequisites).
+ENVIRONMENTS: tuple[tuple[str, str], ...] = (
+    ("development", "Development"),
+    ("production", "Production"),
+)
+
+
 # The letters in their canonical order, with the field that stores each.
 LETTERS: tuple[tuple[str, str, str], ...] = (
     ("R", "responsible", "Responsible"),

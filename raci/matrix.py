@@ -18,7 +18,7 @@ from typing import Any
 
 from psaas_portal import csvsafe
 
-from .choices import LETTER_FIELDS, LETTERS, Tracking
+from .choices import ENVIRONMENTS, LETTER_FIELDS, LETTERS, Phase, PrerequisiteUntil, Tracking
 
 OPTIONAL_SUFFIX = " (if required)"
 
@@ -48,6 +48,24 @@ class Cell:
         return values
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A prerequisite of a row: the row it names (by key, or by name where it has none),
+    how far that row must be, and the environments it concerns (see raci.Prerequisite)."""
+
+    task: str
+    until: str = PrerequisiteUntil.DONE
+    environment: str = ""
+    for_environment: str = ""
+
+    def text(self) -> str:
+        env = dict(ENVIRONMENTS)
+        what = f"{self.task} ({env[self.environment]})" if self.environment else self.task
+        until = dict(PrerequisiteUntil.choices)[self.until]
+        where = f" [for {env[self.for_environment]}]" if self.for_environment else ""
+        return f"{what} {until}{where}"
+
+
 @dataclass
 class Row:
     name: str
@@ -58,7 +76,15 @@ class Row:
     is_optional: bool = False
     tracking: str = Tracking.ONCE
     due_offset_days: int | None = None
+    phase: str = Phase.ONBOARDING
+    four_eyes: bool = False
+    requires: tuple[Requirement, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """How other rows name this one in their prerequisites."""
+        return self.key or self.name
 
     @property
     def display_name(self) -> str:
@@ -75,6 +101,8 @@ class Row:
             description=task.description,
             is_optional=task.is_optional,
             tracking=task.tracking,
+            phase=getattr(task, "phase", Phase.ONBOARDING),
+            four_eyes=getattr(task, "four_eyes", False),
             **more,
         )
 
@@ -126,6 +154,17 @@ def to_data(matrix: Matrix) -> dict[str, Any]:
                 "optional": row.is_optional,
                 "tracking": row.tracking,
                 "due_offset_days": row.due_offset_days,
+                "phase": row.phase,
+                "four_eyes": row.four_eyes,
+                "requires": [
+                    {
+                        "task": r.task,
+                        "until": r.until,
+                        "environment": r.environment,
+                        "for_environment": r.for_environment,
+                    }
+                    for r in row.requires
+                ],
                 "description": row.description,
                 "notes": row.notes,
                 "cells": {
@@ -273,6 +312,21 @@ def from_csv(content: str | bytes, title: str = "") -> Matrix:
     return Matrix(title=title, parties=[(p, False) for p in parties], rows=rows)
 
 
+def _requirement(raw: Any) -> Requirement:
+    envs = dict(ENVIRONMENTS)
+    task = str(raw["task"]).strip()
+    until = raw.get("until", PrerequisiteUntil.DONE)
+    environment, for_environment = raw.get("environment", ""), raw.get("for_environment", "")
+    if not task:
+        raise ValueError("a prerequisite needs the task it waits on")
+    if until not in PrerequisiteUntil.values:
+        raise ValueError(f"until must be one of {', '.join(PrerequisiteUntil.values)}")
+    for value in (environment, for_environment):
+        if value and value not in envs:
+            raise ValueError(f"unknown environment {value!r}")
+    return Requirement(task, until, environment, for_environment)
+
+
 def from_data(data: Any) -> Matrix:
     """Reads the JSON document `to_data` writes (the fixtures use it too)."""
     problems: list[str] = []
@@ -316,6 +370,15 @@ def from_data(data: Any) -> Matrix:
                 problems.append(f"{where} ({name}), party {party}: {exc}")
                 continue
             cells[party] = Cell(cell.letters, raw.get("role_title", ""), raw.get("condition", ""))
+        phase = task.get("phase", Phase.ONBOARDING)
+        if phase not in Phase.values:
+            problems.append(f"{where} ({name}): unknown phase {phase!r}")
+        requires = []
+        for raw in task.get("requires", []) or []:
+            try:
+                requires.append(_requirement(raw))
+            except (ValueError, TypeError, AttributeError) as exc:
+                problems.append(f"{where} ({name}), requires: {exc}")
         rows.append(
             Row(
                 name=name,
@@ -326,8 +389,16 @@ def from_data(data: Any) -> Matrix:
                 is_optional=bool(task.get("optional", False)),
                 tracking=tracking,
                 due_offset_days=task.get("due_offset_days"),
+                phase=phase,
+                four_eyes=bool(task.get("four_eyes", False)),
+                requires=tuple(sorted(requires, key=Requirement.text)),
             )
         )
+    refs = {row.ref for row in rows}
+    for row in rows:
+        for r in row.requires:
+            if r.task not in refs:
+                problems.append(f"{row.name}: the prerequisite names an unknown task {r.task!r}")
     if problems:
         raise MatrixFormatError(problems)
     return Matrix(
@@ -388,6 +459,15 @@ def _row_changes(old: Row, new: Row, parties: list[str]) -> list[str]:
         changes.append("now optional" if new.is_optional else "no longer optional")
     if old.tracking != new.tracking:
         changes.append(f"tracking {old.tracking} → {new.tracking}")
+    if old.phase != new.phase:
+        changes.append(f"phase {old.phase} → {new.phase}")
+    if old.four_eyes != new.four_eyes:
+        changes.append("sign-off now needs four eyes" if new.four_eyes else "four eyes no longer")
+    before, after = set(old.requires), set(new.requires)
+    for r in sorted(after - before, key=Requirement.text):
+        changes.append(f"now waits on {r.text()}")
+    for r in sorted(before - after, key=Requirement.text):
+        changes.append(f"no longer waits on {r.text()}")
     return changes
 
 

@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from .choices import LETTERS, Tracking, VersionStatus
+from .choices import ENVIRONMENTS, LETTERS, Phase, PrerequisiteUntil, Tracking, VersionStatus
 
 
 class Party(models.Model):
@@ -147,6 +147,11 @@ class TemplateTask(models.Model):
         validators=[MaxValueValidator(3650)],
         help_text="Days after kickoff the task is due, if it has a due date.",
     )
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.ONBOARDING)
+    four_eyes = models.BooleanField(
+        default=False,
+        help_text="The person who signs it off must not be the person who completed it.",
+    )
 
     class Meta:
         ordering = ["version", "position"]
@@ -156,6 +161,9 @@ class TemplateTask(models.Model):
             models.CheckConstraint(
                 condition=Q(tracking__in=Tracking.values), name="raci_task_tracking_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(phase__in=Phase.values), name="raci_task_phase_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -164,6 +172,47 @@ class TemplateTask(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.name} (if required)" if self.is_optional else self.name
+
+
+class Prerequisite(models.Model):
+    """A template task that must reach a point before another may start or be completed.
+
+    Where both tasks are tracked per environment and no environment is named, each
+    environment of the waiting task needs the same environment of the required task
+    ("configuration of an environment needs its deployment signed off"). `environment`
+    names one environment of the required task ("the Development deployment"), and
+    `for_environment` limits the waiting task to one environment ("the Production
+    deployment needs ...").
+    """
+
+    task = models.ForeignKey(TemplateTask, on_delete=models.CASCADE, related_name="prerequisites")
+    required = models.ForeignKey(TemplateTask, on_delete=models.CASCADE, related_name="+")
+    until = models.CharField(
+        max_length=12, choices=PrerequisiteUntil.choices, default=PrerequisiteUntil.DONE
+    )
+    environment = models.CharField(max_length=12, blank=True, choices=ENVIRONMENTS)
+    for_environment = models.CharField(max_length=12, blank=True, choices=ENVIRONMENTS)
+
+    class Meta:
+        ordering = ["task", "required__position", "environment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "required", "environment", "for_environment"],
+                name="raci_prerequisite_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(until__in=PrerequisiteUntil.values), name="raci_prerequisite_until"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} needs {self.describe()}"
+
+    def describe(self) -> str:
+        """ "Deployment (Development) signed off" """
+        env = dict(ENVIRONMENTS).get(self.environment, "")
+        name = f"{self.required.name} ({env})" if env else self.required.name
+        return f"{name} {self.get_until_display()}"
 
 
 class LetterFields(models.Model):

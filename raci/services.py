@@ -6,7 +6,6 @@ Every write is one transaction with a keyword-only actor.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -16,9 +15,22 @@ from django.utils import timezone
 
 from psaas_portal import inputs
 
-from .choices import VersionStatus
-from .matrix import Cell, Matrix, Row, from_data, parse_cell
-from .models import Party, RaciTemplate, TemplateCell, TemplateTask, TemplateVersion, VersionParty
+from . import prerequisites
+from .choices import Phase, PrerequisiteUntil, VersionStatus
+from .hygiene import Finding, hygiene_findings
+from .matrix import Cell, Matrix, Requirement, Row, from_data, parse_cell
+from .models import (
+    Party,
+    Prerequisite,
+    RaciTemplate,
+    TemplateCell,
+    TemplateTask,
+    TemplateVersion,
+    VersionParty,
+)
+from .prerequisites import cycle_message, find_cycle
+
+__all__ = ["Finding", "hygiene_findings"]  # the editor page reads them from here too
 
 SEED_TEMPLATE_PATH = Path(settings.BASE_DIR) / "fixtures" / "psaas-appliance-raci.json"
 SEED_TEMPLATE_NAME = "PSaaS Appliance"
@@ -50,7 +62,7 @@ def _text(value: str, what: str) -> str:
 
 
 def version_with_matrix(version_id: int) -> TemplateVersion:
-    """A version with its columns, tasks and cells in four queries."""
+    """A version with its columns, tasks, cells and prerequisites in five queries."""
     return (
         TemplateVersion.objects.select_related("template")
         .prefetch_related(
@@ -58,7 +70,11 @@ def version_with_matrix(version_id: int) -> TemplateVersion:
             Prefetch(
                 "tasks",
                 queryset=TemplateTask.objects.order_by("position").prefetch_related(
-                    Prefetch("cells", queryset=TemplateCell.objects.select_related("party"))
+                    Prefetch("cells", queryset=TemplateCell.objects.select_related("party")),
+                    Prefetch(
+                        "prerequisites",
+                        queryset=Prerequisite.objects.select_related("required").order_by(),
+                    ),
                 ),
             ),
         )
@@ -74,7 +90,25 @@ def matrix_of(version: TemplateVersion) -> Matrix:
     """The Matrix of a version loaded by `version_with_matrix` (no further queries)."""
     parties = [(c.party.name, c.party.is_vendor) for c in version.columns.all()]
     rows = [
-        Row.of(task, task.cells.all(), due_offset_days=task.due_offset_days)
+        Row.of(
+            task,
+            task.cells.all(),
+            due_offset_days=task.due_offset_days,
+            requires=tuple(
+                sorted(
+                    (
+                        Requirement(
+                            p.required.key or p.required.name,
+                            p.until,
+                            p.environment,
+                            p.for_environment,
+                        )
+                        for p in task.prerequisites.all()
+                    ),
+                    key=Requirement.text,
+                )
+            ),
+        )
         for task in version.tasks.all()
     ]
     return Matrix(
@@ -94,7 +128,7 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
     previous = template.versions.order_by("-number").first()
     if previous is None:
         return
-    earlier = {t.name.lower(): t for t in previous.tasks.all()}
+    earlier = {t.name.lower(): t for t in previous.tasks.prefetch_related("prerequisites")}
     for row in matrix.rows:
         old = earlier.get(row.name.lower())
         if old is not None:
@@ -102,6 +136,23 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
             row.key = row.key or old.key
             row.description = row.description or old.description
             row.due_offset_days = old.due_offset_days
+            row.phase, row.four_eyes = old.phase, old.four_eyes
+    # Prerequisites follow by task key or name, where the task they wait on is still there.
+    refs = {row.ref for row in matrix.rows}
+    names = {t.pk: (t.key or t.name) for t in previous.tasks.all()}
+    for row in matrix.rows:
+        old = earlier.get(row.name.lower())
+        if old is not None and not row.requires:
+            row.requires = tuple(
+                sorted(
+                    (
+                        Requirement(names[p.required_id], p.until, p.environment, p.for_environment)
+                        for p in old.prerequisites.all()
+                        if names[p.required_id] in refs
+                    ),
+                    key=Requirement.text,
+                )
+            )
     matrix.general_division = matrix.general_division or previous.general_division
     matrix.raci_definitions = matrix.raci_definitions or previous.raci_definitions
 
@@ -145,8 +196,30 @@ def create_version(
             is_optional=row.is_optional,
             tracking=row.tracking,
             due_offset_days=row.due_offset_days,
+            phase=row.phase,
+            four_eyes=row.four_eyes,
         )
         for position, row in enumerate(matrix.rows, start=1)
+    )
+    by_ref = {row.ref: task for task, row in zip(tasks, matrix.rows, strict=True)}
+    missing = [
+        f"{row.name} waits on {r.task!r}, which is not a task of this version"
+        for row in matrix.rows
+        for r in row.requires
+        if r.task not in by_ref
+    ]
+    if missing:
+        raise TemplateError("; ".join(missing) + ".")
+    Prerequisite.objects.bulk_create(
+        Prerequisite(
+            task=task,
+            required=by_ref[r.task],
+            until=r.until,
+            environment=r.environment,
+            for_environment=r.for_environment,
+        )
+        for task, row in zip(tasks, matrix.rows, strict=True)
+        for r in row.requires
     )
     TemplateCell.objects.bulk_create(
         TemplateCell(task=task, party=parties[party_name], **cell.field_values())
@@ -165,6 +238,9 @@ def publish_version(version: TemplateVersion, *, actor=None) -> TemplateVersion:
         raise TemplateError(f"{version} is already published.")
     if not version.tasks.exists():
         raise TemplateError("A version with no tasks cannot be published.")
+    cycle = find_cycle(version_matrix(version))
+    if cycle:
+        raise TemplateError(cycle_message(cycle) + " Remove one of them to publish.")
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = actor
@@ -184,48 +260,6 @@ def load_seed_template(*, actor=None, path: Path = SEED_TEMPLATE_PATH) -> Templa
 def _titled(matrix: Matrix, version: TemplateVersion) -> Matrix:
     matrix.title = f"{version.template.name} v{version.number}"
     return matrix
-
-
-# --- RACI hygiene ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A RACI hygiene warning: shown to the editor, never enforced."""
-
-    task: str
-    message: str
-
-
-def hygiene_findings(matrix: Matrix) -> list[Finding]:
-    """Good practice: exactly one Accountable and at least one Responsible party per task."""
-    findings: list[Finding] = []
-    for row in matrix.rows:
-        accountable = [p for p, c in row.cells.items() if "A" in c.letters]
-        responsible = [p for p, c in row.cells.items() if "R" in c.letters]
-        if not accountable:
-            findings.append(
-                Finding(row.name, "No Accountable party: the Responsible party closes it.")
-            )
-        elif len(accountable) > 1:
-            findings.append(
-                Finding(row.name, f"More than one Accountable party ({', '.join(accountable)}).")
-            )
-        if not responsible:
-            findings.append(Finding(row.name, "No Responsible party: nobody does the work."))
-        elif len(responsible) > 1:
-            findings.append(
-                Finding(
-                    row.name,
-                    f"More than one Responsible party ({', '.join(responsible)}): agree who leads.",
-                )
-            )
-    for party in matrix.party_names:
-        if matrix.rows and all(
-            {"R", "A"} <= set(row.cells.get(party, Cell("")).letters) for row in matrix.rows
-        ):
-            findings.append(Finding("", f"{party} is Responsible and Accountable for every task."))
-    return findings
 
 
 # --- The template editor (drafts only) ---------------------------------------------------
@@ -333,10 +367,21 @@ def toggle_letter(
 def update_task(version: TemplateVersion, *, task_id: int, actor, **fields) -> TemplateTask:
     version = _draft(version)
     task = _task_of(version, task_id)
-    allowed = {"name", "description", "notes", "is_optional", "tracking", "due_offset_days"}
+    allowed = {
+        "name",
+        "description",
+        "notes",
+        "is_optional",
+        "tracking",
+        "due_offset_days",
+        "phase",
+        "four_eyes",
+    }
     for name, value in fields.items():
         if name not in allowed:
             raise TemplateError(f"Unknown task field {name}.")
+        if name == "phase" and value not in Phase.values:
+            raise TemplateError("Phase: choose onboarding or operations.")
         if isinstance(value, str):
             value = (_line if name == "name" else _text)(value.strip(), name)
         setattr(task, name, value)
@@ -432,3 +477,57 @@ def remove_party(version: TemplateVersion, *, party_id: int, actor) -> None:
         raise TemplateError("A template needs at least one party.")
     TemplateCell.objects.filter(task__version=version, party=party).delete()
     VersionParty.objects.filter(version=version, party=party).delete()
+
+
+# --- Prerequisites of a draft ------------------------------------------------------------
+
+
+@transaction.atomic
+def add_prerequisite(
+    version: TemplateVersion,
+    *,
+    task_id: int,
+    required_id: int,
+    until: str = PrerequisiteUntil.DONE,
+    environment: str = "",
+    for_environment: str = "",
+    actor,
+) -> Prerequisite:
+    """Makes a draft's task wait on another (a cycle, an unknown task or an environment
+    the tasks do not have is refused, naming the field; nothing is saved)."""
+    version = _draft(version)
+    task = _task_of(version, task_id)
+    required = TemplateTask.objects.filter(version=version, pk=required_id).first()
+    if required is None:
+        raise TemplateError("Required task: that task is not in this draft.")
+    try:
+        wanted = prerequisites.clean_requirement(
+            task,
+            required,
+            until=until,
+            environment=environment,
+            for_environment=for_environment,
+        )
+        matrix = version_matrix(version)
+        for row in matrix.rows:
+            if row.ref == (task.key or task.name):
+                row.requires = (*row.requires, wanted)
+        return prerequisites.add_prerequisite(
+            version,
+            task=task,
+            required=required,
+            until=until,
+            environment=environment,
+            for_environment=for_environment,
+            matrix_after=matrix,
+        )
+    except prerequisites.PrerequisiteError as exc:
+        raise TemplateError(str(exc)) from None
+
+
+@transaction.atomic
+def remove_prerequisite(version: TemplateVersion, *, prerequisite_id: int, actor) -> None:
+    version = _draft(version)
+    deleted, _ = Prerequisite.objects.filter(task__version=version, pk=prerequisite_id).delete()
+    if not deleted:
+        raise TemplateError("That prerequisite is not in this draft.")

@@ -109,8 +109,19 @@ def engagement_a(template_version, org_a, cse, engineer_a):
 @pytest.fixture
 def engagement_b(template_version, org_b, cse, engineer_b):
     engagement = make_engagement(org_b, "Appliance B", version=template_version)
-    add_member(engagement, cse, party=vendor_party(), is_manager=True)
-    add_member(engagement, engineer_b, party=subscriber_party())
+    add_member(
+        engagement,
+        cse,
+        party=vendor_party(),
+        roles=["Auth0 Customer Success Engineer"],
+        is_manager=True,
+    )
+    add_member(
+        engagement,
+        engineer_b,
+        party=subscriber_party(),
+        roles=["subscriber's infrastructure engineer"],
+    )
     return engagement
 
 

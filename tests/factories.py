@@ -56,13 +56,35 @@ def subscriber_party() -> Party:
 
 
 def make_engagement(
-    org: Organization, name: str = "Appliance", *, kickoff: dt.date | None = None, version=None
+    org: Organization,
+    name: str = "Appliance",
+    *,
+    kickoff: dt.date | None = None,
+    version=None,
+    in_order: bool = False,
 ):
-    return create_engagement(
+    """An engagement of the seed template. Unless `in_order`, its tasks may go ahead before
+    their prerequisites (test setup for tests about something else; the order itself is
+    tested with in_order=True)."""
+    engagement = create_engagement(
         organization=org,
         name=name,
         version=version or seed_version(),
         kickoff_date=kickoff or dt.date(2026, 1, 5),
+    )
+    if not in_order:
+        let_go_ahead(engagement)
+    return engagement
+
+
+def let_go_ahead(engagement) -> None:
+    from django.utils import timezone
+
+    from engagements.models import EngagementTask
+
+    EngagementTask.objects.filter(engagement=engagement).update(
+        prerequisites_overridden_at=timezone.now(),
+        prerequisites_override_reason="test setup: the order is not what this test is about",
     )
 
 

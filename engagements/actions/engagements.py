@@ -98,6 +98,8 @@ def new_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> lis
             environment=env,
             tracking=tt.tracking,
             is_optional=tt.is_optional,
+            phase=tt.phase,
+            four_eyes=tt.four_eyes,
             due_date=(
                 engagement.kickoff_date + dt.timedelta(days=tt.due_offset_days)
                 if tt.due_offset_days is not None
@@ -131,7 +133,7 @@ def engagement_move_verdict(engagement: Engagement, to: str, *, actor: Any, reas
     that validate before the move is made (the admin)."""
     try:
         move = ENGAGEMENT.check(engagement, to, what="The engagement")
-        policy.check(actor, move.rule, engagement, party_id=None)  # type: ignore[arg-type]
+        policy.check(actor, move.rule, engagement, seat=None)  # type: ignore[arg-type]
         clean_text(reason, "reason", required=move.needs_reason)
     except DomainError as exc:
         return str(exc)
@@ -144,7 +146,7 @@ def move_engagement(engagement: Engagement, *, to: str, actor: Any, reason: str 
     engagement's managers only, a reason where the move needs one, one audited event."""
     engagement = Engagement.objects.select_for_update().get(pk=engagement.pk)
     move = ENGAGEMENT.check(engagement, to, what="The engagement")
-    policy.check(actor, move.rule, engagement, party_id=None)  # type: ignore[arg-type]
+    policy.check(actor, move.rule, engagement, seat=None)  # type: ignore[arg-type]
     reason = clean_text(reason, "reason", required=move.needs_reason)
     before = ENGAGEMENT.apply(engagement, to)
     engagement.save(update_fields=["state"])

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from engagements import events, policy
 from engagements.actions.golive import production_signed_off
+from engagements.actions.prerequisites import check_order, tell_ready
 from engagements.audit import record_event
 from engagements.choices import Environment, SeedTask, TaskStatus
 from engagements.cleaning import clean_text
@@ -56,16 +57,20 @@ def _check_move(task: EngagementTask, to: str, actor: Any) -> Move:
     if not person_may_reach(task, to):
         raise DomainError(DONE_ONLY_BY[task.key][1].format(task=task.label))
     policy.check(actor, move.rule, task, task=task)  # type: ignore[arg-type]
+    check_order(task, to)
     return move
 
 
 def _save_status(
-    task: EngagementTask, to: str, *, blocked_reason: str = "", fields: tuple = ()
+    task: EngagementTask, to: str, *, actor: Any, blocked_reason: str = "", fields: tuple = ()
 ) -> str:
     before = task.status
     task.status = to
     task.blocked_reason = blocked_reason
     task.revision += 1
+    if to == TaskStatus.DONE:
+        task.completed_by = actor if getattr(actor, "pk", None) else None
+        fields = (*fields, "completed_by")
     task.save(update_fields=["status", "blocked_reason", "revision", "updated_at", *fields])
     return before
 
@@ -80,8 +85,10 @@ def transition_task(
     task = locked_task(task, revision)
     move = _check_move(task, to, actor)
     reason = clean_text(reason, "reason", required=move.needs_reason)
-    before = _save_status(task, to, blocked_reason=reason if to == TaskStatus.BLOCKED else "")
-    return record_event(
+    before = _save_status(
+        task, to, actor=actor, blocked_reason=reason if to == TaskStatus.BLOCKED else ""
+    )
+    event = record_event(
         task.engagement,
         events.TASK_STATUS_CHANGED,
         actor=actor,
@@ -90,6 +97,8 @@ def transition_task(
         to_state=to,
         data={"reason": reason} if reason else {},
     )
+    tell_ready(task, actor=actor)
+    return event
 
 
 @transaction.atomic
@@ -116,7 +125,7 @@ def sign_off_task(
             )
     except IntegrityError:
         raise Conflict(f"{task.label} is already signed off.") from None
-    before = _save_status(task, TaskStatus.SIGNED_OFF)
+    before = _save_status(task, TaskStatus.SIGNED_OFF, actor=actor)
     record_event(
         task.engagement,
         events.TASK_SIGNED_OFF,
@@ -126,6 +135,7 @@ def sign_off_task(
         to_state=TaskStatus.SIGNED_OFF,
         data={"signoff": signoff.pk, "environment": task.environment, "comment": comment},
     )
+    tell_ready(task, actor=actor)
     if task.key == SeedTask.DEPLOYMENT and task.environment == Environment.PRODUCTION:
         production_signed_off(task, actor=actor)  # duty clocks start; onboarding goes live
     return signoff
@@ -140,7 +150,7 @@ def reopen_task(
     _check_move(task, TaskStatus.REOPENED, actor)
     reason = clean_text(reason, "reason", required=True)
     task.reopen_count += 1
-    before = _save_status(task, TaskStatus.REOPENED, fields=("reopen_count",))
+    before = _save_status(task, TaskStatus.REOPENED, actor=actor, fields=("reopen_count",))
     return record_event(
         task.engagement,
         events.TASK_REOPENED,
@@ -162,11 +172,11 @@ def add_comment(
         .prefetch_related("parties__party")
         .get(pk=task.pk)
     )
-    party_id = policy.member_party_id(task.engagement_id, actor)
-    policy.check(actor, "task.comment", task, task=task, party_id=party_id)
+    seat = policy.member_seat(task.engagement_id, actor)
+    policy.check(actor, "task.comment", task, task=task, seat=seat)
     body = clean_text(body, "comment", required=True)
     if addressed_to is not None:
-        policy.check(actor, "task.ask", task, task=task, party_id=party_id)
+        policy.check(actor, "task.ask", task, task=task, seat=seat)
         consulted = {tp.party_id for tp in task.parties.all() if tp.consulted}
         if addressed_to.pk not in consulted:
             raise DomainError(f"{addressed_to.name} is not Consulted on {task.label}.")
@@ -199,7 +209,7 @@ def system_move(task: EngagementTask, to: str, *, actor: Any, via: str) -> None:
     task = lock_task(task)
     if not TASK.system_moves(via, task.status, to):
         return
-    before = _save_status(task, to)
+    before = _save_status(task, to, actor=actor)
     record_event(
         task.engagement,
         events.TASK_STATUS_CHANGED,
@@ -209,3 +219,4 @@ def system_move(task: EngagementTask, to: str, *, actor: Any, via: str) -> None:
         to_state=to,
         data={"via": via},
     )
+    tell_ready(task, actor=actor)

@@ -50,7 +50,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
         .select_related("template_version")
         .get(pk=engagement.pk)
     )
-    policy.check(actor, "engagement.administer", engagement, party_id=None)
+    policy.check(actor, "engagement.administer", engagement, seat=None)
     current = engagement.template_version
     if version.is_draft:
         raise DomainError("Only a published version can be applied.")
@@ -90,6 +90,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                     tt.notes,
                     tt.is_optional,
                 )
+                task.phase, task.four_eyes = tt.phase, tt.four_eyes
                 if task.status == TaskStatus.NOT_APPLICABLE and not tt.is_optional:
                     # No longer optional: it applies again, from the start.
                     task.status, task.revision = TaskStatus.NOT_STARTED, task.revision + 1
@@ -103,6 +104,8 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
                         "description",
                         "notes",
                         "is_optional",
+                        "phase",
+                        "four_eyes",
                         "status",
                         "revision",
                         "updated_at",

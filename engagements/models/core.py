@@ -16,7 +16,7 @@ from engagements.choices import (
     TaskStatus,
 )
 from engagements.querysets import EngagementQuerySet, EngagementTaskQuerySet, is_overdue
-from raci.choices import Tracking
+from raci.choices import Phase, Tracking
 from raci.models import LetterFields, Party, TemplateTask, TemplateVersion
 
 
@@ -186,9 +186,21 @@ class EngagementTask(models.Model):
     environment = models.CharField(max_length=12, choices=Environment.choices, blank=True)
     tracking = models.CharField(max_length=20, choices=Tracking.choices, default=Tracking.ONCE)
     is_optional = models.BooleanField(default=False)
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.ONBOARDING)
+    four_eyes = models.BooleanField(default=False)
     status = models.CharField(
         max_length=16, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED
     )
+    # Who moved it to done (the four-eyes rule keeps them from signing it off).
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The Accountable party let it go ahead with its prerequisites unmet (with a reason).
+    prerequisites_overridden_at = models.DateTimeField(null=True, blank=True)
+    prerequisites_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prerequisites_override_reason = models.TextField(blank=True)
     blocked_reason = models.TextField(blank=True)
     due_date = models.DateField(null=True, blank=True)
     # Bumped on every change: a form carries the value it saw, so a stale

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     IntegerField,
@@ -10,6 +11,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils.functional import cached_property
 
 from engagements import policy
 from engagements.choices import (
@@ -23,6 +25,19 @@ from engagements.models import (
 from engagements.querysets import due_soon_until
 
 PAGE_SIZE = 50
+
+
+class CountedPaginator(Paginator):
+    """A paginator told the number of rows a query already counted, so paging costs no
+    second COUNT."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 EVENTS_PAGE_SIZE = 25
@@ -45,9 +60,9 @@ def urgency(today: dt.date) -> Case:
     )
 
 
-def expectation(task: EngagementTask, party_id: int | None) -> str:
-    """What the task expects of this party now, in words for My work."""
-    side = policy.side_on(task, party_id)
+def expectation(task: EngagementTask, seat: policy.Seat | None) -> str:
+    """What the task expects of this seat now, in words for My work."""
+    side = policy.side_on(task, seat)
     if task.status == TaskStatus.DONE:
         return "Sign off" if side.signer else "Waiting for sign-off"
     if task.status in CLOSED_STATUSES:

@@ -15,7 +15,7 @@ from engagements.selectors.engagements import duties_of, seed_tasks_of
 
 def duties_page(engagement: Engagement, *, user: Any, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
-    party = policy.member_party_id(engagement.pk, user)
+    seat = policy.member_seat(engagement.pk, user)
     tasks = seed_tasks_of(engagement.pk, list(DUTY_TASK.values()))
     duties = duties_of(engagement, now)
     recent = list(
@@ -25,10 +25,10 @@ def duties_page(engagement: Engagement, *, user: Any, now: dt.datetime | None = 
     )
     for duty in duties:
         # What the page shows with each duty: the offered rules and its recent attestations.
-        setattr(duty, "offered", policy.offered(user, duty, tasks=tasks, party_id=party))  # noqa: B010
+        setattr(duty, "offered", policy.offered(user, duty, tasks=tasks, seat=seat))  # noqa: B010
         setattr(duty, "recent", [a for a in recent if a.duty_id == duty.pk][:10])  # noqa: B010
     can_manage_tokens = "token.create" in policy.offered(
-        user, engagement, names=["token.create"], tasks=tasks, party_id=party
+        user, engagement, names=["token.create"], tasks=tasks, seat=seat
     )
     return {
         "engagement": engagement,

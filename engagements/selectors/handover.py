@@ -22,13 +22,11 @@ def handover_page(engagement: Engagement, *, user: Any) -> dict:
         .order_by("party__name", "user__username")
     )
     tasks = seed_tasks_of(engagement.pk, [SeedTask.HANDOVER])
-    party = next((m.party_id for m in members if m.user_id == user.pk), None)
+    seat = policy.member_seat(engagement.pk, user)
     current = next((h for h in handovers if h.state == HandoverState.SCHEDULED), None)
-    offered = policy.offered(
-        user, engagement, names=["handover.schedule"], tasks=tasks, party_id=party
-    )
+    offered = policy.offered(user, engagement, names=["handover.schedule"], tasks=tasks, seat=seat)
     if current is not None:
-        offered |= policy.offered(user, current, tasks=tasks, party_id=party)
+        offered |= policy.offered(user, current, tasks=tasks, seat=seat)
     return {
         "engagement": engagement,
         "current": current,

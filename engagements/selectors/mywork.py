@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.paginator import Paginator
 from django.db.models import (
     Count,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -28,12 +28,19 @@ from engagements.models import (
     Handover,
     InfrastructureChecklist,
     Issue,
+    MemberRole,
     Membership,
     StandingDuty,
     UpdateCycle,
 )
 from engagements.rules import RuleName
-from engagements.selectors.common import PAGE_SIZE, expectation, letters_prefetch, urgency
+from engagements.selectors.common import (
+    PAGE_SIZE,
+    CountedPaginator,
+    expectation,
+    letters_prefetch,
+    urgency,
+)
 from engagements.selectors.cycles import CYCLE_TASKS, next_step
 from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
 
@@ -41,7 +48,8 @@ from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
 def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
     """Tasks where the user's party is Responsible or Accountable, most urgent first.
 
-    Queries: the counts (1), the page count (1), the page (1), its letters (1).
+    Queries: the counts (1, which also sizes the pages), the page (1), its letters (1),
+    the person's seats on the page's engagements (1).
     """
     today = today or timezone.localdate()
     mine = (
@@ -52,7 +60,21 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
             & (Q(parties__responsible=True) | Q(parties__accountable=True))
         )
         .exclude(status__in=CLOSED_STATUSES)
-        .annotate(urgency=urgency(today), my_party_id=F("engagement__memberships__party_id"))
+        .annotate(
+            urgency=urgency(today),
+            my_membership_id=F("engagement__memberships__id"),
+            my_role=F("parties__role_title"),
+        )
+        .filter(  # a letter with a role is the work of the members holding it
+            Q(my_role="")
+            | Q(
+                Exists(
+                    MemberRole.objects.filter(
+                        membership_id=OuterRef("my_membership_id"), title=OuterRef("my_role")
+                    )
+                )
+            )
+        )
     )
     counts = mine.aggregate(
         total=Count("pk"),
@@ -72,12 +94,13 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
             "environment",
         )
     )
-    paginator = Paginator(ordered, PAGE_SIZE)
+    paginator = CountedPaginator(ordered, PAGE_SIZE, count=counts["total"])
     page_obj = paginator.get_page(page)
+    seats = policy.seats_of(user, {task.engagement_id for task in page_obj.object_list})
     rows = [
         {
             "task": task,
-            "expected": expectation(task, task.my_party_id),
+            "expected": expectation(task, seats.get(task.engagement_id)),
             "waiting_on": policy.waiting_on(task),
         }
         for task in page_obj.object_list
@@ -98,7 +121,7 @@ def checklists_to_review(user) -> list[InfrastructureChecklist]:
     )[:1]
     return list(
         InfrastructureChecklist.objects.annotate(my_party=Subquery(my_party))
-        .filter(policy.rule_q("checklist.review"))
+        .filter(policy.rule_q("checklist.review", user=user))
         .select_related("engagement__organization")
         .order_by("submitted_at")
     )
@@ -121,10 +144,10 @@ ISSUE_RULES: list[RuleName] = [
 ]
 
 
-def _any(names: list[RuleName]) -> Q:
+def _any(names: list[RuleName], user) -> Q:
     q = Q(pk__in=[])
     for name in names:
-        q |= policy.rule_q(name)
+        q |= policy.rule_q(name, user=user)
     return q
 
 
@@ -140,19 +163,20 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     cycles = list(
         UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
         .annotate(**party)
-        .filter(_any(CYCLE_RULES))
+        .filter(_any(CYCLE_RULES, user))
         .select_related("engagement__organization")
         .prefetch_related("stages")
         .order_by("created_at")[:50]
     )
     tasks = seed_tasks_of_many({c.engagement_id for c in cycles}, CYCLE_TASKS) if cycles else {}
+    seats = policy.seats_of(user, {c.engagement_id for c in cycles}) if cycles else {}
     for cycle in cycles:
         offered = policy.offered(
             user,
             cycle,
             names=CYCLE_RULES,
             tasks={key: tasks.get((cycle.engagement_id, key)) for key in CYCLE_TASKS},
-            party_id=cycle.my_party,  # type: ignore[attr-defined]
+            seat=seats.get(cycle.engagement_id),
         )
         step = next_step(cycle, offered)
         if step:
@@ -169,7 +193,7 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
         .filter(**mine)
         .exclude(engagement__state=EngagementState.CLOSED)
         .annotate(**party)
-        .filter(policy.rule_q("attestation.record"))
+        .filter(policy.rule_q("attestation.record", user=user))
         .select_related("engagement__organization")
         .order_by("due_at")[:50]
     ):
@@ -184,7 +208,7 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     for issue in (
         Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
         .annotate(**party)
-        .filter(_any(ISSUE_RULES))
+        .filter(_any(ISSUE_RULES, user))
         .select_related("engagement__organization")
         .order_by(SEVERITY_ORDER, "created_at")[:50]
     ):
@@ -203,7 +227,7 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
     for handover in (
         Handover.objects.filter(state=HandoverState.SCHEDULED, starts_at__lt=now, **mine)
         .annotate(**party)
-        .filter(policy.rule_q("handover.record"))
+        .filter(policy.rule_q("handover.record", user=user))
         .select_related("engagement__organization")[:50]
     ):
         items.append(

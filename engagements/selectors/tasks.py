@@ -15,14 +15,13 @@ from engagements.models import EngagementTask, InfrastructureChecklist
 def task_page(task: EngagementTask, *, user: Any) -> dict:
     """The task view. Queries: my party (1), sign-offs (1), comments (1), history (1),
     and for the infrastructure task its checklist and items (2)."""
-    party_id = policy.member_party_id(task.engagement_id, user)
-    side = policy.side_on(task, party_id)
+    seat = policy.member_seat(task.engagement_id, user)
+    party_id = seat.party_id if seat else None
+    side = policy.side_on(task, seat)
     offered = policy.offered(
-        user, task, party_id=party_id, names=["task.sign_off", "task.reopen", "task.ask"]
+        user, task, seat=seat, names=["task.sign_off", "task.reopen", "task.ask"]
     )
-    moves = [
-        (to, m) for to, m in policy.moves_offered(task, party_id, user) if m.rule == "task.move"
-    ]
+    moves = [(to, m) for to, m in policy.moves_offered(task, seat, user) if m.rule == "task.move"]
     cells = sorted(task.parties.all(), key=lambda tp: (not tp.party.is_vendor, tp.party.name))
     checklist = None
     if task.key == SeedTask.INFRASTRUCTURE and task.environment:

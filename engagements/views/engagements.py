@@ -28,7 +28,7 @@ def engagement_detail(request, engagement_id: int):
     engagement = get_engagement_for_view(request.user, engagement_id)
     context = engagement_page(engagement, user=request.user, events_page=request.GET.get("page", 1))
     context["can_administer"] = policy.judge(
-        request.user, "engagement.administer", engagement, party_id=None
+        request.user, "engagement.administer", engagement, seat=None
     ).allowed
     context["ops"] = operations_summary(engagement)
     return render(request, "engagements/engagement_detail.html", context)

@@ -162,12 +162,12 @@ def test_the_checklist_is_the_gate_infrastructure_is_not_marked_done_by_hand(
     checklist, engineer_a, cse, engagement_a
 ):
     from engagements.actions.tasks import transition_task
-    from engagements.policy import member_party_id, moves_offered
+    from engagements.policy import member_seat, moves_offered
 
     task = task_of(engagement_a, "infrastructure", DEV)
     transition_task(task, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     task.refresh_from_db()
-    party = member_party_id(engagement_a.pk, engineer_a)
+    party = member_seat(engagement_a.pk, engineer_a)
     assert TaskStatus.DONE not in [to for to, _ in moves_offered(task, party, engineer_a)]
     with pytest.raises(DomainError, match="accepts its Infrastructure Checklist"):
         transition_task(task, to=TaskStatus.DONE, actor=engineer_a)

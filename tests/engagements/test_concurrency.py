@@ -43,7 +43,9 @@ def test_two_sign_offs_at_once_leave_one_record(engagement_a, cse, vendor_org):
     from tests.factories import UserFactory, vendor_party
 
     second_cse = UserFactory(username="cse-2", organization=vendor_org)
-    add_member(engagement_a, second_cse, party=vendor_party())
+    add_member(
+        engagement_a, second_cse, party=vendor_party(), roles=["Auth0 Customer Success Engineer"]
+    )
     deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
     transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     transition_task(deploy, to=TaskStatus.DONE, actor=cse)

@@ -139,9 +139,40 @@ EVENTS = {
 def team(engagement_a, cse, engineer_a, vendor_org, org_a):
     cse2 = UserFactory(username="cse-2", organization=vendor_org)
     eng2 = UserFactory(username="engineer-a2", organization=org_a)
-    add_member(engagement_a, cse2, party=vendor_party())
-    add_member(engagement_a, eng2, party=subscriber_party())
+    add_member(engagement_a, cse2, party=vendor_party(), roles=[CSE])
+    add_member(engagement_a, eng2, party=subscriber_party(), roles=[ENGINEER])
     return {"V": [cse, cse2], "S": [engineer_a, eng2]}
+
+
+CSE, ENGINEER = "Auth0 Customer Success Engineer", "subscriber's infrastructure engineer"
+
+
+def test_a_letter_with_a_role_tells_only_its_holders(engagement_a, team, vendor_org):
+    """Deployment's R, A name the CSE role: a vendor member without it is not told the work
+    is done (the signers are); Informed letters without a role still reach everyone."""
+    colleague = UserFactory(username="vendor-sales", organization=vendor_org)
+    add_member(engagement_a, colleague, party=vendor_party())
+    deploy = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
+    done = Event(
+        engagement=engagement_a,
+        task=deploy,
+        actor=team["V"][0],
+        verb="task.status_changed",
+        from_state=TaskStatus.IN_PROGRESS,
+        to_state=TaskStatus.DONE,
+    )
+    told = set(notifications.recipients(done, deploy))
+    assert team["V"][1].pk in told and colleague.pk not in told
+    monitoring = task_of(engagement_a, "monitoring")
+    moved = Event(
+        engagement=engagement_a,
+        task=monitoring,
+        actor=team["S"][0],
+        verb="task.status_changed",
+        from_state=TaskStatus.NOT_STARTED,
+        to_state=TaskStatus.IN_PROGRESS,
+    )
+    assert colleague.pk in set(notifications.recipients(moved, monitoring))
 
 
 def expected_people(team, parties: str, actor) -> set[int]:

@@ -395,7 +395,7 @@ def test_operations_pages_at_two_sizes(
                 "handover",
                 reverse("engagements:handover", args=[small.pk]),
                 reverse("engagements:handover", args=[large.pk]),
-                11,
+                12,  # the person's seat (party and named roles) is one read
             ),
             (
                 "duties",

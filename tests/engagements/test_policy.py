@@ -113,7 +113,8 @@ def test_every_rule_is_covered_below():
         | set(DUTY_SERVICES)
         | set(ISSUE_SERVICES)
         | set(ENGAGEMENT_SERVICES)
-        | {"task.move", "issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
+        | {"task.move", "task.override_order"}
+        | {"issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
         | {"issue.close", "issue.reopen", "token.revoke", "handover.schedule"}
     )
     assert covered == set(RULES)
@@ -169,7 +170,7 @@ def test_task_rules(engagement_a, personas, key):
                         and person_may_reach(obj, to)
                     )
                     offered_moves = policy.moves_offered(
-                        obj, policy.member_party_id(obj.engagement_id, person), person
+                        obj, policy.member_seat(obj.engagement_id, person), person
                     )
                     assert allowed == any(t == to for t, _ in offered_moves), (state, to)
                     was_refused = refused(
@@ -182,6 +183,33 @@ def test_task_rules(engagement_a, personas, key):
                     )
                     assert was_refused != allowed, (key, state, to, person.username)
                     transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("key", ["deployment", "configuration", "handover", "code_integration"])
+def test_the_order_override_rule(engagement_a, personas, key):
+    """Every task here waits on an unfinished one (the test engagement's go-ahead cleared):
+    only its Accountable party may let it go ahead, and only while it is open."""
+    from engagements.actions.prerequisites import override_order
+
+    task = EngagementTask.objects.filter(engagement=engagement_a, key=key).order_by("environment")[
+        0
+    ]
+    for state in TaskStatus.values:
+        if state == TaskStatus.NOT_APPLICABLE and not task.is_optional:
+            continue
+        make = in_state(
+            task,
+            "status",
+            state,
+            blocked_reason="waiting" if state == TaskStatus.BLOCKED else "",
+            prerequisites_overridden_at=None,
+        )
+        check_rule(
+            "task.override_order",
+            make,
+            lambda t, u: override_order(t, actor=u, reason="the customer's go-live date"),
+            personas,
+        )
 
 
 # --- The checklist ------------------------------------------------------------------------------

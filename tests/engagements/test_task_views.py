@@ -72,7 +72,9 @@ def test_visible_but_not_allowed_gets_403_with_a_message(client_for, engagement_
     deploy = task_of(engagement_a, "deployment", DEV)  # the subscriber is only Informed
     response = post_move(client_for(engineer_a), deploy, TaskStatus.IN_PROGRESS)
     assert response.status_code == 403
-    assert "Only a member of its Responsible party" in messages_of(response)
+    assert "Only the Responsible party's Auth0 Customer Success Engineer can move" in (
+        messages_of(response)
+    )
     deploy.refresh_from_db()
     assert deploy.status == TaskStatus.NOT_STARTED
 
