@@ -34,7 +34,7 @@ def get_engagement_for_admin(user, engagement_id: int) -> Engagement:
 def get_task_for_view(user, task_id: int) -> EngagementTask:
     task = (
         EngagementTask.objects.visible_to(user)
-        .select_related("engagement__organization")
+        .select_related("engagement__organization", "prerequisites_overridden_by")
         .prefetch_related(
             Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
         )

@@ -51,6 +51,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/transition/", tasks.task_transition, name="task-transition"),
     path("tasks/<int:task_id>/sign-off/", tasks.task_sign_off, name="task-sign-off"),
     path("tasks/<int:task_id>/reopen/", tasks.task_reopen, name="task-reopen"),
+    path(
+        "tasks/<int:task_id>/override-order/",
+        tasks.task_override_order,
+        name="task-override-order",
+    ),
     path("tasks/<int:task_id>/comments/", tasks.task_comment, name="task-comment"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path(

@@ -63,6 +63,7 @@ COVERED = {
     "engagements:task-transition",
     "engagements:task-sign-off",
     "engagements:task-reopen",
+    "engagements:task-override-order",
     "engagements:task-comment",
     "engagements:checklist-detail",
     "engagements:checklist-save",

@@ -14,10 +14,9 @@ from engagements.choices import TaskStatus
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError, NotAllowed
 from engagements.models import EngagementTask, Event
-from engagements.selectors.prerequisites import now_ready, waits_of
+from engagements.selectors.prerequisites import STARTING, now_ready, waits_of
 
 FINISHING = (TaskStatus.DONE, TaskStatus.SIGNED_OFF, TaskStatus.NOT_APPLICABLE)
-STARTING = (TaskStatus.IN_PROGRESS, TaskStatus.DONE)
 
 
 def check_order(task: EngagementTask, to: str) -> None:

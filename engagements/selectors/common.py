@@ -27,6 +27,44 @@ from engagements.querysets import due_soon_until
 PAGE_SIZE = 50
 
 
+class PeekPage:
+    """One page of a long list (the timeline) without counting it: the page's rows and one
+    more, to know whether a next page exists. Shows as "Page N" with previous and next."""
+
+    paginator = None
+
+    def __init__(self, queryset, number: int | str, per_page: int) -> None:
+        try:
+            self.number = max(1, int(number))
+        except (TypeError, ValueError):
+            self.number = 1
+        start = (self.number - 1) * per_page
+        rows = list(queryset[start : start + per_page + 1])
+        self.object_list = rows[:per_page]
+        self._has_next = len(rows) > per_page
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next() or self.has_previous()
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
 class CountedPaginator(Paginator):
     """A paginator told the number of rows a query already counted, so paging costs no
     second COUNT."""

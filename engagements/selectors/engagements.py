@@ -5,11 +5,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.core.paginator import Paginator
 from django.db.models import (
     Case,
+    Count,
     IntegerField,
     OuterRef,
+    Q,
     Subquery,
     Value,
     When,
@@ -20,7 +21,10 @@ from engagements import policy
 from engagements.choices import (
     OPEN_CYCLE_STATES,
     OPEN_ISSUE_STATES,
+    Environment,
     HandoverState,
+    IssueState,
+    SeedTask,
     Severity,
     TaskStatus,
 )
@@ -33,28 +37,80 @@ from engagements.models import (
     StandingDuty,
     TaskParty,
 )
-from engagements.selectors.common import EVENTS_PAGE_SIZE, letters_prefetch, progress
+from engagements.rules import DUTY_TASK
+from engagements.selectors.common import EVENTS_PAGE_SIZE, PeekPage, letters_prefetch, progress
+from engagements.selectors.prerequisites import waits_of_tasks
+from raci.choices import Phase
 from raci.matrix import Matrix, Row
 from raci.models import VersionParty
 
 
 @dataclass
 class MatrixRow:
-    """One template task of an engagement: its letters and a task per environment."""
+    """One template task of an engagement: its letters and a task per environment; for an
+    operations task its live state instead of a one-off status."""
 
     position: int
     name: str
     notes: str
     is_optional: bool
+    key: str = ""
+    phase: str = Phase.ONBOARDING
     cells: list[TaskParty | None] = field(default_factory=list)
+    people: list[list[str]] = field(default_factory=list)  # R and A holders per cell
     tasks: list[EngagementTask] = field(default_factory=list)
+    live: str = ""
+
+    @property
+    def is_operations(self) -> bool:
+        return self.phase == Phase.OPERATIONS
+
+    @property
+    def slots(self) -> list[tuple[TaskParty | None, list[str]]]:
+        """Each party's cell with the people its R or A names."""
+        return list(zip(self.cells, self.people, strict=True))
+
+
+def holders(cell: TaskParty | None, members: list[Membership]) -> list[str]:
+    """The people a Responsible or Accountable letter names: the party's members holding the
+    cell's role (every member of the party where it names none)."""
+    if cell is None or not (cell.responsible or cell.accountable):
+        return []
+    return [
+        m.user.get_full_name() or m.user.get_username()
+        for m in members
+        if m.party_id == cell.party_id and (not cell.role_title or cell.role_title in m.held)
+    ]
+
+
+def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership]) -> list[str]:
+    """The roles a letter of the engagement names that no member holds ("No one holds Auth0
+    Customer Success Engineer"); members with `held` (their role titles) set."""
+    named = {
+        (tp.party_id, tp.role_title) for task in tasks for tp in task.parties.all() if tp.role_title
+    }
+    held = {(m.party_id, title) for m in members for title in m.held}
+    return sorted({title for party_id, title in named - held})
+
+
+def members_with_roles(engagement: Engagement) -> list[Membership]:
+    """The engagement's members with their party and named roles (`held`), two queries."""
+    members = list(
+        Membership.objects.filter(engagement=engagement)
+        .select_related("user", "party")
+        .prefetch_related("roles")
+        .order_by("party__name", "user__username")
+    )
+    for m in members:
+        m.held = m.role_titles  # type: ignore[attr-defined]
+    return members
 
 
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
-    Queries: columns (1), tasks (1), their letters (1), members (1), my
-    membership (1), events page count and rows (2).
+    Queries: columns (1), tasks (1), their letters (1), the version's prerequisites (1),
+    members and their roles (2), the events page (1, uncounted), operations (5).
     """
     columns = list(
         VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
@@ -66,46 +122,53 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         .prefetch_related(letters_prefetch())
         .order_by("position", "environment")
     )
+    members = members_with_roles(engagement)
+    waits = waits_of_tasks(tasks, engagement.template_version_id)
     rows: dict[int, MatrixRow] = {}
     for task in tasks:
         row = rows.get(task.position)
         if row is None:
             by_party = {tp.party_id: tp for tp in task.parties.all()}
+            cells = [by_party.get(c.party_id) for c in columns]
             row = rows[task.position] = MatrixRow(
                 position=task.position,
                 name=task.name,
                 notes=task.notes,
                 is_optional=task.is_optional,
-                cells=[by_party.get(c.party_id) for c in columns],
+                key=task.key,
+                phase=task.phase,
+                cells=cells,
+                people=[holders(cell, members) for cell in cells],
             )
         task.waiting = policy.waiting_on(task)
+        task.waits = waits[task.pk]
         row.tasks.append(task)
-    status_counts = Counter(task.status for task in tasks)
+    onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
+    status_counts = Counter(task.status for task in onboarding)
     today = timezone.localdate()
     overdue = sum(1 for t in tasks if t.is_overdue)
-    members = list(
-        Membership.objects.filter(engagement=engagement)
-        .select_related("user", "party")
-        .order_by("party__name", "user__username")
-    )
     members_by_party = [
         (c.party, [m for m in members if m.party_id == c.party_id]) for c in columns
     ]
     my_membership = next((m for m in members if m.user_id == user.pk), None)
-    events = Paginator(
+    events = PeekPage(
         Event.objects.filter(engagement=engagement).select_related("actor", "task"),
+        events_page,
         EVENTS_PAGE_SIZE,
-    ).get_page(events_page)
+    )
+    ops = operations_summary(engagement)
     return {
         "engagement": engagement,
         "columns": columns,
-        "rows": list(rows.values()),
+        "rows": with_live_states(list(rows.values()), ops),
+        "ops": ops,
         "status_counts": [
             (s, TaskStatus(s).label, status_counts[s])
             for s in TaskStatus.values
             if status_counts[s]
         ],
         "progress": progress(status_counts),
+        "unheld_roles": unheld_roles(tasks, members),
         "overdue": overdue,
         "today": today,
         "members_by_party": members_by_party,
@@ -210,6 +273,10 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         .first()
     )
     issues = engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
+    courts = issues.aggregate(
+        vendor=Count("pk", filter=~Q(state=IssueState.WAITING)),
+        subscriber=Count("pk", filter=Q(state=IssueState.WAITING)),
+    )
     next_window = None
     if cycle is not None and cycle.is_open:
         upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
@@ -220,6 +287,45 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         "handover": handover,
         "duties": duties_of(engagement, now),
         "open_issues": list(issues.order_by(SEVERITY_ORDER, "-created_at")[:5]),
-        "open_issue_count": issues.count(),
+        "open_issue_count": courts["vendor"] + courts["subscriber"],
+        "courts": courts,
         "now": now,
     }
+
+
+def live_state(key: str, ops: dict) -> str:
+    """What an operations task shows instead of a one-off status: the current update cycle's
+    step, the last Development test, a duty's timeliness, the issues in each side's court."""
+    cycle = ops["cycle"]
+    if key == SeedTask.UPDATES:
+        if cycle is None:
+            return "No update cycle yet"
+        return f"{cycle.release}: {cycle.get_state_display().lower()}"
+    if key == SeedTask.UPDATE_TESTING:
+        tested = (
+            [s for s in cycle.stages.all() if s.environment == Environment.DEVELOPMENT]
+            if cycle is not None
+            else []
+        )
+        if not tested or not tested[0].test_result:
+            return "No test result yet"
+        return f"{cycle.release}: Development test {tested[0].get_test_result_display().lower()}"
+    duty = next((d for d in ops["duties"] if DUTY_TASK.get(d.kind) == key), None)
+    if duty is not None and duty.due_at is not None:
+        return f"{duty.get_kind_display()}: {duty.state}"
+    if key in (SeedTask.MONITORING, SeedTask.BACKUP):
+        return "Starts when Production goes live"
+    if key in (SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION):
+        courts = ops["courts"]
+        return (
+            f"{courts['vendor']} open with the vendor · {courts['subscriber']} waiting on the "
+            "subscriber"
+        )
+    return ""
+
+
+def with_live_states(rows: list[MatrixRow], ops: dict) -> list[MatrixRow]:
+    for row in rows:
+        if row.is_operations:
+            row.live = live_state(row.key, ops)
+    return rows

@@ -13,6 +13,8 @@ from raci.choices import PrerequisiteUntil
 from raci.models import Prerequisite
 from raci.prerequisites import applies_to, required_environments
 
+# The moves a task's prerequisites hold back: starting it and completing it.
+STARTING = (TaskStatus.IN_PROGRESS, TaskStatus.DONE)
 MET = {
     PrerequisiteUntil.DONE: {TaskStatus.DONE, TaskStatus.SIGNED_OFF, TaskStatus.NOT_APPLICABLE},
     PrerequisiteUntil.SIGNED_OFF: {TaskStatus.SIGNED_OFF, TaskStatus.NOT_APPLICABLE},

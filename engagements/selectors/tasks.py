@@ -10,18 +10,29 @@ from django.utils import timezone
 from engagements import policy
 from engagements.choices import SeedTask
 from engagements.models import EngagementTask, InfrastructureChecklist
+from engagements.selectors.prerequisites import STARTING, waits_of
 
 
 def task_page(task: EngagementTask, *, user: Any) -> dict:
-    """The task view. Queries: my party (1), sign-offs (1), comments (1), history (1),
-    and for the infrastructure task its checklist and items (2)."""
+    """The task view. Queries: my seat (1), its prerequisites and the tasks they name (2),
+    sign-offs (1), comments (1), history (1), and for the infrastructure task its checklist
+    and items (2)."""
     seat = policy.member_seat(task.engagement_id, user)
     party_id = seat.party_id if seat else None
     side = policy.side_on(task, seat)
     offered = policy.offered(
-        user, task, seat=seat, names=["task.sign_off", "task.reopen", "task.ask"]
+        user,
+        task,
+        seat=seat,
+        names=["task.sign_off", "task.reopen", "task.ask", "task.override_order"],
     )
-    moves = [(to, m) for to, m in policy.moves_offered(task, seat, user) if m.rule == "task.move"]
+    waits = waits_of(task)
+    held_back = bool(waits) and task.prerequisites_overridden_at is None
+    moves = [
+        (to, m)
+        for to, m in policy.moves_offered(task, seat, user)
+        if m.rule == "task.move" and not (held_back and to in STARTING)
+    ]
     cells = sorted(task.parties.all(), key=lambda tp: (not tp.party.is_vendor, tp.party.name))
     checklist = None
     if task.key == SeedTask.INFRASTRUCTURE and task.environment:
@@ -44,11 +55,16 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
         "moves": moves,
         "can_sign_off": "task.sign_off" in offered,
         "can_reopen": "task.reopen" in offered,
+        "waits": waits if held_back else [],
+        "can_override": held_back and "task.override_order" in offered,
         "consulted": [tp.party for tp in cells if tp.consulted and tp.party_id != party_id],
         "signoffs": list(task.signoffs.select_related("signed_by", "party")),
         "comments": list(task.comments.select_related("author", "addressed_to")),
         "history": list(
             task.events.select_related("actor", "task").order_by("-created_at", "-id")[:100]
+        ),
+        "overridden_by": (
+            task.prerequisites_overridden_by if task.prerequisites_overridden_at else None
         ),
         "waiting_on": policy.waiting_on(task),
         "checklist": checklist,

@@ -10,7 +10,7 @@ from engagements.lookups import (
     get_engagement_for_view,
 )
 from engagements.selectors import portfolio as portfolio_reads
-from engagements.selectors.engagements import engagement_page, engagement_rows, operations_summary
+from engagements.selectors.engagements import engagement_page, engagement_rows
 
 
 @require_GET
@@ -30,7 +30,6 @@ def engagement_detail(request, engagement_id: int):
     context["can_administer"] = policy.judge(
         request.user, "engagement.administer", engagement, seat=None
     ).allowed
-    context["ops"] = operations_summary(engagement)
     return render(request, "engagements/engagement_detail.html", context)
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from engagements.actions.prerequisites import override_order
 from engagements.actions.tasks import add_comment, reopen_task, sign_off_task, transition_task
 from engagements.errors import DomainError
 from engagements.forms import (
@@ -90,6 +91,19 @@ def task_reopen(request, task_id: int):
             task, actor=request.user, reason=d["reason"], revision=d["revision"]
         ),
         "Reopened.",
+    )
+
+
+@require_POST
+def task_override_order(request, task_id: int):
+    return _task_action(
+        request,
+        task_id,
+        ReopenForm,  # a revision and a required reason
+        lambda task, d: override_order(
+            task, actor=request.user, reason=d["reason"], revision=d["revision"]
+        ),
+        "The task may go ahead before its prerequisites.",
     )
 
 

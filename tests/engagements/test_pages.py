@@ -58,7 +58,12 @@ def test_engagement_page_shows_matrix_progress_members_and_timeline(
         reverse("engagements:engagement-detail", args=[engagement_a.pk])
     )
     html = response.content.decode()
-    assert response.context["progress"] == {"applicable": 15, "finished": 0, "percent": 0}
+    # Onboarding counts its 9 tasks (three per environment, handover, integration,
+    # migration); the six operations rows show their live state instead.
+    assert response.context["progress"] == {"applicable": 9, "finished": 0, "percent": 0}
+    assert 'data-testid="live-monitoring">Starts when Production goes live' in html
+    assert 'data-testid="live-updates">No update cycle yet' in html
+    assert "0 open with the vendor · 0 waiting on the subscriber" in html
     assert "in the event that there are issues" in html
     assert "Auth0 Customer Success Engineer" in html
     assert "moved <em>Monitoring</em> from not started to in progress" in html
