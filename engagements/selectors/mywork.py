@@ -34,6 +34,7 @@ from engagements.models import (
     UpdateCycle,
 )
 from engagements.rules import RuleName
+from raci.choices import Phase
 from engagements.selectors.common import (
     PAGE_SIZE,
     CountedPaginator,
@@ -46,7 +47,7 @@ from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
 
 
 def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
-    """Tasks where the user's party is Responsible or Accountable, most urgent first.
+    """Onboarding tasks where the user's seat is Responsible or Accountable, most urgent first.
 
     Queries: the counts (1, which also sizes the pages), the page (1), its letters (1),
     the person's seats on the page's engagements (1).
@@ -60,6 +61,9 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
             & (Q(parties__responsible=True) | Q(parties__accountable=True))
         )
         .exclude(status__in=CLOSED_STATUSES)
+        # Operations tasks are worked through their concrete next operations (waiting_on_me),
+        # never as a one-off "Not started · Act".
+        .filter(phase=Phase.ONBOARDING)
         .annotate(
             urgency=urgency(today),
             my_membership_id=F("engagement__memberships__id"),

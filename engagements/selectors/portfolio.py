@@ -28,11 +28,13 @@ from engagements.choices import (
 from engagements.models import (
     Engagement,
     EngagementTask,
+    MemberRole,
     Membership,
     Organization,
     TaskParty,
 )
 from psaas_portal.params import parse_id
+from raci.choices import Phase
 
 PORTFOLIO_PAGE_SIZE = 25
 
@@ -57,6 +59,28 @@ def _task_count(today: dt.date | None = None, **filters: Any) -> Coalesce:
     )
 
 
+def unheld_roles_of(engagement_ids: list[int]) -> dict[int, list[str]]:
+    """Engagement id -> the roles its letters name that no member holds (one query)."""
+    held = MemberRole.objects.filter(
+        membership__engagement_id=OuterRef("task__engagement_id"),
+        membership__party_id=OuterRef("party_id"),
+        title=OuterRef("role_title"),
+    )
+    out: dict[int, list[str]] = defaultdict(list)
+    for engagement_id, title in (
+        TaskParty.objects.filter(
+            task__engagement_id__in=engagement_ids, task__retired_at__isnull=True
+        )
+        .exclude(role_title="")
+        .filter(~Exists(held))
+        .values_list("task__engagement_id", "role_title")
+        .distinct()
+        .order_by("task__engagement_id", "role_title")
+    ):
+        out[engagement_id].append(title)
+    return out
+
+
 def portfolio(
     user,
     *,
@@ -78,9 +102,12 @@ def portfolio(
         .select_related("organization")
         .annotate(
             applicable=_task_count(
-                status__in=[s for s in TaskStatus.values if s != TaskStatus.NOT_APPLICABLE]
+                status__in=[s for s in TaskStatus.values if s != TaskStatus.NOT_APPLICABLE],
+                phase=Phase.ONBOARDING,
             ),
-            finished=_task_count(status__in=[TaskStatus.DONE, TaskStatus.SIGNED_OFF]),
+            finished=_task_count(
+                status__in=[TaskStatus.DONE, TaskStatus.SIGNED_OFF], phase=Phase.ONBOARDING
+            ),
             overdue_count=_task_count(today=today),
         )
         .annotate(
@@ -109,10 +136,12 @@ def portfolio(
         "user"
     ):
         cses[m.engagement_id].append(m.user)
+    unheld = unheld_roles_of(ids)
     rows = [
         {
             "engagement": e,
             "cses": cses[e.pk],
+            "unheld_roles": unheld.get(e.pk, []),
             **stats.get(e.pk, {"status_counts": [], "waiting_vendor": 0, "waiting_subscriber": 0}),
         }
         for e in engagements
