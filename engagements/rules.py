@@ -127,10 +127,11 @@ RULES: dict[RuleName, Rule] = {
         "ask a Consulted party a question",
         refusal="Only the Responsible party can ask a Consulted party a question.",
     ),
-    # The Accountable party lets a task go ahead before its prerequisites are met.
+    # The Accountable party (R where the task has no A) lets a task go ahead before its
+    # prerequisites are met.
     "task.override_order": Rule(
         "task",
-        "accountable",
+        "signer",
         "let this task go ahead before its prerequisites are met",
         states=frozenset(OPEN_STATUSES),
         in_state="{noun} is {state}; its prerequisites no longer matter.",

@@ -42,6 +42,15 @@ def required_environments(
     return None
 
 
+def requirement_of(p: Prerequisite) -> Requirement:
+    """A stored prerequisite as the matrix document names it (`required` loaded)."""
+    return Requirement(p.required.key or p.required.name, p.until, p.environment, p.for_environment)
+
+
+def requirements(prerequisites: list[Prerequisite]) -> tuple[Requirement, ...]:
+    return tuple(sorted((requirement_of(p) for p in prerequisites), key=Requirement.text))
+
+
 def _nodes(row: Row) -> list[tuple[str, str]]:
     envs = ENV_VALUES if per_environment(row.tracking) else [""]
     return [(row.ref, env) for env in envs]

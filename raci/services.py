@@ -94,20 +94,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
             task,
             task.cells.all(),
             due_offset_days=task.due_offset_days,
-            requires=tuple(
-                sorted(
-                    (
-                        Requirement(
-                            p.required.key or p.required.name,
-                            p.until,
-                            p.environment,
-                            p.for_environment,
-                        )
-                        for p in task.prerequisites.all()
-                    ),
-                    key=Requirement.text,
-                )
-            ),
+            requires=prerequisites.requirements(list(task.prerequisites.all())),
         )
         for task in version.tasks.all()
     ]

@@ -19,5 +19,15 @@ urlpatterns = [
     path("versions/<int:version_id>/tasks/remove/", views.remove_task, name="remove-task"),
     path("versions/<int:version_id>/tasks/move/", views.move_task, name="move-task"),
     path("versions/<int:version_id>/parties/add/", views.add_party, name="add-party"),
+    path(
+        "versions/<int:version_id>/prerequisites/add/",
+        views.add_prerequisite,
+        name="add-prerequisite",
+    ),
+    path(
+        "versions/<int:version_id>/prerequisites/remove/",
+        views.remove_prerequisite,
+        name="remove-prerequisite",
+    ),
     path("versions/<int:version_id>/parties/remove/", views.remove_party, name="remove-party"),
 ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from psaas_portal.params import parse_id
 
 from . import services
-from .choices import Tracking
+from .choices import ENVIRONMENTS, Phase, PrerequisiteUntil, Tracking
 from .matrix import compare
 from .models import TemplateVersion
 from .permissions import require_template_editor
@@ -57,6 +57,11 @@ def _editor_context(version: TemplateVersion) -> dict:
         "findings": findings,
         "general_findings": by_task.get("", []),
         "tracking_choices": Tracking.choices,
+        "phase_choices": Phase.choices,
+        "until_choices": PrerequisiteUntil.choices,
+        "environments": ENVIRONMENTS,
+        "all_tasks": list(version.tasks.all()),
+        "errors": [f for f in findings if f.is_error],
         "letters": "RACI",
     }
 
@@ -159,6 +164,8 @@ def update_task(request, version_id: int):
             is_optional=bool(request.POST.get("is_optional")),
             tracking=tracking,
             due_offset_days=int(offset) if offset else None,
+            phase=request.POST.get("phase", Phase.ONBOARDING),
+            four_eyes=bool(request.POST.get("four_eyes")),
         )
 
     return _edit(request, version_id, action, "Task saved.")
@@ -220,6 +227,36 @@ def remove_party(request, version_id: int):
         version_id,
         lambda v: services.remove_party(v, party_id=_int(request, "party"), actor=request.user),
         "Party removed.",
+    )
+
+
+@require_POST
+def add_prerequisite(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.add_prerequisite(
+            v,
+            task_id=_int(request, "task"),
+            required_id=_int(request, "required"),
+            until=request.POST.get("until", PrerequisiteUntil.DONE),
+            environment=request.POST.get("environment", ""),
+            for_environment=request.POST.get("for_environment", ""),
+            actor=request.user,
+        ),
+        "Prerequisite added.",
+    )
+
+
+@require_POST
+def remove_prerequisite(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: services.remove_prerequisite(
+            v, prerequisite_id=_int(request, "prerequisite"), actor=request.user
+        ),
+        "Prerequisite removed.",
     )
 
 

@@ -71,6 +71,8 @@ COVERED = {
     "raci:template-list",
     "raci:compare",
     "raci:version-detail",
+    "raci:add-prerequisite",
+    "raci:remove-prerequisite",
     "raci:start-draft",
     "raci:publish",
     "raci:toggle-letter",

@@ -19,17 +19,32 @@ from engagements.models import (
     Engagement,
     EngagementTask,
     Event,
+    MemberRole,
     TaskParty,
 )
 from engagements.selectors.engagements import engagement_matrix
 from raci.matrix import compare
 from raci.models import TemplateTask, TemplateVersion
+from raci.roles import roles_by_party
 from raci.services import version_matrix
 
 
 def template_diff(engagement: Engagement, version: TemplateVersion):
     """What applying the version would change in this engagement (its copy vs the version)."""
     return compare(engagement_matrix(engagement), version_matrix(version))
+
+
+def roles_lost(engagement: Engagement, version: TemplateVersion) -> list[MemberRole]:
+    """The roles members hold that the version no longer names for their party: applying
+    it takes them away (the apply page lists who loses what)."""
+    kept = roles_by_party(version.pk)
+    return [
+        role
+        for role in MemberRole.objects.filter(membership__engagement=engagement)
+        .select_related("membership__user", "membership__party")
+        .order_by("membership__user__username", "title")
+        if role.title not in kept.get(role.membership.party_id, [])
+    ]
 
 
 def _has_history(task: EngagementTask) -> bool:
@@ -138,6 +153,8 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             else:
                 deleted.append(task.label)
                 task.delete()
+    lost = roles_lost(engagement, version)
+    MemberRole.objects.filter(pk__in=[r.pk for r in lost]).delete()
     engagement.template_version = version
     engagement.save(update_fields=["template_version"])
     # The new letters may take backups out of a token creator's hands: their tokens stop.
@@ -172,5 +189,6 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             "changed": {c.new.display_name: c.changes for c in diff.changed},
             "retired_tasks": retired,
             "deleted_tasks": deleted,
+            "roles_lost": [f"{r.membership.user.get_username()}: {r.title}" for r in lost],
         },
     )

@@ -39,10 +39,11 @@ from engagements.models import (
 )
 from engagements.rules import DUTY_TASK
 from engagements.selectors.common import EVENTS_PAGE_SIZE, PeekPage, letters_prefetch, progress
-from engagements.selectors.prerequisites import waits_of_tasks
+from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
 from raci.models import VersionParty
+from raci.prerequisites import requirements
 
 
 @dataclass
@@ -193,6 +194,7 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
             "party"
         )
     )
+    rules = rules_of_version(engagement.template_version_id)
     rows: dict[int, Row] = {}
     for task in (
         engagement.tasks.live()
@@ -201,7 +203,12 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
     ):
         row = rows.get(task.position)
         if row is None:
-            row = rows[task.position] = Row.of(task, task.parties.all(), extra={"status": {}})
+            row = rows[task.position] = Row.of(
+                task,
+                task.parties.all(),
+                requires=requirements(rules.get(task.template_task_id or 0, [])),
+                extra={"status": {}},
+            )
         row.extra["status"][task.environment or "all"] = {
             "status": task.status,
             "due_date": task.due_date.isoformat() if task.due_date else None,

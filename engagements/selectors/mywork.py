@@ -34,7 +34,6 @@ from engagements.models import (
     UpdateCycle,
 )
 from engagements.rules import RuleName
-from raci.choices import Phase
 from engagements.selectors.common import (
     PAGE_SIZE,
     CountedPaginator,
@@ -44,6 +43,7 @@ from engagements.selectors.common import (
 )
 from engagements.selectors.cycles import CYCLE_TASKS, next_step
 from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
+from raci.choices import Phase
 
 
 def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:

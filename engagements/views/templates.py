@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from engagements.actions.templates import apply_template_version, template_diff
+from engagements.actions.templates import apply_template_version, roles_lost, template_diff
 from engagements.errors import DomainError
 from engagements.lookups import (
     get_engagement_for_admin,
@@ -28,10 +28,17 @@ def engagement_template(request, engagement_id: int):
         (v for v in newer if str(v.pk) == request.GET.get("version")), newer[0] if newer else None
     )
     diff = template_diff(engagement, chosen) if chosen else None
+    lost = roles_lost(engagement, chosen) if chosen else []
     return render(
         request,
         "engagements/engagement_template.html",
-        {"engagement": engagement, "newer": newer, "chosen": chosen, "diff": diff},
+        {
+            "engagement": engagement,
+            "newer": newer,
+            "chosen": chosen,
+            "diff": diff,
+            "roles_lost": lost,
+        },
     )
 
 
