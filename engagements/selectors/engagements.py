@@ -80,30 +80,28 @@ def holders(cell: TaskParty | None, members: list[Membership]) -> list[str]:
     return [
         m.user.get_full_name() or m.user.get_username()
         for m in members
-        if m.party_id == cell.party_id and (not cell.role_title or cell.role_title in m.held)
+        if m.party_id == cell.party_id and (not cell.role_title or cell.role_title in m.role_titles)
     ]
 
 
 def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership]) -> list[str]:
     """The roles a letter of the engagement names that no member holds ("No one holds Auth0
-    Customer Success Engineer"); members with `held` (their role titles) set."""
+    Customer Success Engineer"); members' roles prefetched."""
     named = {
         (tp.party_id, tp.role_title) for task in tasks for tp in task.parties.all() if tp.role_title
     }
-    held = {(m.party_id, title) for m in members for title in m.held}
+    held = {(m.party_id, title) for m in members for title in m.role_titles}
     return sorted({title for party_id, title in named - held})
 
 
 def members_with_roles(engagement: Engagement) -> list[Membership]:
-    """The engagement's members with their party and named roles (`held`), two queries."""
+    """The engagement's members with their party and named roles, two queries."""
     members = list(
         Membership.objects.filter(engagement=engagement)
         .select_related("user", "party")
         .prefetch_related("roles")
         .order_by("party__name", "user__username")
     )
-    for m in members:
-        m.held = m.role_titles  # type: ignore[attr-defined]
     return members
 
 
