@@ -18,7 +18,15 @@ from psaas_portal import inputs
 
 from .choices import VersionStatus
 from .matrix import Cell, Matrix, Row, from_data, parse_cell
-from .models import Party, RaciTemplate, TemplateCell, TemplateTask, TemplateVersion, VersionParty
+from .models import (
+    ChecklistRequirement,
+    Party,
+    RaciTemplate,
+    TemplateCell,
+    TemplateTask,
+    TemplateVersion,
+    VersionParty,
+)
 
 SEED_TEMPLATE_PATH = Path(settings.BASE_DIR) / "fixtures" / "psaas-appliance-raci.json"
 SEED_TEMPLATE_NAME = "PSaaS Appliance"
@@ -50,7 +58,7 @@ def _text(value: str, what: str) -> str:
 
 
 def version_with_matrix(version_id: int) -> TemplateVersion:
-    """A version with its columns, tasks and cells in four queries."""
+    """A version with its columns, tasks, cells and checklist items in five queries."""
     return (
         TemplateVersion.objects.select_related("template")
         .prefetch_related(
@@ -60,6 +68,9 @@ def version_with_matrix(version_id: int) -> TemplateVersion:
                 queryset=TemplateTask.objects.order_by("position").prefetch_related(
                     Prefetch("cells", queryset=TemplateCell.objects.select_related("party"))
                 ),
+            ),
+            Prefetch(
+                "checklist_requirements", queryset=ChecklistRequirement.objects.order_by("position")
             ),
         )
         .get(pk=version_id)
@@ -83,6 +94,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
         rows=rows,
         general_division=version.general_division,
         raci_definitions=version.raci_definitions,
+        checklist=[r.spec() for r in version.checklist_requirements.all()],
     )
 
 
@@ -90,7 +102,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
 
 
 def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
-    """A CSV carries no tracking, description or due offsets: keep the last version's."""
+    """A CSV carries no tracking, description, due offsets or checklist: keep the last version's."""
     previous = template.versions.order_by("-number").first()
     if previous is None:
         return
@@ -102,6 +114,8 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
             row.key = row.key or old.key
             row.description = row.description or old.description
             row.due_offset_days = old.due_offset_days
+    if not matrix.checklist:
+        matrix.checklist = [r.spec() for r in previous.checklist_requirements.order_by("position")]
     matrix.general_division = matrix.general_division or previous.general_division
     matrix.raci_definitions = matrix.raci_definitions or previous.raci_definitions
 
@@ -152,6 +166,10 @@ def create_version(
         TemplateCell(task=task, party=parties[party_name], **cell.field_values())
         for task, row in zip(tasks, matrix.rows, strict=True)
         for party_name, cell in row.cells.items()
+    )
+    ChecklistRequirement.objects.bulk_create(
+        ChecklistRequirement(version=version, position=position, **spec.as_dict())
+        for position, spec in enumerate(matrix.checklist, start=1)
     )
     if publish:
         version = publish_version(version, actor=actor)
