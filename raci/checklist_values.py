@@ -28,7 +28,7 @@ MAX_VMS = 100
 VM_RANGES = {"processors": (1, 512), "memory_gb": (1, 65_536), "storage_gb": (1, 1_000_000)}
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 DNS_TYPES = ("A", "AAAA", "CNAME", "TXT")
 
@@ -405,7 +405,7 @@ def check_spec(spec: ChecklistSpec) -> None:
     name = spec.label or spec.key or "A checklist item"
     if not _KEY.match(spec.key):
         raise ValueRefused(
-            f"{name}: the key must be 1 to 40 lower-case letters, digits, dashes or underscores"
+            f"{name}: the key must be 1 to 40 lower-case letters, digits or underscores, starting with a letter"
         )
     if not spec.label.strip() or len(spec.label) > 80:
         raise ValueRefused(f"{name}: the label must be 1 to 80 characters")

@@ -10,6 +10,7 @@ from engagements.lookups import (
     get_engagement_for_view,
 )
 from engagements.selectors import portfolio as portfolio_reads
+from engagements.selectors.checklists import inventory_of
 from engagements.selectors.engagements import engagement_page, engagement_rows, operations_summary
 
 
@@ -31,6 +32,7 @@ def engagement_detail(request, engagement_id: int):
         request.user, "engagement.administer", engagement, party_id=None
     ).allowed
     context["ops"] = operations_summary(engagement)
+    context["inventory"] = inventory_of(engagement.pk)
     return render(request, "engagements/engagement_detail.html", context)
 
 
