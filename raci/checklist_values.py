@@ -377,7 +377,7 @@ def parse_vm(raw: Mapping[str, Any], number: int) -> dict[str, Any] | None:
         except ValueError:
             raise ValueError("the address is not a host name or IP address") from None
         numbers = {
-            f: _whole(values[f], VM_LABELS[f].capitalize(), *VM_RANGES[f]) for f in VM_RANGES
+            f: _whole(values[f], VM_LABELS[f], *VM_RANGES[f]) for f in VM_RANGES
         }
     except (ValueError, inputs.InputError) as exc:
         raise ValueRefused(f"{where}: {exc}") from None

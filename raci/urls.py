@@ -20,4 +20,22 @@ urlpatterns = [
     path("versions/<int:version_id>/tasks/move/", views.move_task, name="move-task"),
     path("versions/<int:version_id>/parties/add/", views.add_party, name="add-party"),
     path("versions/<int:version_id>/parties/remove/", views.remove_party, name="remove-party"),
+    path(
+        "versions/<int:version_id>/checklist/add/", views.add_requirement, name="add-requirement"
+    ),
+    path(
+        "versions/<int:version_id>/checklist/update/",
+        views.update_requirement,
+        name="update-requirement",
+    ),
+    path(
+        "versions/<int:version_id>/checklist/remove/",
+        views.remove_requirement,
+        name="remove-requirement",
+    ),
+    path(
+        "versions/<int:version_id>/checklist/move/",
+        views.move_requirement,
+        name="move-requirement",
+    ),
 ]

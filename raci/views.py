@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from psaas_portal.params import parse_id
 
-from . import services
-from .choices import Tracking
+from . import checklists, services
+from .choices import NUMERIC_KINDS, Tracking, ValueKind
 from .matrix import compare
 from .models import TemplateVersion
 from .permissions import require_template_editor
@@ -58,6 +58,9 @@ def _editor_context(version: TemplateVersion) -> dict:
         "general_findings": by_task.get("", []),
         "tracking_choices": Tracking.choices,
         "letters": "RACI",
+        "requirements": list(version.checklist_requirements.all()),
+        "kind_choices": ValueKind.choices,
+        "numeric_kinds": list(NUMERIC_KINDS),
     }
 
 
@@ -220,6 +223,80 @@ def remove_party(request, version_id: int):
         version_id,
         lambda v: services.remove_party(v, party_id=_int(request, "party"), actor=request.user),
         "Party removed.",
+    )
+
+
+def _bound(request, name: str) -> int | None:
+    text = request.POST.get(name, "").strip()
+    if not text:
+        return None
+    value = parse_id(text)
+    if value is None:
+        what = {"min_value": "minimum", "max_value": "maximum"}[name]
+        raise services.TemplateError(f"The {what} must be a whole number.")
+    return value
+
+
+@require_POST
+def add_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.add_requirement(
+            v,
+            key=request.POST.get("key", "")[:40],
+            label=request.POST.get("label", "")[:80],
+            kind=request.POST.get("kind", ValueKind.TEXT),
+            requirement=request.POST.get("requirement", ""),
+            actor=request.user,
+        ),
+        "Checklist item added.",
+    )
+
+
+@require_POST
+def update_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.update_requirement(
+            v,
+            requirement_id=_int(request, "requirement"),
+            actor=request.user,
+            label=request.POST.get("label", "")[:80],
+            requirement=request.POST.get("requirement", ""),
+            kind=request.POST.get("kind", ""),
+            required=bool(request.POST.get("required")),
+            min_value=_bound(request, "min_value"),
+            max_value=_bound(request, "max_value"),
+        ),
+        "Checklist item saved.",
+    )
+
+
+@require_POST
+def remove_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.remove_requirement(
+            v, requirement_id=_int(request, "requirement"), actor=request.user
+        ),
+        "Checklist item removed.",
+    )
+
+
+@require_POST
+def move_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.move_requirement(
+            v,
+            requirement_id=_int(request, "requirement"),
+            up=request.POST.get("direction") == "up",
+            actor=request.user,
+        ),
     )
 
 
