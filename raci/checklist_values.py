@@ -376,9 +376,7 @@ def parse_vm(raw: Mapping[str, Any], number: int) -> dict[str, Any] | None:
             address = host_or_ip(values["address"])
         except ValueError:
             raise ValueError("the address is not a host name or IP address") from None
-        numbers = {
-            f: _whole(values[f], VM_LABELS[f], *VM_RANGES[f]) for f in VM_RANGES
-        }
+        numbers = {f: _whole(values[f], VM_LABELS[f], *VM_RANGES[f]) for f in VM_RANGES}
     except (ValueError, inputs.InputError) as exc:
         raise ValueRefused(f"{where}: {exc}") from None
     return {"name": values["name"], "address": address, **numbers}

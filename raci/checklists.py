@@ -56,9 +56,7 @@ def add_requirement(
     if version.checklist_requirements.filter(key=spec.key).exists():
         raise TemplateError(f"There is already a checklist item with the key {spec.key!r}.")
     position = (version.checklist_requirements.aggregate(n=Max("position"))["n"] or 0) + 1
-    return ChecklistRequirement.objects.create(
-        version=version, position=position, **spec.as_dict()
-    )
+    return ChecklistRequirement.objects.create(version=version, position=position, **spec.as_dict())
 
 
 @transaction.atomic
@@ -92,7 +90,9 @@ def remove_requirement(version: TemplateVersion, *, requirement_id: int, actor: 
 
 
 @transaction.atomic
-def move_requirement(version: TemplateVersion, *, requirement_id: int, up: bool, actor: Any) -> None:
+def move_requirement(
+    version: TemplateVersion, *, requirement_id: int, up: bool, actor: Any
+) -> None:
     version = _draft(version)
     item = _requirement_of(version, requirement_id)
     items = version.checklist_requirements

@@ -20,9 +20,7 @@ urlpatterns = [
     path("versions/<int:version_id>/tasks/move/", views.move_task, name="move-task"),
     path("versions/<int:version_id>/parties/add/", views.add_party, name="add-party"),
     path("versions/<int:version_id>/parties/remove/", views.remove_party, name="remove-party"),
-    path(
-        "versions/<int:version_id>/checklist/add/", views.add_requirement, name="add-requirement"
-    ),
+    path("versions/<int:version_id>/checklist/add/", views.add_requirement, name="add-requirement"),
     path(
         "versions/<int:version_id>/checklist/update/",
         views.update_requirement,

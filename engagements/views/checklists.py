@@ -32,8 +32,11 @@ def _field_errors(form) -> dict[str, str]:
     return errors
 
 
-def _render_checklist(request, checklist, *, status: int = 200, form=None) -> HttpResponse:
-    checklist = get_checklist_for_view(request.user, checklist.pk)
+def _render_checklist(
+    request, checklist, *, status: int = 200, form=None, fresh: bool = False
+) -> HttpResponse:
+    if not fresh:  # after a post: as it now is
+        checklist = get_checklist_for_view(request.user, checklist.pk)
     refused = form is not None and status >= 400
     context = checklist_page(
         checklist,
@@ -50,7 +53,9 @@ def _render_checklist(request, checklist, *, status: int = 200, form=None) -> Ht
 
 @require_GET
 def checklist_detail(request, checklist_id: int):
-    return _render_checklist(request, get_checklist_for_view(request.user, checklist_id))
+    return _render_checklist(
+        request, get_checklist_for_view(request.user, checklist_id), fresh=True
+    )
 
 
 def _checklist_action(request, checklist_id: int, form_class, action, success: str) -> HttpResponse:

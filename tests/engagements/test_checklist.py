@@ -229,7 +229,9 @@ def test_every_item_must_be_ticked_and_a_certificate_that_expired_since_saving_r
 def test_vms_are_checked_and_a_name_listed_twice_is_refused(checklist, engineer_a):
     vms = checklist_vms()
     vms[1]["memory_gb"] = "0"
-    with pytest.raises(Refused, match=r"VM 2 \(app-2\): memory \(GB\) must be a whole number from 1"):
+    with pytest.raises(
+        Refused, match=r"VM 2 \(app-2\): memory \(GB\) must be a whole number from 1"
+    ):
         save_checklist(checklist, actor=engineer_a, items={}, vms=vms)
     vms = checklist_vms()
     vms[1]["name"] = "APP-1"
