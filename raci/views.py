@@ -261,7 +261,7 @@ def update_requirement(request, version_id: int):
         version_id,
         lambda v: checklists.update_requirement(
             v,
-            requirement_id=_int(request, "requirement"),
+            requirement_id=_int(request, "item"),
             actor=request.user,
             label=request.POST.get("label", "")[:80],
             requirement=request.POST.get("requirement", ""),
@@ -280,7 +280,7 @@ def remove_requirement(request, version_id: int):
         request,
         version_id,
         lambda v: checklists.remove_requirement(
-            v, requirement_id=_int(request, "requirement"), actor=request.user
+            v, requirement_id=_int(request, "item"), actor=request.user
         ),
         "Checklist item removed.",
     )
@@ -293,7 +293,7 @@ def move_requirement(request, version_id: int):
         version_id,
         lambda v: checklists.move_requirement(
             v,
-            requirement_id=_int(request, "requirement"),
+            requirement_id=_int(request, "item"),
             up=request.POST.get("direction") == "up",
             actor=request.user,
         ),

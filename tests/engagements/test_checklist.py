@@ -154,8 +154,8 @@ BAD_VALUES = [
     (
         "smtp_servers",
         {"host": "smtp.example.com", "port": "70000"},
-        "SMTP server: port must be 1–65535",
-    ),  # noqa: RUF001
+        "SMTP server: port must be 1–65535",  # noqa: RUF001
+    ),
     ("smtp_servers", {"host": "smtp example", "port": "25"}, "SMTP server: the host is not"),
     (
         "vendor_access",
