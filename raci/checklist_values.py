@@ -425,5 +425,9 @@ def check_spec(spec: ChecklistSpec) -> None:
     for bound in bounds:
         if bound is not None and (type(bound) is not int or not low <= bound <= high):
             raise ValueRefused(f"{name}: the minimum and maximum must be from {low} to {high}")
-    if None not in bounds and bounds[0] > bounds[1]:  # type: ignore[operator]
+    if (
+        spec.min_value is not None
+        and spec.max_value is not None
+        and spec.min_value > spec.max_value
+    ):
         raise ValueRefused(f"{name}: the minimum is above the maximum")
