@@ -12,6 +12,7 @@ from engagements.choices import ChecklistStatus, Environment, TaskStatus
 from engagements.errors import DomainError, NotAllowed, Refused
 from engagements.models import ChecklistItem, Event, InfrastructureChecklist, VirtualMachine
 from engagements.policy import member_party_id, moves_offered
+from raci.checklist_values import PARTS
 from tests.conftest import task_of
 from tests.factories import checklist_items, checklist_vms
 
@@ -37,8 +38,6 @@ def form_data(checklist, items: dict[str, dict], vms: list[dict] | None = None, 
     for key, item in items.items():
         value = item["value"]
         if isinstance(value, str):
-            from raci.checklist_values import PARTS
-
             value = {PARTS[parts[key].kind][0].name: value}
         for part, text in value.items():
             data[f"{key}-{part}"] = text
@@ -381,3 +380,17 @@ def test_the_checklist_is_the_gate_infrastructure_is_not_marked_done_by_hand(
     review_checklist(checklist, actor=cse, accept=True)
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE  # acceptance, and only acceptance, completes it
+
+
+def test_a_refused_vm_over_http_is_named_above_the_vm_rows(client_for, checklist, engineer_a):
+    vms = checklist_vms()
+    vms[0]["address"] = "not an address"
+    response = client_for(engineer_a).post(
+        reverse("engagements:checklist-save", args=[checklist.pk]),
+        form_data(checklist, checklist_items(), vms),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="e-vms">VM 1 (app-1): the address is not a host name or IP address' in html
+    assert 'value="not an address"' in html
+    assert not checklist.vms.exists() and not checklist.items.exclude(value="").exists()
