@@ -65,20 +65,6 @@ class ChecklistStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
 
 
-class ChecklistItemKey(models.TextChoices):
-    """The items of the PSaaS Appliance Infrastructure Checklist, as the seed names them."""
-
-    MEMORY = "memory", "Memory"
-    STORAGE = "storage", "Storage"
-    PROCESSORS = "processors", "Processors"
-    LOAD_BALANCERS = "load_balancers", "Load balancers"
-    NETWORKS = "networks", "Networks"
-    SSL_CERTIFICATES = "ssl_certificates", "SSL certificates"
-    DNS_RECORDS = "dns_records", "DNS records"
-    SMTP_SERVERS = "smtp_servers", "SMTP servers"
-    VENDOR_ACCESS = "vendor_access", "Vendor access via jumphost/VPN"
-
-
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     PORTAL = "portal", "In the portal"

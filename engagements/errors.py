@@ -11,3 +11,16 @@ class NotAllowed(DomainError):
 
 class Conflict(DomainError):
     """Someone else changed the task since the form was shown."""
+
+
+class Refused(DomainError):
+    """Input refused field by field (a checklist's items): `errors` maps each field to a
+    message that names it; the message lists them all. Nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("Nothing was saved. " + " ".join(_sentence(m) for m in errors.values()))
+
+
+def _sentence(message: str) -> str:
+    return message if message.endswith((".", "?", "!")) else message + "."

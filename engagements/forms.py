@@ -11,10 +11,11 @@ from engagements.actions.cycles import SnapshotIn
 from engagements.actions.duties import AttestationIn
 from engagements.cleaning import COMMENT_MAX_LENGTH
 from psaas_portal import inputs
+from psaas_portal.params import parse_id
+from raci.checklist_values import PARTS, VM_FIELDS
 
 from .choices import (
     AttestationResult,
-    ChecklistItemKey,
     Environment,
     IssueState,
     Severity,
@@ -55,33 +56,64 @@ class CommentForm(forms.Form):
     addressed_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class ChecklistForm(RevisionForm):
-    """The nine items, each with a value, a confirmation and a note."""
+MAX_VM_ROWS = 100
 
-    def __init__(self, *args, **kwargs):
+
+class ChecklistForm(RevisionForm):
+    """The checklist's items, each with its typed inputs, a tick and a note, and the VM rows.
+
+    Inputs are only cleaned as text here: raci.checklist_values (called by the service)
+    decides whether a value is acceptable, so the page and the API refuse alike.
+    """
+
+    vm_rows = forms.IntegerField(required=False, min_value=0, max_value=MAX_VM_ROWS)
+
+    def __init__(self, *args, items=(), **kwargs):
         super().__init__(*args, **kwargs)
-        for key, label in ChecklistItemKey.choices:
-            self.fields[f"{key}-value"] = inputs.SingleLineField(
-                label=label, required=False, max_length=500
+        self.checklist_items = list(items)
+        for item in self.checklist_items:
+            for part in PARTS.get(item.kind, ()):
+                self.fields[f"{item.key}-{part.name}"] = text(
+                    f"{item.label}, {part.label.lower()}",
+                    required=False,
+                    rows=3 if part.input_type == "textarea" else 0,
+                )
+            self.fields[f"{item.key}-confirmed"] = forms.BooleanField(
+                label=f"{item.label} met", required=False
             )
-            self.fields[f"{key}-confirmed"] = forms.BooleanField(label="Confirmed", required=False)
-            self.fields[f"{key}-note"] = forms.CharField(
-                label="Note",
+            self.fields[f"{item.key}-note"] = forms.CharField(
+                label=f"Note on {item.label}",
                 required=False,
                 max_length=COMMENT_MAX_LENGTH,
                 widget=forms.Textarea(attrs={"rows": 1}),
             )
+        rows = parse_id(self.data.get("vm_rows"), maximum=MAX_VM_ROWS) if self.is_bound else None
+        for n in range(rows or 0):
+            for name in VM_FIELDS:
+                self.fields[f"vm-{n}-{name}"] = text(
+                    f"VM {n + 1} {name}", required=False, max_length=253
+                )
 
     def items(self) -> dict[str, dict]:
         data = self.cleaned_data
         return {
-            key: {
-                "value": data[f"{key}-value"],
-                "confirmed": data[f"{key}-confirmed"],
-                "note": data[f"{key}-note"],
+            item.key: {
+                "value": {p.name: data[f"{item.key}-{p.name}"] for p in PARTS.get(item.kind, ())},
+                "confirmed": data[f"{item.key}-confirmed"],
+                "note": data[f"{item.key}-note"],
             }
-            for key in ChecklistItemKey.values
+            for item in self.checklist_items
         }
+
+    def vms(self) -> list[dict] | None:
+        """The VM rows, or None when the form carried none (the VMs are left as they are)."""
+        rows = self.cleaned_data.get("vm_rows")
+        if rows is None:
+            return None
+        return [
+            {name: self.cleaned_data.get(f"vm-{n}-{name}", "") for name in VM_FIELDS}
+            for n in range(rows)
+        ]
 
 
 class ChecklistReviewForm(RevisionForm):
@@ -92,15 +124,16 @@ class ChecklistReviewForm(RevisionForm):
         required=False, max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, items=(), **kwargs):
         super().__init__(*args, **kwargs)
-        for key, label in ChecklistItemKey.choices:
-            self.fields[f"{key}-comment"] = inputs.SingleLineField(
-                label=f"Comment on {label.lower()}", required=False, max_length=COMMENT_MAX_LENGTH
+        self.keys = [item.key for item in items]
+        for item in items:
+            self.fields[f"{item.key}-comment"] = inputs.SingleLineField(
+                label=f"Comment on {item.label}", required=False, max_length=COMMENT_MAX_LENGTH
             )
 
     def item_comments(self) -> dict[str, str]:
-        return {key: self.cleaned_data[f"{key}-comment"] for key in ChecklistItemKey.values}
+        return {key: self.cleaned_data[f"{key}-comment"] for key in self.keys}
 
 
 # --- Operations ----------------------------------------------------------------------

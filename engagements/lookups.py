@@ -58,7 +58,7 @@ def get_task_for_action(user, task_id: int) -> EngagementTask:
 def get_checklist_for_view(user, checklist_id: int) -> InfrastructureChecklist:
     checklist = (
         InfrastructureChecklist.objects.filter(engagement__in=Engagement.objects.visible_to(user))
-        .select_related("engagement__organization")
+        .select_related("engagement__organization", "submitted_by", "reviewed_by")
         .filter(pk=checklist_id)
         .first()
     )

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Party, RaciTemplate, TemplateCell, TemplateTask, TemplateVersion, VersionParty
+from .models import (
+    ChecklistRequirement,
+    Party,
+    RaciTemplate,
+    TemplateCell,
+    TemplateTask,
+    TemplateVersion,
+    VersionParty,
+)
 
 
 @admin.register(Party)
@@ -40,6 +48,19 @@ class TaskInline(admin.TabularInline):
     show_change_link = True
 
 
+class RequirementInline(admin.TabularInline):
+    """Shown, not edited here: the template editor checks an item's definition."""
+
+    model = ChecklistRequirement
+    fields = ["position", "key", "label", "kind", "required", "min_value", "max_value"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(TemplateVersion)
 class TemplateVersionAdmin(admin.ModelAdmin):
     list_display = ["template", "number", "status", "created_at", "published_at", "published_by"]
@@ -47,7 +68,7 @@ class TemplateVersionAdmin(admin.ModelAdmin):
     search_fields = ["template__name"]
     list_select_related = ["template", "published_by"]
     readonly_fields = ["created_at", "created_by", "published_at", "published_by"]
-    inlines = [ColumnInline, TaskInline]
+    inlines = [ColumnInline, TaskInline, RequirementInline]
 
 
 class CellInline(admin.TabularInline):

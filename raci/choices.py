@@ -48,3 +48,26 @@ LETTERS: tuple[tuple[str, str, str], ...] = (
     ("I", "informed", "Informed"),
 )
 LETTER_FIELDS = {letter: field for letter, field, _ in LETTERS}
+
+
+class ValueKind(models.TextChoices):
+    """What an Infrastructure Checklist item's value is, so it can be checked as typed."""
+
+    COUNT = "count", "A count (e.g. processors)"
+    SIZE_GB = "size_gb", "A size in GB"
+    ADDRESS = "address", "A host name or IP address"
+    CIDR_LIST = "cidr_list", "Networks (CIDR)"
+    CERTIFICATE = "certificate", "A certificate (subject and expiry date)"
+    DNS_RECORDS = "dns_records", "DNS records"
+    HOST_PORT = "host_port", "A host and port"
+    ACCESS = "access", "Vendor access (jumphost or VPN, and its address)"
+    TEXT = "text", "Free text"
+
+
+# The kinds whose value is a number, and so may have a minimum and a maximum.
+NUMERIC_KINDS = (ValueKind.COUNT, ValueKind.SIZE_GB)
+
+
+class AccessMethod(models.TextChoices):
+    JUMPHOST = "jumphost", "Jumphost"
+    VPN = "vpn", "VPN"

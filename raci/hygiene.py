@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .matrix import Cell, Matrix
-from .prerequisites import cycle_message, find_cycle
+from .order import cycle_message, find_cycle
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from typing import Any
 
 from psaas_portal import csvsafe
 
+from .checklist_specs import ChecklistDiff, compare_specs, specs_from_data, specs_to_data
+from .checklist_values import ChecklistSpec
 from .choices import ENVIRONMENTS, LETTER_FIELDS, LETTERS, Phase, PrerequisiteUntil, Tracking
 
 OPTIONAL_SUFFIX = " (if required)"
@@ -114,6 +116,8 @@ class Matrix:
     rows: list[Row]
     general_division: str = ""
     raci_definitions: str = ""
+    # The Infrastructure Checklist's items (a CSV carries none).
+    checklist: list[ChecklistSpec] = field(default_factory=list)
 
     @property
     def party_names(self) -> list[str]:
@@ -180,6 +184,7 @@ def to_data(matrix: Matrix) -> dict[str, Any]:
             }
             for row in matrix.rows
         ],
+        "checklist": specs_to_data(matrix.checklist),
     }
 
 
@@ -399,6 +404,7 @@ def from_data(data: Any) -> Matrix:
         for r in row.requires:
             if r.task not in refs:
                 problems.append(f"{row.name}: the prerequisite names an unknown task {r.task!r}")
+    checklist = specs_from_data(data.get("checklist"), problems)
     if problems:
         raise MatrixFormatError(problems)
     return Matrix(
@@ -407,6 +413,7 @@ def from_data(data: Any) -> Matrix:
         rows=rows,
         general_division=data.get("general_division", ""),
         raci_definitions=data.get("raci_definitions", ""),
+        checklist=checklist,
     )
 
 
@@ -428,11 +435,17 @@ class MatrixDiff:
     removed: list[Row]
     changed: list[RowChange]
     unchanged: list[Row]
+    checklist: ChecklistDiff = field(default_factory=lambda: ChecklistDiff([], [], []))
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.parties_added or self.parties_removed or self.added or self.removed or self.changed
+            self.parties_added
+            or self.parties_removed
+            or self.added
+            or self.removed
+            or self.changed
+            or not self.checklist.is_empty
         )
 
 
@@ -472,7 +485,8 @@ def _row_changes(old: Row, new: Row, parties: list[str]) -> list[str]:
 
 
 def compare(old: Matrix, new: Matrix) -> MatrixDiff:
-    """What changed between two matrices: parties, tasks added, removed and changed (cell by cell)."""
+    """What changed between two matrices: parties, tasks added, removed and changed (cell by
+    cell), and the Infrastructure Checklist's items added, removed and changed."""
     old_rows = {row_identity(r): r for r in old.rows}
     new_rows = {row_identity(r): r for r in new.rows}
     parties = list(dict.fromkeys([*old.party_names, *new.party_names]))
@@ -493,4 +507,5 @@ def compare(old: Matrix, new: Matrix) -> MatrixDiff:
         removed=[r for i, r in old_rows.items() if i not in new_rows],
         changed=changed,
         unchanged=unchanged,
+        checklist=compare_specs(old.checklist, new.checklist),
     )

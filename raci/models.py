@@ -10,7 +10,16 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from .choices import ENVIRONMENTS, LETTERS, Phase, PrerequisiteUntil, Tracking, VersionStatus
+from .checklist_values import ChecklistSpec
+from .choices import (
+    ENVIRONMENTS,
+    LETTERS,
+    Phase,
+    PrerequisiteUntil,
+    Tracking,
+    ValueKind,
+    VersionStatus,
+)
 
 
 class Party(models.Model):
@@ -302,3 +311,82 @@ class TemplateCell(LetterFields):
 
     def __str__(self) -> str:
         return f"{self.task} / {self.party}: {self.cell_text()}"
+
+
+class RequirementFields(models.Model):
+    """An Infrastructure Checklist item's definition: what it checks and how its value is typed.
+
+    Shared by the template version's items and the engagement checklist's copies of them.
+    Values are checked by `raci.checklist_values` against `kind`, `required`, `min_value` and
+    `max_value` (the last two only for counts and sizes).
+    """
+
+    position = models.PositiveSmallIntegerField(default=0)
+    key = models.SlugField(
+        max_length=40, help_text="A stable identifier across versions (e.g. 'processors')."
+    )
+    label = models.CharField(max_length=80)
+    requirement = models.TextField(blank=True, help_text="What the item checks, as the seed says.")
+    kind = models.CharField(max_length=12, choices=ValueKind.choices, default=ValueKind.TEXT)
+    required = models.BooleanField(
+        default=True, help_text="A value is needed before the item can be ticked as met."
+    )
+    min_value = models.PositiveIntegerField(null=True, blank=True)
+    max_value = models.PositiveIntegerField(null=True, blank=True)
+
+    SPEC_FIELD_NAMES = ("key", "label", "requirement", "kind", "required", "min_value", "max_value")
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def requirement_constraints(cls, prefix: str) -> list[models.CheckConstraint]:
+        return [
+            models.CheckConstraint(
+                condition=Q(kind__in=ValueKind.values), name=f"{prefix}_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=models.F("max_value")),
+                name=f"{prefix}_min_not_above_max",
+            ),
+        ]
+
+    def spec(self) -> ChecklistSpec:
+        return ChecklistSpec(**{name: getattr(self, name) for name in self.SPEC_FIELD_NAMES})
+
+    @property
+    def range_text(self) -> str:
+        if self.min_value is not None and self.max_value is not None:
+            return f"{self.min_value} to {self.max_value}"
+        if self.min_value is not None:
+            return f"at least {self.min_value}"
+        if self.max_value is not None:
+            return f"at most {self.max_value}"
+        return ""
+
+
+class ChecklistRequirement(RequirementFields):
+    """One item of the Infrastructure Checklist a template version asks the subscriber for.
+
+    Engagements copy a version's items into each environment's checklist; a new draft
+    copies them from the version it starts from, and the editor changes them there.
+    """
+
+    version = models.ForeignKey(
+        TemplateVersion, on_delete=models.CASCADE, related_name="checklist_requirements"
+    )
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="raci_requirement_key_unique"),
+            models.UniqueConstraint(
+                fields=["version", "position"], name="raci_requirement_position_unique"
+            ),
+            *RequirementFields.requirement_constraints("raci_requirement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} / {self.label}"

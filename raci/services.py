@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from psaas_portal import inputs
 
-from . import prerequisites
-from .choices import Phase, PrerequisiteUntil, VersionStatus
+from .choices import Phase, VersionStatus
 from .hygiene import Finding, hygiene_findings
 from .matrix import Cell, Matrix, Requirement, Row, from_data, parse_cell
 from .models import (
+    ChecklistRequirement,
     Party,
     Prerequisite,
     RaciTemplate,
@@ -28,7 +28,7 @@ from .models import (
     TemplateVersion,
     VersionParty,
 )
-from .prerequisites import cycle_message, find_cycle
+from .order import cycle_message, find_cycle, requirements
 
 __all__ = ["Finding", "hygiene_findings"]  # the editor page reads them from here too
 
@@ -62,7 +62,8 @@ def _text(value: str, what: str) -> str:
 
 
 def version_with_matrix(version_id: int) -> TemplateVersion:
-    """A version with its columns, tasks, cells and prerequisites in five queries."""
+    """A version with its columns, tasks, cells, prerequisites and checklist items in six
+    queries."""
     return (
         TemplateVersion.objects.select_related("template")
         .prefetch_related(
@@ -76,6 +77,9 @@ def version_with_matrix(version_id: int) -> TemplateVersion:
                         queryset=Prerequisite.objects.select_related("required").order_by(),
                     ),
                 ),
+            ),
+            Prefetch(
+                "checklist_requirements", queryset=ChecklistRequirement.objects.order_by("position")
             ),
         )
         .get(pk=version_id)
@@ -94,7 +98,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
             task,
             task.cells.all(),
             due_offset_days=task.due_offset_days,
-            requires=prerequisites.requirements(list(task.prerequisites.all())),
+            requires=requirements(list(task.prerequisites.all())),
         )
         for task in version.tasks.all()
     ]
@@ -104,6 +108,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
         rows=rows,
         general_division=version.general_division,
         raci_definitions=version.raci_definitions,
+        checklist=[r.spec() for r in version.checklist_requirements.all()],
     )
 
 
@@ -111,7 +116,7 @@ def matrix_of(version: TemplateVersion) -> Matrix:
 
 
 def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
-    """A CSV carries no tracking, description or due offsets: keep the last version's."""
+    """A CSV carries no tracking, description, due offsets or checklist: keep the last version's."""
     previous = template.versions.order_by("-number").first()
     if previous is None:
         return
@@ -140,6 +145,8 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
                     key=Requirement.text,
                 )
             )
+    if not matrix.checklist:
+        matrix.checklist = [r.spec() for r in previous.checklist_requirements.order_by("position")]
     matrix.general_division = matrix.general_division or previous.general_division
     matrix.raci_definitions = matrix.raci_definitions or previous.raci_definitions
 
@@ -212,6 +219,10 @@ def create_version(
         TemplateCell(task=task, party=parties[party_name], **cell.field_values())
         for task, row in zip(tasks, matrix.rows, strict=True)
         for party_name, cell in row.cells.items()
+    )
+    ChecklistRequirement.objects.bulk_create(
+        ChecklistRequirement(version=version, position=position, **spec.as_dict())
+        for position, spec in enumerate(matrix.checklist, start=1)
     )
     if publish:
         version = publish_version(version, actor=actor)
@@ -464,57 +475,3 @@ def remove_party(version: TemplateVersion, *, party_id: int, actor) -> None:
         raise TemplateError("A template needs at least one party.")
     TemplateCell.objects.filter(task__version=version, party=party).delete()
     VersionParty.objects.filter(version=version, party=party).delete()
-
-
-# --- Prerequisites of a draft ------------------------------------------------------------
-
-
-@transaction.atomic
-def add_prerequisite(
-    version: TemplateVersion,
-    *,
-    task_id: int,
-    required_id: int,
-    until: str = PrerequisiteUntil.DONE,
-    environment: str = "",
-    for_environment: str = "",
-    actor,
-) -> Prerequisite:
-    """Makes a draft's task wait on another (a cycle, an unknown task or an environment
-    the tasks do not have is refused, naming the field; nothing is saved)."""
-    version = _draft(version)
-    task = _task_of(version, task_id)
-    required = TemplateTask.objects.filter(version=version, pk=required_id).first()
-    if required is None:
-        raise TemplateError("Required task: that task is not in this draft.")
-    try:
-        wanted = prerequisites.clean_requirement(
-            task,
-            required,
-            until=until,
-            environment=environment,
-            for_environment=for_environment,
-        )
-        matrix = version_matrix(version)
-        for row in matrix.rows:
-            if row.ref == (task.key or task.name):
-                row.requires = (*row.requires, wanted)
-        return prerequisites.add_prerequisite(
-            version,
-            task=task,
-            required=required,
-            until=until,
-            environment=environment,
-            for_environment=for_environment,
-            matrix_after=matrix,
-        )
-    except prerequisites.PrerequisiteError as exc:
-        raise TemplateError(str(exc)) from None
-
-
-@transaction.atomic
-def remove_prerequisite(version: TemplateVersion, *, prerequisite_id: int, actor) -> None:
-    version = _draft(version)
-    deleted, _ = Prerequisite.objects.filter(task__version=version, pk=prerequisite_id).delete()
-    if not deleted:
-        raise TemplateError("That prerequisite is not in this draft.")

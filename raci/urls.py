@@ -30,4 +30,20 @@ urlpatterns = [
         name="remove-prerequisite",
     ),
     path("versions/<int:version_id>/parties/remove/", views.remove_party, name="remove-party"),
+    path("versions/<int:version_id>/checklist/add/", views.add_requirement, name="add-requirement"),
+    path(
+        "versions/<int:version_id>/checklist/update/",
+        views.update_requirement,
+        name="update-requirement",
+    ),
+    path(
+        "versions/<int:version_id>/checklist/remove/",
+        views.remove_requirement,
+        name="remove-requirement",
+    ),
+    path(
+        "versions/<int:version_id>/checklist/move/",
+        views.move_requirement,
+        name="move-requirement",
+    ),
 ]

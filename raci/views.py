@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from psaas_portal.params import parse_id
 
-from . import services
-from .choices import ENVIRONMENTS, Phase, PrerequisiteUntil, Tracking
+from . import checklists, prerequisites, services
+from .choices import ENVIRONMENTS, NUMERIC_KINDS, Phase, PrerequisiteUntil, Tracking, ValueKind
 from .matrix import compare
 from .models import TemplateVersion
 from .permissions import require_template_editor
@@ -63,6 +63,9 @@ def _editor_context(version: TemplateVersion) -> dict:
         "all_tasks": list(version.tasks.all()),
         "errors": [f for f in findings if f.is_error],
         "letters": "RACI",
+        "requirements": list(version.checklist_requirements.all()),
+        "kind_choices": ValueKind.choices,
+        "numeric_kinds": list(NUMERIC_KINDS),
     }
 
 
@@ -230,12 +233,86 @@ def remove_party(request, version_id: int):
     )
 
 
+def _bound(request, name: str) -> int | None:
+    text = request.POST.get(name, "").strip()
+    if not text:
+        return None
+    value = parse_id(text)
+    if value is None:
+        what = {"min_value": "minimum", "max_value": "maximum"}[name]
+        raise services.TemplateError(f"The {what} must be a whole number.")
+    return value
+
+
+@require_POST
+def add_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.add_requirement(
+            v,
+            key=request.POST.get("key", "")[:40],
+            label=request.POST.get("label", "")[:80],
+            kind=request.POST.get("kind", ValueKind.TEXT),
+            requirement=request.POST.get("requirement", ""),
+            actor=request.user,
+        ),
+        "Checklist item added.",
+    )
+
+
+@require_POST
+def update_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.update_requirement(
+            v,
+            requirement_id=_int(request, "item"),
+            actor=request.user,
+            label=request.POST.get("label", "")[:80],
+            requirement=request.POST.get("requirement", ""),
+            kind=request.POST.get("kind", ""),
+            required=bool(request.POST.get("required")),
+            min_value=_bound(request, "min_value"),
+            max_value=_bound(request, "max_value"),
+        ),
+        "Checklist item saved.",
+    )
+
+
+@require_POST
+def remove_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.remove_requirement(
+            v, requirement_id=_int(request, "item"), actor=request.user
+        ),
+        "Checklist item removed.",
+    )
+
+
+@require_POST
+def move_requirement(request, version_id: int):
+    return _edit(
+        request,
+        version_id,
+        lambda v: checklists.move_requirement(
+            v,
+            requirement_id=_int(request, "item"),
+            up=request.POST.get("direction") == "up",
+            actor=request.user,
+        ),
+    )
+
+
 @require_POST
 def add_prerequisite(request, version_id: int):
     return _edit(
         request,
         version_id,
-        lambda v: services.add_prerequisite(
+        lambda v: prerequisites.add_prerequisite(
             v,
             task_id=_int(request, "task"),
             required_id=_int(request, "required"),
@@ -253,7 +330,7 @@ def remove_prerequisite(request, version_id: int):
     return _edit(
         request,
         version_id,
-        lambda v: services.remove_prerequisite(
+        lambda v: prerequisites.remove_prerequisite(
             v, prerequisite_id=_int(request, "prerequisite"), actor=request.user
         ),
         "Prerequisite removed.",

@@ -97,3 +97,39 @@ def update_windows(days: int = 3) -> dict:
         Environment.DEVELOPMENT: (base, base + dt.timedelta(hours=4)),
         Environment.PRODUCTION: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
     }
+
+
+def checklist_items(**overrides) -> dict[str, dict]:
+    """A valid value, ticked, for each item of the seed template's checklist; `overrides`
+    replace an item's value (a string, or a dict of its parts)."""
+    from django.utils import timezone
+
+    values = {
+        "memory": "32",
+        "storage": "200",
+        "processors": "8",
+        "load_balancers": "lb.example.com",
+        "networks": "10.20.0.0/24",
+        "ssl_certificates": {
+            "subject": "CN=login.example.com",
+            "expires": (timezone.localdate() + dt.timedelta(days=300)).isoformat(),
+        },
+        "dns_records": "login.example.com CNAME lb.example.com",
+        "smtp_servers": {"host": "smtp.example.com", "port": "587"},
+        "vendor_access": {"method": "vpn", "address": "vpn.example.com"},
+        **overrides,
+    }
+    return {key: {"value": value, "confirmed": True, "note": ""} for key, value in values.items()}
+
+
+def checklist_vms(n: int = 2) -> list[dict]:
+    return [
+        {
+            "name": f"app-{i}",
+            "address": f"10.20.0.{10 + i}",
+            "processors": "8",
+            "memory_gb": "32",
+            "storage_gb": "200",
+        }
+        for i in range(1, n + 1)
+    ]

@@ -20,6 +20,8 @@ from engagements.choices import Environment
 from engagements.models import (
     Attestation,
     AttestationToken,
+    ChecklistItem,
+    ChecklistVM,
     Comment,
     EngagementTask,
     Event,
@@ -31,8 +33,9 @@ from engagements.models import (
     SignOff,
     StandingDuty,
     UpdateCycle,
+    VirtualMachine,
 )
-from raci.models import TemplateCell, TemplateTask, TemplateVersion
+from raci.models import ChecklistRequirement, TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +86,10 @@ COVERED = {
     "raci:move-task",
     "raci:add-party",
     "raci:remove-party",
+    "raci:add-requirement",
+    "raci:update-requirement",
+    "raci:remove-requirement",
+    "raci:move-requirement",
     "engagements:notifications",
     "engagements:notifications-read-all",
     "engagements:notification-preferences",
@@ -159,6 +166,13 @@ def snapshot(engagement_b, version):
                 "status", "revision"
             )
         ),
+        list(
+            ChecklistItem.objects.filter(checklist__engagement=engagement_b)
+            .order_by("pk")
+            .values_list("value", "confirmed")
+        ),
+        ChecklistVM.objects.filter(checklist__engagement=engagement_b).count(),
+        VirtualMachine.objects.filter(engagement=engagement_b).count(),
         TemplateVersion.objects.count(),
         list(TemplateTask.objects.order_by("pk").values_list("name", "position")),
         list(
@@ -167,6 +181,7 @@ def snapshot(engagement_b, version):
             )
         ),
         version.status,
+        list(ChecklistRequirement.objects.order_by("pk").values_list("key", "label", "position")),
         list(
             Notification.objects.filter(engagement=engagement_b)
             .order_by("pk")

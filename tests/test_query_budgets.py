@@ -83,9 +83,10 @@ def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
     for name, (url_small, url_large) in pages.items():
         n_small, n_large = count(client, url_small), count(client, url_large)
         assert n_small == n_large, (name, n_small, n_large)
-        assert n_small <= {"engagement": 19, "task": 12}[name], (name, n_small)
+        assert n_small <= {"engagement": 20, "task": 12}[name], (name, n_small)
     # The engagement page's Operations section adds 6: the current cycle and its stages, the
-    # next handover, the duties with their last attestation, the open issues and their count.
+    # next handover, the duties with their last attestation, the open issues and their count;
+    # and the VM inventory 1.
     # Every page also pays: session read and user: 2. The session is not written on every
     # request any more (psaas_portal.sessions refreshes it when a refresh is due).
 
@@ -145,7 +146,50 @@ def test_template_editor_at_two_sizes(client_for, admin_user):
         start_draft(big_template(200), actor=admin_user),
     )
     # 2 per request + editor permission, version, version with columns, tasks, cells,
-    # prerequisites, the two navigation flags and the unread count: 11.
+    # prerequisites, checklist items, the two navigation flags and the unread count: 12.
     n_small = count(client, reverse("raci:version-detail", args=[small.pk]))
     n_large = count(client, reverse("raci:version-detail", args=[large.pk]))
-    assert n_small == n_large <= 11
+    assert n_small == n_large <= 12
+
+
+def test_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a, cse):
+    """The checklist page with 2 VMs listed and accepted, and with 60: the same queries."""
+    from engagements.actions.checklists import review_checklist, save_checklist
+    from engagements.models import InfrastructureChecklist
+    from tests.factories import checklist_items, checklist_vms
+
+    dev, prod = (
+        InfrastructureChecklist.objects.get(engagement=engagement_a, environment=env)
+        for env in ("development", "production")
+    )
+    for checklist, n in ((dev, 2), (prod, 60)):
+        save_checklist(
+            checklist, actor=engineer_a, items=checklist_items(), vms=checklist_vms(n), submit=True
+        )
+        checklist.refresh_from_db()
+        review_checklist(checklist, actor=cse, accept=True)
+    # 2 per request + the editor-permission check, the checklist with its engagement and
+    # people, the task, its letters and their parties, my party, the items, the checklist's
+    # VMs, the inventory, the navigation flag and the unread count: 13.
+    for user in (engineer_a, cse):
+        client = client_for(user)
+        n_small = count(client, reverse("engagements:checklist-detail", args=[dev.pk]))
+        n_large = count(client, reverse("engagements:checklist-detail", args=[prod.pk]))
+        assert n_small == n_large <= 13, (user.username, n_small, n_large)
+
+
+def test_draft_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a):
+    from engagements.actions.checklists import save_checklist
+    from engagements.models import InfrastructureChecklist
+    from tests.factories import checklist_items, checklist_vms
+
+    dev, prod = (
+        InfrastructureChecklist.objects.get(engagement=engagement_a, environment=env)
+        for env in ("development", "production")
+    )
+    save_checklist(dev, actor=engineer_a, items=checklist_items(), vms=checklist_vms(1))
+    save_checklist(prod, actor=engineer_a, items=checklist_items(), vms=checklist_vms(60))
+    client = client_for(engineer_a)
+    n_small = count(client, reverse("engagements:checklist-detail", args=[dev.pk]))
+    n_large = count(client, reverse("engagements:checklist-detail", args=[prod.pk]))
+    assert n_small == n_large <= 13, (n_small, n_large)

@@ -6,7 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.actions.checklists import create_checklists
+from engagements.actions.checklists import create_checklists, follow_version_items
 from engagements.actions.engagements import copy_tasks
 from engagements.actions.tokens import revoke_tokens_of_departed
 from engagements.audit import record_event
@@ -141,6 +141,8 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
     TaskParty.objects.bulk_create(letters)
     created = copy_tasks(engagement, new_template_tasks)
     have_checklists = set(engagement.checklists.values_list("environment", flat=True))
+    engagement.template_version = version
+    followed = follow_version_items(engagement, version.pk)
     create_checklists(engagement, [t for t in created if t.environment not in have_checklists])
     retired, deleted = [], []
     now = timezone.now()
@@ -190,5 +192,11 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             "retired_tasks": retired,
             "deleted_tasks": deleted,
             "roles_lost": [f"{r.membership.user.get_username()}: {r.title}" for r in lost],
+            "checklist_items": {
+                "added": [s.label for s in diff.checklist.added],
+                "removed": [s.label for s in diff.checklist.removed],
+                "changed": {s.label: c for s, c in diff.checklist.changed},
+                "checklists_following": followed,
+            },
         },
     )

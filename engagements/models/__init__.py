@@ -1,6 +1,6 @@
 """The live work's tables, one module per subdomain; every model is importable from here."""
 
-from .checklists import ChecklistItem, InfrastructureChecklist
+from .checklists import ChecklistItem, ChecklistVM, InfrastructureChecklist, VirtualMachine
 from .core import (
     Comment,
     Engagement,
@@ -34,6 +34,7 @@ __all__ = [
     "AttestationToken",
     "CalendarFeed",
     "ChecklistItem",
+    "ChecklistVM",
     "Comment",
     "Engagement",
     "EngagementGroupObjectPermission",
@@ -55,4 +56,5 @@ __all__ = [
     "TaskParty",
     "UpdateCycle",
     "UpdateStage",
+    "VirtualMachine",
 ]

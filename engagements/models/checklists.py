@@ -5,10 +5,10 @@ from django.db import models
 from django.db.models import Q
 
 from engagements.choices import (
-    ChecklistItemKey,
     ChecklistStatus,
     Environment,
 )
+from raci.models import RequirementFields
 
 from .core import Engagement
 
@@ -60,30 +60,92 @@ class InfrastructureChecklist(models.Model):
         return self.status in (ChecklistStatus.DRAFT, ChecklistStatus.RETURNED)
 
 
-class ChecklistItem(models.Model):
-    """One item of a checklist: a value or a confirmation, a note, and the reviewer's comment."""
+class ChecklistItem(RequirementFields):
+    """One item of a checklist, copied from the template version's item definition: its typed
+    value (normalised parts and the line shown), the subscriber's tick that the requirement is
+    met, a note, and the reviewer's comment."""
 
     checklist = models.ForeignKey(
         InfrastructureChecklist, on_delete=models.CASCADE, related_name="items"
     )
-    key = models.CharField(max_length=20, choices=ChecklistItemKey.choices)
-    value = models.CharField(max_length=500, blank=True)
+    value = models.TextField(blank=True, help_text="The value as the pages show it.")
+    parts = models.JSONField(default=dict, blank=True, help_text="The value's normalised parts.")
     confirmed = models.BooleanField(default=False)
     note = models.TextField(blank=True)
     review_comment = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["checklist", "id"]
+        ordering = ["checklist", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["checklist", "key"], name="checklist_item_unique"),
+            *RequirementFields.requirement_constraints("checklist_item"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class VMFields(models.Model):
+    """A virtual machine of an environment: its name, address and size."""
+
+    name = models.CharField(max_length=63)
+    address = models.CharField(max_length=253, help_text="Host name or IP address.")
+    processors = models.PositiveSmallIntegerField()
+    memory_gb = models.PositiveIntegerField()
+    storage_gb = models.PositiveIntegerField()
+
+    VM_FIELD_NAMES = ("name", "address", "processors", "memory_gb", "storage_gb")
+
+    class Meta:
+        abstract = True
+
+    def vm_values(self) -> dict:
+        return {name: getattr(self, name) for name in self.VM_FIELD_NAMES}
+
+
+class ChecklistVM(VMFields):
+    """A VM the subscriber lists on a checklist; the accepted list becomes the inventory."""
+
+    checklist = models.ForeignKey(
+        InfrastructureChecklist, on_delete=models.CASCADE, related_name="vms"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["checklist", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["checklist", "name"], name="checklist_vm_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VirtualMachine(VMFields):
+    """The VM inventory of an environment: the VMs of its accepted Infrastructure Checklist."""
+
+    engagement = models.ForeignKey(Engagement, on_delete=models.CASCADE, related_name="vms")
+    environment = models.CharField(max_length=12, choices=Environment.choices)
+    checklist = models.ForeignKey(
+        InfrastructureChecklist,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The accepted checklist that listed it.",
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["engagement", "environment", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "environment", "name"], name="vm_inventory_name_unique"
+            ),
             models.CheckConstraint(
-                condition=Q(key__in=ChecklistItemKey.values), name="checklist_item_key_valid"
+                condition=Q(environment__in=Environment.values), name="vm_environment_valid"
             ),
         ]
 
     def __str__(self) -> str:
-        return self.get_key_display()
-
-    @property
-    def is_complete(self) -> bool:
-        return self.confirmed or bool(self.value.strip())
+        return f"{self.name} ({self.get_environment_display()}, {self.engagement})"

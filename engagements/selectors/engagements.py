@@ -42,8 +42,8 @@ from engagements.selectors.common import EVENTS_PAGE_SIZE, PeekPage, letters_pre
 from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
-from raci.models import VersionParty
-from raci.prerequisites import requirements
+from raci.models import ChecklistRequirement, VersionParty
+from raci.order import requirements
 
 
 @dataclass
@@ -185,7 +185,8 @@ def engagement_rows(user):
 def engagement_matrix(engagement: Engagement) -> Matrix:
     """The engagement's copy of the matrix (letters as copied), one row per template task.
 
-    The JSON form also carries each environment's status and due date.
+    The JSON form also carries each environment's status and due date, and the checklist
+    items are those of the engagement's template version (its checklists copy them).
     """
     columns = list(
         VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
@@ -215,6 +216,12 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
         title=f"{engagement.organization.name}: {engagement.name}",
         parties=[(c.party.name, c.party.is_vendor) for c in columns],
         rows=list(rows.values()),
+        checklist=[
+            r.spec()
+            for r in ChecklistRequirement.objects.filter(
+                version_id=engagement.template_version_id
+            ).order_by("position")
+        ],
     )
 
 

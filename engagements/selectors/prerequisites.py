@@ -11,7 +11,7 @@ from engagements.choices import TaskStatus
 from engagements.models import EngagementTask
 from raci.choices import PrerequisiteUntil
 from raci.models import Prerequisite
-from raci.prerequisites import applies_to, required_environments
+from raci.order import applies_to, required_environments
 
 # The moves a task's prerequisites hold back: starting it and completing it.
 STARTING = (TaskStatus.IN_PROGRESS, TaskStatus.DONE)

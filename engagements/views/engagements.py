@@ -10,6 +10,7 @@ from engagements.lookups import (
     get_engagement_for_view,
 )
 from engagements.selectors import portfolio as portfolio_reads
+from engagements.selectors.checklists import inventory_of
 from engagements.selectors.engagements import engagement_page, engagement_rows
 
 
@@ -30,6 +31,7 @@ def engagement_detail(request, engagement_id: int):
     context["can_administer"] = policy.judge(
         request.user, "engagement.administer", engagement, seat=None
     ).allowed
+    context["inventory"] = inventory_of(engagement.pk)
     return render(request, "engagements/engagement_detail.html", context)
 
 

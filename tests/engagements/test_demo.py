@@ -45,3 +45,11 @@ def test_demo_data_shows_operations_and_loads_idempotently(client):
             assert client.get(url).status_code == 200, url
     page = client.get(reverse("engagements:engagement-detail", args=[acme.pk])).content.decode()
     assert "2026.12.1" in page and "Operations Handover" in page and "late" in page
+    # The Development checklist was accepted with typed values; its VMs are the inventory.
+    checklist = acme.checklists.get(environment="development")
+    assert checklist.status == "accepted"
+    assert checklist.items.get(key="smtp_servers").value == "smtp.acme.example:587"
+    assert list(acme.vms.values_list("environment", "name")) == [
+        ("development", f"psaas-dev-{n}") for n in (1, 2, 3)
+    ]
+    assert '<th scope="row">psaas-dev-1</th>' in page

@@ -21,8 +21,7 @@ from engagements.actions.tasks import add_comment, sign_off_task, transition_tas
 from engagements.choices import Channel, EngagementState, Environment, TaskStatus
 from engagements.models import Event, InfrastructureChecklist, Notification
 from tests.conftest import task_of
-from tests.engagements.test_checklist import full_items
-from tests.factories import update_windows
+from tests.factories import checklist_items, checklist_vms, update_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 VERBS = sorted(events.REGISTRY)
@@ -68,7 +67,9 @@ def test_no_timeline_email_or_csv_shows_a_raw_verb(client_for, engagement_a, cse
     checklist = InfrastructureChecklist.objects.get(
         engagement=engagement_a, environment=Environment.DEVELOPMENT
     )
-    save_checklist(checklist, actor=engineer_a, items=full_items(), submit=True)
+    save_checklist(
+        checklist, actor=engineer_a, items=checklist_items(), vms=checklist_vms(), submit=True
+    )
     review_checklist(checklist, actor=cse, accept=False, comment="Memory is too small")
     propose_cycle(engagement_a, actor=cse, release="2027.1", windows=update_windows())
     move_engagement(engagement_a, to=EngagementState.LIVE, actor=cse)

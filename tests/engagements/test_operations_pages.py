@@ -377,7 +377,7 @@ def test_operations_pages_at_two_sizes(
                 "engagement",
                 reverse("engagements:engagement-detail", args=[small.pk]),
                 reverse("engagements:engagement-detail", args=[large.pk]),
-                20,  # with a cycle's stages
+                21,  # with a cycle's stages and the VM inventory
             ),
             (
                 "cycles",

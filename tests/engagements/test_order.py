@@ -18,14 +18,16 @@ from engagements.choices import EngagementState, Environment, TaskStatus
 from engagements.errors import DomainError, NotAllowed
 from engagements.models import EngagementTask, Event, InfrastructureChecklist, Notification
 from engagements.selectors.prerequisites import waits_of
+from raci import prerequisites as raci_prerequisites
 from raci import services as raci_services
 from raci.matrix import compare
 from raci.models import Prerequisite, TemplateTask
 from tests.conftest import task_of
-from tests.engagements.test_checklist import full_items
 from tests.factories import (
     OrganizationFactory,
     UserFactory,
+    checklist_items,
+    checklist_vms,
     make_engagement,
     subscriber_party,
     vendor_party,
@@ -47,7 +49,9 @@ def ordered(template_version, org_a, cse, engineer_a):
 
 def accept_checklist(engagement, environment, engineer, cse):
     checklist = InfrastructureChecklist.objects.get(engagement=engagement, environment=environment)
-    save_checklist(checklist, actor=engineer, items=full_items(), submit=True)
+    save_checklist(
+        checklist, actor=engineer, items=checklist_items(), vms=checklist_vms(), submit=True
+    )
     checklist.refresh_from_db()
     review_checklist(checklist, actor=cse, accept=True)
 
@@ -163,7 +167,9 @@ def test_a_member_without_the_engineer_role_cannot_submit_the_checklist(engageme
     add_member(engagement_a, newcomer, party=subscriber_party())
     checklist = InfrastructureChecklist.objects.get(engagement=engagement_a, environment=DEV)
     with pytest.raises(NotAllowed):
-        save_checklist(checklist, actor=newcomer, items=full_items(), submit=True)
+        save_checklist(
+            checklist, actor=newcomer, items=checklist_items(), vms=checklist_vms(), submit=True
+        )
 
 
 def test_four_eyes_keeps_the_completer_from_signing_off(engagement_a, cse, vendor_org):
@@ -236,7 +242,7 @@ def test_a_prerequisite_cycle_blocks_publishing(admin_user, template_version):
     deploy = draft.tasks.get(key="deployment")
     # deployment waits on infrastructure; infrastructure waiting on deployment is refused.
     with pytest.raises(raci_services.TemplateError, match="go round in a circle"):
-        raci_services.add_prerequisite(
+        raci_prerequisites.add_prerequisite(
             draft, task_id=infra.pk, required_id=deploy.pk, actor=admin_user
         )
     assert not Prerequisite.objects.filter(task=infra).exists()
@@ -267,7 +273,7 @@ def test_bad_prerequisites_are_refused_naming_the_field(
     required = draft.tasks.get(key=fields.pop("required", "infrastructure"))
     before = Prerequisite.objects.count()
     with pytest.raises(raci_services.TemplateError, match=message):
-        raci_services.add_prerequisite(
+        raci_prerequisites.add_prerequisite(
             draft, task_id=task.pk, required_id=required.pk, actor=admin_user, **fields
         )
     assert Prerequisite.objects.count() == before

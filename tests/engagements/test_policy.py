@@ -51,8 +51,7 @@ from engagements.models import (
 )
 from engagements.rules import RULES
 from engagements.states import CYCLE, ENGAGEMENT, HANDOVER, ISSUE, TASK, person_may_reach
-from tests.engagements.test_checklist import full_items
-from tests.factories import update_windows
+from tests.factories import checklist_items, checklist_vms, update_windows
 
 pytestmark = pytest.mark.django_db
 DEV = Environment.DEVELOPMENT
@@ -218,7 +217,7 @@ CHECKLIST_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
         c, actor=u, items={"memory": {"value": "16 GB", "confirmed": True}}
     ),
     "checklist.submit": lambda c, u: checklists.save_checklist(
-        c, actor=u, items=full_items(), submit=True
+        c, actor=u, items=checklist_items(), vms=checklist_vms(), submit=True
     ),
     "checklist.review": lambda c, u: checklists.review_checklist(c, actor=u, accept=True),
 }

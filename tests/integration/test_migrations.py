@@ -53,3 +53,45 @@ def test_the_act_permission_goes_forwards_and_comes_back_backwards(engagement_a,
     assert act_rows(executor.loader.project_state(after).apps) == set()
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_old_fixed_checklist_items_take_their_definitions_from_the_template_version(
+    engagement_a,
+):
+    """Before 0009 items were a fixed enum with a free-text value; after it, each item has
+    the label, requirement and kind its version's item gives (raci 0003 seeds every existing
+    version with the seed's items), and keeps its free text to show."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("engagements", "0008_member_roles"), ("raci", "0002_due_offset_limit")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    executor.loader.build_graph()
+    old = executor.loader.project_state(before).apps
+    Item = old.get_model("engagements", "ChecklistItem")
+    Item.objects.filter(checklist__engagement_id=engagement_a.pk, key="smtp_servers").update(
+        value="smtp.example.com:587"
+    )
+    assert Item.objects.filter(checklist__engagement_id=engagement_a.pk).count() == 18
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from engagements.models import ChecklistItem
+
+    items = ChecklistItem.objects.filter(checklist__engagement=engagement_a)
+    assert items.count() == 18
+    smtp = items.filter(key="smtp_servers").first()
+    assert (smtp.label, smtp.kind, smtp.required, smtp.value, smtp.parts) == (
+        "SMTP server",
+        "host_port",
+        True,
+        "smtp.example.com:587",
+        {},
+    )
+    assert items.get(checklist__environment="development", key="processors").max_value == 512
+    assert [i.key for i in items.filter(checklist__environment="production")][:2] == [
+        "memory",
+        "storage",
+    ]

@@ -87,18 +87,37 @@ USERS = [
 ]
 
 
-# What the demo's subscriber filled in on its Development checklist.
-DEMO_CHECKLIST = {
-    "memory": "32 GB per VM (3 VMs)",
-    "storage": "200 GB SSD per VM",
-    "processors": "8 vCPU per VM",
-    "load_balancers": "lb-dev.acme.example (TLS passthrough)",
-    "networks": "10.20.0.0/24, ports 443 and 22 from the jumphost",
-    "ssl_certificates": "CN=login-dev.acme.example, expires 2027-10-01",
-    "dns_records": "login-dev.acme.example -> lb-dev",
-    "smtp_servers": "smtp.acme.example:587",
-    "vendor_access": "jumphost jump.acme.example for the CSE",
-}
+# What the demo's subscriber filled in on its Development checklist: a typed value per item
+# of the seed template, and the three VMs that become the environment's VM inventory.
+def demo_checklist(today: dt.date) -> dict[str, dict]:
+    values = {
+        "memory": "32",
+        "storage": "200",
+        "processors": "8",
+        "load_balancers": "lb-dev.acme.example",
+        "networks": "10.20.0.0/24\n10.20.1.0/24",
+        "ssl_certificates": {
+            "subject": "CN=login-dev.acme.example, O=Acme Corp",
+            "expires": (today + dt.timedelta(days=330)).isoformat(),
+        },
+        "dns_records": "login-dev.acme.example CNAME lb-dev.acme.example\n"
+        "lb-dev.acme.example A 10.20.0.10",
+        "smtp_servers": {"host": "smtp.acme.example", "port": "587"},
+        "vendor_access": {"method": "jumphost", "address": "jump.acme.example"},
+    }
+    return {key: {"value": value, "confirmed": True} for key, value in values.items()}
+
+
+DEMO_VMS = [
+    {
+        "name": f"psaas-dev-{n}",
+        "address": f"10.20.0.{10 + n}",
+        "processors": "8",
+        "memory_gb": "32",
+        "storage_gb": "200",
+    }
+    for n in (1, 2, 3)
+]
 
 
 class Command(BaseCommand):
@@ -234,9 +253,8 @@ class Command(BaseCommand):
         save_checklist(
             checklist,
             actor=eng,
-            items={
-                key: {"value": value, "confirmed": True} for key, value in DEMO_CHECKLIST.items()
-            },
+            items=demo_checklist(timezone.localdate()),
+            vms=DEMO_VMS,
             submit=True,
         )
         review_checklist(checklist, actor=cse, accept=True, comment="All in place, thanks.")

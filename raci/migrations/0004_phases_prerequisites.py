@@ -46,7 +46,7 @@ def seed_phases_and_order(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('raci', '0002_due_offset_limit'),
+        ('raci', '0003_checklist_requirements'),
     ]
 
     operations = [

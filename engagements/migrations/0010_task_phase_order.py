@@ -18,8 +18,8 @@ def copy_phase(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagements', '0008_member_roles'),
-        ('raci', '0003_phases_prerequisites'),
+        ('engagements', '0009_typed_checklist'),
+        ('raci', '0004_phases_prerequisites'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
