@@ -8,33 +8,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from engagements.actions.checklists import review_checklist, save_checklist
-from engagements.actions.cycles import (
-    SnapshotIn,
-    accept_windows,
-    finish_update,
-    post_status,
-    propose_cycle,
-    record_preparation,
-    record_test,
-    start_update,
-)
-from engagements.actions.duties import AttestationIn, record_attestation
 from engagements.actions.engagements import create_engagement
-from engagements.actions.handover import schedule_handover
-from engagements.actions.issues import move_issue, raise_issue
 from engagements.actions.membership import add_member
-from engagements.actions.tasks import add_comment, sign_off_task, transition_task
 from engagements.choices import (
-    AttestationResult,
-    DutyKind,
-    Environment,
-    IssueState,
     OrganizationKind,
-    Severity,
-    TaskStatus,
 )
-from engagements.models import Engagement, Organization, Profile, StandingDuty
+from engagements.management.demo_story import Story
+from engagements.models import Engagement, Organization, Profile
 from raci.models import Party
 from raci.services import load_seed_template
 
@@ -84,39 +64,13 @@ USERS = [
     ("cse", "Casey", "Engineer", "Auth0", False),
     ("acme-engineer", "Alex", "Acme", "Acme Corp", False),
     ("globex-engineer", "Gita", "Globex", "Globex", False),
+    ("initech-engineer", "Ines", "Initech", "Initech", False),
 ]
-
-
-# What the demo's subscriber filled in on its Development checklist: a typed value per item
-# of the seed template, and the three VMs that become the environment's VM inventory.
-def demo_checklist(today: dt.date) -> dict[str, dict]:
-    values = {
-        "memory": "32",
-        "storage": "200",
-        "processors": "8",
-        "load_balancers": "lb-dev.acme.example",
-        "networks": "10.20.0.0/24\n10.20.1.0/24",
-        "ssl_certificates": {
-            "subject": "CN=login-dev.acme.example, O=Acme Corp",
-            "expires": (today + dt.timedelta(days=330)).isoformat(),
-        },
-        "dns_records": "login-dev.acme.example CNAME lb-dev.acme.example\n"
-        "lb-dev.acme.example A 10.20.0.10",
-        "smtp_servers": {"host": "smtp.acme.example", "port": "587"},
-        "vendor_access": {"method": "jumphost", "address": "jump.acme.example"},
-    }
-    return {key: {"value": value, "confirmed": True} for key, value in values.items()}
-
-
-DEMO_VMS = [
-    {
-        "name": f"psaas-dev-{n}",
-        "address": f"10.20.0.{10 + n}",
-        "processors": "8",
-        "memory_gb": "32",
-        "storage_gb": "200",
-    }
-    for n in (1, 2, 3)
+# Subscriber, engagement, its engineer, and days since kickoff: one engagement per stage.
+ENGAGEMENTS = [
+    ("Acme Corp", "Acme identity appliance", "acme-engineer", 70),
+    ("Initech", "Initech identity appliance", "initech-engineer", 35),
+    ("Globex", "Globex identity appliance", "globex-engineer", 12),
 ]
 
 
@@ -131,6 +85,7 @@ class Command(BaseCommand):
                 "Auth0": self._org("Auth0", OrganizationKind.VENDOR),
                 "Acme Corp": self._org("Acme Corp", OrganizationKind.SUBSCRIBER),
                 "Globex": self._org("Globex", OrganizationKind.SUBSCRIBER),
+                "Initech": self._org("Initech", OrganizationKind.SUBSCRIBER),
             }
             users = {}
             for username, first, last, org, is_admin in USERS:
@@ -140,44 +95,35 @@ class Command(BaseCommand):
             vendor = Party.objects.get(name="Auth0")
             subscriber = Party.objects.get(name="Subscriber")
             today = timezone.localdate()
-            acme = self._engagement(
-                orgs["Acme Corp"],
-                "Acme identity appliance",
-                version,
-                today - dt.timedelta(days=40),
-                users["admin"],
-            )
-            globex = self._engagement(
-                orgs["Globex"],
-                "Globex identity appliance",
-                version,
-                today - dt.timedelta(days=10),
-                users["admin"],
-            )
-            for engagement, engineer in ((acme, "acme-engineer"), (globex, "globex-engineer")):
-                if engagement.memberships.exists():
+            story = Story(users)
+            for org, name, engineer, days in ENGAGEMENTS:
+                engagement = Engagement.objects.filter(organization=orgs[org], name=name).first()
+                if engagement is not None:
                     continue  # loaded before: nothing to change, no events
-                add_member(
-                    engagement,
-                    users["cse"],
-                    party=vendor,
-                    roles=["Auth0 Customer Success Engineer"],
-                    is_manager=True,
-                    actor=users["admin"],
-                )
-                add_member(
-                    engagement,
-                    users[engineer],
-                    party=subscriber,
-                    roles=["subscriber's infrastructure engineer"],
-                    actor=users["admin"],
-                )
-            if not acme.events.filter(verb__startswith="task.").exists():
-                self._progress_acme(acme, users)
-            if not globex.events.filter(verb__startswith="task.").exists():
-                self._progress_globex(globex, users)
-            if not acme.update_cycles.exists():
-                self._operate_acme(acme, users)
+                with story.clock.at(-days - 2, 9):
+                    engagement = create_engagement(
+                        organization=orgs[org],
+                        name=name,
+                        version=version,
+                        kickoff_date=today - dt.timedelta(days=days),
+                        actor=users["admin"],
+                    )
+                    add_member(
+                        engagement,
+                        users["cse"],
+                        party=vendor,
+                        roles=["Auth0 Customer Success Engineer"],
+                        is_manager=True,
+                        actor=users["admin"],
+                    )
+                    add_member(
+                        engagement,
+                        users[engineer],
+                        party=subscriber,
+                        roles=["subscriber's infrastructure engineer"],
+                        actor=users["admin"],
+                    )
+                getattr(story, org.split()[0].lower())(engagement)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
         )
@@ -186,7 +132,7 @@ class Command(BaseCommand):
                 "portal admin"
                 if is_admin
                 else (
-                    "CSE, both engagements"
+                    "CSE, every engagement"
                     if username == "cse"
                     else f"infrastructure engineer, {org}"
                 )
@@ -223,189 +169,3 @@ class Command(BaseCommand):
                 user.is_staff = True  # reaches the Django admin with the group's model permissions
                 user.save(update_fields=["is_staff"])
         return user
-
-    def _engagement(self, org, name, version, kickoff, actor) -> Engagement:
-        existing = Engagement.objects.filter(organization=org, name=name).first()
-        if existing:
-            return existing
-        return create_engagement(
-            organization=org, name=name, version=version, kickoff_date=kickoff, actor=actor
-        )
-
-    def _task(self, engagement, name_start: str, environment: str = ""):
-        return engagement.tasks.get(name__startswith=name_start, environment=environment)
-
-    def _move(self, task, actor, *statuses, reason=""):
-        for status in statuses:
-            task.refresh_from_db()
-            transition_task(
-                task, to=status, actor=actor, reason=reason if status == TaskStatus.BLOCKED else ""
-            )
-
-    def _progress_acme(self, engagement, users) -> None:
-        eng, cse = users["acme-engineer"], users["cse"]
-        dev = Environment.DEVELOPMENT
-        prod = Environment.PRODUCTION
-        vm_dev = self._task(engagement, "Preparing VM", dev)
-        # The checklist is the gate: submitted by the subscriber, accepted by the vendor,
-        # which completes Preparing VM Infrastructure; the subscriber (A) signs it off.
-        checklist = engagement.checklists.get(environment=dev)
-        save_checklist(
-            checklist,
-            actor=eng,
-            items=demo_checklist(timezone.localdate()),
-            vms=DEMO_VMS,
-            submit=True,
-        )
-        review_checklist(checklist, actor=cse, accept=True, comment="All in place, thanks.")
-        vm_dev.refresh_from_db()
-        sign_off_task(vm_dev, actor=eng, comment="Checklist accepted for Development.")
-        deploy_dev = self._task(engagement, "Deployment", dev)
-        self._move(deploy_dev, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
-        self._move(self._task(engagement, "Preparing VM", prod), eng, TaskStatus.IN_PROGRESS)
-        self._move(self._task(engagement, "Configuration", dev), eng, TaskStatus.IN_PROGRESS)
-        self._move(
-            self._task(engagement, "Configuration", prod),
-            eng,
-            TaskStatus.BLOCKED,
-            reason="Waiting for the production SSL certificate from our PKI team.",
-        )
-        add_comment(
-            self._task(engagement, "Code Integration"),
-            actor=eng,
-            body="Which SDK version should our login app use against the appliance?",
-            addressed_to=Party.objects.get(name="Auth0"),
-        )
-
-    def _progress_globex(self, engagement, users) -> None:
-        eng = users["globex-engineer"]
-        self._move(
-            self._task(engagement, "Preparing VM", Environment.DEVELOPMENT),
-            eng,
-            TaskStatus.IN_PROGRESS,
-        )
-
-    def _operate_acme(self, engagement, users) -> None:
-        """After go-live: a completed update cycle, a current one whose Development test
-        failed (an open issue), a scheduled handover, backups on time and late, monitoring."""
-        eng, cse = users["acme-engineer"], users["cse"]
-        now = timezone.now().replace(second=0, microsecond=0)
-        dev, prod = Environment.DEVELOPMENT, Environment.PRODUCTION
-
-        def at(days: float, hours: int = 0):
-            return now + dt.timedelta(days=days, hours=hours)
-
-        def prepare(cycle, env, when):
-            record_preparation(
-                cycle,
-                actor=eng,
-                environment=env,
-                snapshots=[
-                    SnapshotIn(
-                        f"psaas-{env[:3]}-{n}", f"snap-{env[:3]}-{n}-{when:%Y%m%d-%H%M}", when
-                    )
-                    for n in (1, 2)
-                ],
-                access_provided=True,
-                present="Alex Acme (infrastructure), on-call DBA",
-            )
-
-        # Production went live (the CSE signed off its deployment): the duty clocks start.
-        deploy_prod = self._task(engagement, "Deployment", prod)
-        self._move(deploy_prod, cse, TaskStatus.IN_PROGRESS, TaskStatus.DONE)
-        deploy_prod.refresh_from_db()
-        sign_off_task(deploy_prod, actor=cse, comment="Production is live.")
-
-        done = propose_cycle(
-            engagement,
-            actor=cse,
-            release="2026.10.2",
-            release_notes_url="https://support.example.com/psaas/releases/2026.10.2",
-            windows={dev: (at(-20), at(-20, 3)), prod: (at(-17), at(-17, 3))},
-        )
-        accept_windows(done, actor=eng)
-        prepare(done, dev, at(-20, -1))
-        start_update(done, actor=cse, environment=dev)
-        post_status(done, actor=cse, message="Appliance packages installed; running migrations.")
-        finish_update(done, actor=cse, scripts="none required")
-        record_test(done, actor=eng, result="passed", notes="Logins, MFA and SSO to our apps.")
-        prepare(done, prod, at(-17, -1))
-        start_update(done, actor=cse, environment=prod)
-        finish_update(done, actor=cse, scripts="post-update reindex (12 minutes)")
-
-        current = propose_cycle(
-            engagement,
-            actor=cse,
-            release="2026.12.1",
-            release_notes_url="https://support.example.com/psaas/releases/2026.12.1",
-            windows={dev: (at(-1), at(-1, 4)), prod: (at(6), at(6, 4))},
-        )
-        accept_windows(current, actor=eng)
-        prepare(current, dev, at(0, -1))
-        start_update(current, actor=cse, environment=dev)
-        finish_update(current, actor=cse, scripts="none required")
-        record_test(
-            current,
-            actor=eng,
-            result="failed",
-            notes="Password reset emails are not sent since the update (SMTP relay timeout).",
-        )
-
-        handover_time = (now + dt.timedelta(days=5)).replace(hour=15, minute=0)
-        schedule_handover(
-            engagement,
-            actor=cse,
-            starts_at=handover_time,
-            attendee_ids=[cse.pk, eng.pk],
-            location="https://meet.example.com/acme-psaas-handover",
-        )
-
-        # As if the appliance had gone live at kickoff: backups daily, monitoring monthly.
-        kickoff = timezone.make_aware(
-            dt.datetime.combine(engagement.kickoff_date, dt.time(9, 0)), dt.UTC
-        )
-        for duty in engagement.duties.all():
-            StandingDuty.objects.filter(pk=duty.pk).update(
-                created_at=kickoff, due_at=kickoff + dt.timedelta(days=duty.cadence_days)
-            )
-        backup = engagement.duties.get(kind=DutyKind.BACKUP)
-        for days_ago, result, notes in [
-            (39.5, AttestationResult.SUCCEEDED, ""),  # on time
-            (33, AttestationResult.SUCCEEDED, ""),  # late: due 38.5 days ago
-            (32, AttestationResult.FAILED, "Backup volume full; cleaned up and re-ran."),
-            (1.2, AttestationResult.SUCCEEDED, ""),  # late again
-            (0.2, AttestationResult.SUCCEEDED, ""),  # on time
-        ]:
-            when = now - dt.timedelta(days=days_ago)
-            record_attestation(
-                backup,
-                actor=eng,
-                attestation=AttestationIn(
-                    performed_at=when,
-                    result=result,
-                    tool="PSaaS Appliance Command-Line Tools",
-                    reference=f"backup-{when:%Y%m%d-%H%M}.tar.gz",
-                    size_bytes=2_400_000_000 if result == AttestationResult.SUCCEEDED else None,
-                    notes=notes,
-                ),
-            )
-        record_attestation(
-            engagement.duties.get(kind=DutyKind.MONITORING),
-            actor=eng,
-            attestation=AttestationIn(
-                performed_at=now - dt.timedelta(days=12),
-                result=AttestationResult.SUCCEEDED,
-                monitored="VM CPU, memory and disk; appliance /health; certificate expiry",
-                alerts_to="Acme on-call (PagerDuty), infra@acme.example",
-            ),
-        )
-        issue = raise_issue(
-            engagement,
-            actor=eng,
-            title="Dashboard slow to load user search",
-            environment=prod,
-            severity=Severity.MEDIUM,
-            description="User search in the Dashboard takes 8-10 s for common names.",
-            ticket_reference="SC-20417",
-        )
-        move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
