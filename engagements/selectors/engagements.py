@@ -84,6 +84,16 @@ def holders(cell: TaskParty | None, members: list[Membership]) -> list[str]:
     ]
 
 
+def responsible_people(task: EngagementTask, members: list[Membership]) -> list[str]:
+    """Who the task waits on: the people its Responsible letters name."""
+    return [
+        name
+        for cell in task.parties.all()
+        if cell.responsible
+        for name in holders(cell, members)
+    ]
+
+
 def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership]) -> list[str]:
     """The roles a letter of the engagement names that no member holds ("No one holds Auth0
     Customer Success Engineer"); members' roles prefetched."""
@@ -140,7 +150,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 people=[holders(cell, members) for cell in cells],
             )
         task.waiting = policy.waiting_on(task)
-        task.waits = waits[task.pk]
+        task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
     status_counts = Counter(task.status for task in onboarding)

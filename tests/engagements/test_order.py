@@ -334,3 +334,44 @@ def test_phases_are_template_data_in_the_diff(admin_user, template_version):
         "issue_identification",
         "issue_resolution",
     ]
+
+
+def test_the_matrix_names_what_and_whom_a_task_waits_on(client_for, ordered, cse, engineer_a):
+    engineer_a.first_name, engineer_a.last_name = "Alex", "Acme"
+    engineer_a.save()
+    checklist = InfrastructureChecklist.objects.get(engagement=ordered, environment=PROD)
+    save_checklist(checklist, actor=engineer_a, items=checklist_items(), vms=checklist_vms())
+    deploy = task_of(ordered, "deployment", PROD)
+    html = (
+        client_for(cse)
+        .get(reverse("engagements:engagement-detail", args=[ordered.pk]))
+        .content.decode()
+    )
+    waits = html.split(f'data-testid="waits-{deploy.pk}">')[1].split("</span>")[0]
+    assert waits.startswith(
+        "waits on Preparing VM Infrastructure [Production], in progress, Alex Acme"
+    )
+    assert (
+        "Deployment to Development and Production environments [Development], not started" in waits
+    )
+
+
+def test_applying_a_version_that_drops_a_role_says_who_loses_it(
+    client_for, admin_user, engagement_a, cse, template_version
+):
+    from engagements.actions.templates import apply_template_version
+    from engagements.models import MemberRole
+    from raci.models import TemplateCell
+
+    draft = raci_services.start_draft(template_version, actor=admin_user)
+    TemplateCell.objects.filter(task__version=draft, role_title=CSE).update(role_title="")
+    newer = raci_services.publish_version(draft, actor=admin_user)
+    page = (
+        client_for(cse)
+        .get(reverse("engagements:engagement-template", args=[engagement_a.pk]))
+        .content.decode()
+    )
+    assert 'data-testid="roles-lost"' in page and "loses <strong>Auth0 Customer Success" in page
+    event = apply_template_version(engagement_a, newer, actor=cse)
+    assert event.data["roles_lost"] == [f"{cse.username}: {CSE}"]
+    assert not MemberRole.objects.filter(membership__user=cse, membership__engagement=engagement_a)
