@@ -85,6 +85,7 @@ class NotificationReason(models.TextChoices):
     RESPONSIBLE = "responsible", "You are Responsible"
     INVOLVED = "involved", "You work on this task"
     ATTENDEE = "attendee", "You are invited"
+    YOUR_TURN = "your_turn", "It is your turn: the next step is yours"
 
 
 class ReminderKind(models.TextChoices):

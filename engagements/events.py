@@ -20,11 +20,13 @@ from typing import Any, Literal
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .choices import Environment, TaskStatus
+from .choices import Environment, IssueState, TaskStatus
 from .choices import NotificationReason as Reason
 from .states import MACHINES
 
-Who = Literal["informed", "consulted", "responsible", "involved", "signers", "addressed", "members"]
+Who = Literal[
+    "informed", "consulted", "responsible", "involved", "signers", "addressed", "members", "turn"
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class Reach:
     reason: str
     conditional: bool = True
     when_to: str = ""
+    rule: str = ""  # who="turn": the rule (engagements.rules) whose holders act next
+
+
+def turn(rule: str, *, when_to: str = "") -> Reach:
+    """Your turn: the people the named policy rule lets take the next step are told so (the
+    rule's letter, side and role on its deciding task; engagements.notifications reads it)."""
+    return Reach("turn", Reason.YOUR_TURN, conditional=False, when_to=when_to, rule=rule)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ TASK_STATUS_CHANGED = _kind(
     reach=(
         INFORMED,
         Reach("consulted", Reason.CONSULTED, when_to=TaskStatus.BLOCKED),
-        Reach("signers", Reason.ACCOUNTABLE, conditional=False, when_to=TaskStatus.DONE),
+        turn("task.sign_off", when_to=TaskStatus.DONE),
     ),
     issue_when_to=TaskStatus.BLOCKED,
     machine="task",
@@ -122,7 +131,7 @@ TASK_READY = _kind(
     "task.ready",
     "Your turn: {task}",
     "made <em>{task}</em> ready to start: {after} is {until}",
-    reach=(RESPONSIBLE,),
+    reach=(turn("task.move"),),
 )
 TASK_COMMENTED = _kind(
     "task.commented", "Comment on {task}", "commented on <em>{task}</em>", reach=(INVOLVED,)
@@ -145,7 +154,7 @@ CHECKLIST_SUBMITTED = _kind(
     "checklist.submitted",
     "Infrastructure Checklist submitted: {task}",
     "submitted the {environment} Infrastructure Checklist",
-    reach=(INFORMED,),
+    reach=(INFORMED, turn("checklist.review")),
     machine="checklist",
 )
 CHECKLIST_ACCEPTED = _kind(
@@ -160,7 +169,7 @@ CHECKLIST_RETURNED = _kind(
     "checklist.returned",
     "Infrastructure Checklist returned: {task}",
     "returned the {environment} Infrastructure Checklist",
-    reach=(INFORMED, RESPONSIBLE),
+    reach=(INFORMED, turn("checklist.submit")),
     issue=True,
     machine="checklist",
     detail="comment",
@@ -211,19 +220,21 @@ MEMBER_REMOVED = _kind(
 
 
 # --- Update cycles ------------------------------------------------------------------------------
-def _update(verb: str, *, issue: bool = False) -> EventKind:
-    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=WORKING, machine="cycle", issue=issue)
+def _update(verb: str, *, issue: bool = False, then: tuple[Reach, ...] = ()) -> EventKind:
+    return _kind(
+        verb, SUMMARY_TITLE, SUMMARY, reach=(*then, *WORKING), machine="cycle", issue=issue
+    )
 
 
-UPDATE_PROPOSED = _update("update.proposed")
-UPDATE_WINDOWS_PROPOSED = _update("update.windows_proposed")
+UPDATE_PROPOSED = _update("update.proposed", then=(turn("cycle.accept"),))
+UPDATE_WINDOWS_PROPOSED = _update("update.windows_proposed", then=(turn("cycle.accept"),))
 UPDATE_WINDOWS_AGREED = _update("update.windows_agreed")
 UPDATE_PREPARED = _update("update.prepared")
 UPDATE_STARTED = _update("update.started")
 UPDATE_STATUS_POSTED = _update("update.status_posted")
 UPDATE_NODE_UPDATED = _update("update.node_updated")
 UPDATE_COMPLETED = _update("update.completed")
-UPDATE_TEST_PASSED = _update("update.test_passed")
+UPDATE_TEST_PASSED = _update("update.test_passed", then=(turn("cycle.start_prod"),))
 UPDATE_TEST_FAILED = _update("update.test_failed", issue=True)
 UPDATE_GATE_OVERRIDDEN = _update("update.gate_overridden")
 UPDATE_CANCELLED = _update("update.cancelled")
@@ -250,12 +261,16 @@ TOKEN_REVOKED = _kind("token.revoked", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
 
 
 # --- Issues -------------------------------------------------------------------------------------
-def _issue(verb: str) -> EventKind:
-    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=WORKING, machine="issue", issue=True)
+def _issue(verb: str, *, then: tuple[Reach, ...] = ()) -> EventKind:
+    return _kind(
+        verb, SUMMARY_TITLE, SUMMARY, reach=(*then, *WORKING), machine="issue", issue=True
+    )
 
 
 ISSUE_RAISED = _issue("issue.raised")
-ISSUE_STATE_CHANGED = _issue("issue.state_changed")
+ISSUE_STATE_CHANGED = _issue(
+    "issue.state_changed", then=(turn("issue.answer", when_to=IssueState.WAITING),)
+)
 ISSUE_TICKET_RECORDED = _issue("issue.ticket_recorded")
 
 # Rows written before a kind was declared read as this (none exist today; a test keeps it so).

@@ -16,7 +16,9 @@ from django.db import transaction
 from . import policy
 from .choices import Channel, Delivery
 from .choices import NotificationReason as Reason
+from .errors import DomainError
 from .events import kind_of
+from .rules import RULES
 from .models import Event, Membership, Notification, Profile
 from .tasks import deliver_event
 
@@ -49,6 +51,9 @@ def audiences(event: Event, task) -> list[Audience]:
     for reach in kind.reach:
         if reach.when_to and event.to_state != reach.when_to:
             continue
+        if reach.who == "turn":
+            out += turn_audiences(event, task, reach)
+            continue
         if reach.who == "signers":
             signers = policy.signer_party_ids(task)
             out += [
@@ -73,6 +78,32 @@ def audiences(event: Event, task) -> list[Audience]:
     return out
 
 
+def turn_audiences(event: Event, task, reach) -> list[Audience]:
+    """The people whose turn it is: those the rule lets take the next step, read from the
+    letters of the rule's deciding task (the event's own task, or the engagement's seed
+    task the rule names), its side, and, for a step the other side takes (agreeing update
+    windows), not the actor's party."""
+    rule = RULES[reach.rule]  # type: ignore[index]
+    deciding = task
+    if rule.on != "task" and rule.task is not None and rule.task != task.key:
+        try:
+            deciding = policy.seed_task(event.engagement_id, rule.task)
+        except DomainError:
+            return []
+    cells = list(deciding.parties.all())
+    if rule.letter == "signer":
+        signers = policy.signer_party_ids(deciding)
+        chosen = [c for c in cells if c.party_id in signers]
+    else:
+        chosen = [c for c in cells if getattr(c, rule.letter, False)]
+    if rule.side:
+        chosen = [c for c in chosen if c.party.is_vendor == (rule.side == "vendor")]
+    if rule.not_proposer and event.actor_id:
+        actor_party = policy.member_party_id(event.engagement_id, event.actor)
+        chosen = [c for c in chosen if c.party_id != actor_party]
+    return [Audience(c.party_id, reach.reason, c.role_title) for c in chosen]
+
+
 def invitees(event: Event) -> list[int]:
     """The people a handover event sends an invitation (or a cancellation) to."""
     if not kind_of(event).invites:
@@ -85,23 +116,26 @@ def recipients(event: Event, task) -> dict[int, str]:
     reached = audiences(event, task)
     if not reached and not invitees(event):
         return {}
-    reason_of_party: dict[int, str] = {}
-    roles_of_party: dict[int, set[str]] = {}  # "" in the set: every member of the party
-    for audience in reached:
-        reason_of_party.setdefault(audience.party_id, audience.reason)
-        roles_of_party.setdefault(audience.party_id, set()).add(audience.role)
+    # Your turn first: a person reached twice hears the reason that asks them to act.
+    reached.sort(key=lambda a: a.reason != Reason.YOUR_TURN)
     people: dict[int, str] = {}
     # Handover invitations go to the attendees whatever their party (the email carries the .ics).
     for user_id in invitees(event):
         if user_id != event.actor_id:
             people[user_id] = Reason.ATTENDEE
-    members = Membership.objects.filter(
-        engagement_id=event.engagement_id, party_id__in=reason_of_party, user__is_active=True
-    ).values_list("user_id", "party_id", "roles__title")
-    for user_id, party_id, role in members:
-        wanted = roles_of_party[party_id]
-        if user_id != event.actor_id and ("" in wanted or role in wanted):
-            people.setdefault(user_id, reason_of_party[party_id])
+    held: dict[tuple[int, int], set[str]] = {}
+    for user_id, party_id, role in Membership.objects.filter(
+        engagement_id=event.engagement_id,
+        party_id__in={a.party_id for a in reached},
+        user__is_active=True,
+    ).values_list("user_id", "party_id", "roles__title"):
+        held.setdefault((user_id, party_id), set()).add(role or "")
+    for audience in reached:
+        for (user_id, party_id), roles in held.items():
+            if user_id == event.actor_id or party_id != audience.party_id:
+                continue
+            if not audience.role or audience.role in roles:
+                people.setdefault(user_id, audience.reason)
     return people
 
 

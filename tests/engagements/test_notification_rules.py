@@ -216,7 +216,7 @@ def test_checklist_events(engagement_a, team):
     task = task_of(engagement_a, "infrastructure", Environment.DEVELOPMENT)
     cse, engineer = team["V"][0], team["S"][0]
     for verb, actor, parties in [
-        ("checklist.submitted", engineer, ""),  # the subscriber is R, A; the vendor only C: no I
+        ("checklist.submitted", engineer, "V"),  # the vendor's reviewers: their turn
         ("checklist.accepted", cse, ""),
         ("checklist.returned", cse, "S"),  # the Responsible party's checklist came back
     ]:

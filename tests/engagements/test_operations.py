@@ -295,8 +295,17 @@ def test_update_events_follow_the_letters(team, agreed):
     assert told("update.status_posted") == ids(cse2, eng, eng2)
     finish_update(agreed, actor=cse, scripts="none required")
     record_test(agreed, actor=eng, result="passed")
-    # Testing Updates: the vendor is "C, I (in the event that there are questions/issues)".
-    assert told("update.test_passed") == ids(eng2)
+    # Testing Updates: the vendor is "C, I (in the event that there are questions/issues)",
+    # but Production is its next step: the vendor's Responsible people on Updates are told
+    # it is their turn.
+    assert told("update.test_passed") == ids(cse, cse2, eng2)
+    event = Event.objects.filter(verb="update.test_passed").latest("id")
+    reasons = dict(
+        Notification.objects.filter(event=event, channel="portal").values_list(
+            "recipient", "reason"
+        )
+    )
+    assert reasons == {cse.pk: "your_turn", cse2.pk: "your_turn", eng2.pk: "involved"}
 
 
 def test_a_failed_test_informs_the_vendor(team, agreed):

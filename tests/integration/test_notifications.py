@@ -188,3 +188,59 @@ def test_preferences_off_sends_nothing_and_digest_sends_one_email_with_every_ite
     assert text.count("Monitoring") == 3
     assert Notification.objects.filter(recipient=cse, channel=Channel.EMAIL).count() == 0
     assert Notification.objects.filter(recipient=cse, channel=Channel.PORTAL).count() == 3
+
+
+def test_your_turn_arrives_once_by_email_for_a_checklist_and_a_passed_test(
+    start_worker, smtp_server, engagement_a, engineer_a, cse
+):
+    """A real worker, Redis and SMTP sink: the checklist submission and the passed
+    Development test each deliver exactly one "Your turn" email, to the vendor's CSE."""
+    from engagements.actions.checklists import save_checklist
+    from engagements.actions.cycles import (
+        accept_windows,
+        finish_update,
+        propose_cycle,
+        record_test,
+        start_update,
+    )
+    from engagements.models import InfrastructureChecklist
+    from tests.engagements.test_operations import prepare
+    from tests.factories import checklist_items, checklist_vms, update_windows
+
+    start_worker(smtp=smtp_server)
+    checklist = InfrastructureChecklist.objects.get(
+        engagement=engagement_a, environment=Environment.DEVELOPMENT
+    )
+    save_checklist(
+        checklist, actor=engineer_a, items=checklist_items(), vms=checklist_vms(), submit=True
+    )
+    cycle = propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=update_windows())
+    accept_windows(cycle, actor=engineer_a)
+    prepare(cycle, engineer_a)
+    start_update(cycle, actor=cse, environment=Environment.DEVELOPMENT)
+    finish_update(cycle, actor=cse, scripts="none")
+    record_test(cycle, actor=engineer_a, result="passed")
+
+    def turns():
+        return [m for m in smtp_server.recorder.messages if "Your turn:" in m["Subject"]]
+
+    wait_until(lambda: len(turns()) >= 3, 30, "the your-turn emails")
+    wait_until(
+        lambda: (
+            not Notification.objects.filter(channel=Channel.EMAIL, sent_at__isnull=True)
+            .exclude(recipient__profile__email_delivery=Delivery.OFF)
+            .exists()
+        ),
+        30,
+        "every email sent",
+    )
+    by_subject = Counter((m["To"], m["Subject"]) for m in turns())
+    submitted = [k for k in by_subject if "Infrastructure Checklist submitted" in k[1]]
+    passed = [k for k in by_subject if "tested Development on 2026.12.1: passed" in k[1]]
+    proposed = [k for k in by_subject if k not in submitted + passed]
+    # Exactly one email each, to the vendor's CSE; the windows were the subscriber's turn.
+    assert [to for to, _ in submitted] == [cse.email] and by_subject[submitted[0]] == 1
+    assert [to for to, _ in passed] == [cse.email] and by_subject[passed[0]] == 1
+    assert [to for to, _ in proposed] == [engineer_a.email]
+    message = next(m for m in turns() if m["To"] == cse.email)
+    assert "It is your turn" in message.get_body(preferencelist=("plain",)).get_content()
