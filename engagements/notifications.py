@@ -18,8 +18,8 @@ from .choices import Channel, Delivery
 from .choices import NotificationReason as Reason
 from .errors import DomainError
 from .events import kind_of
-from .rules import RULES
 from .models import Event, Membership, Notification, Profile
+from .rules import RULES
 from .tasks import deliver_event
 
 log = logging.getLogger(__name__)
