@@ -86,12 +86,14 @@ class NotificationReason(models.TextChoices):
     INVOLVED = "involved", "You work on this task"
     ATTENDEE = "attendee", "You are invited"
     YOUR_TURN = "your_turn", "It is your turn: the next step is yours"
+    ESCALATED = "escalated", "It was escalated to you"
 
 
 class ReminderKind(models.TextChoices):
     DUE_SOON = "reminder.due_soon", "Due soon"
     OVERDUE = "reminder.overdue", "Overdue"
     ESCALATION = "reminder.escalation", "Overdue past the grace period"
+    SIGN_OFF_DUE = "reminder.sign_off_due", "Done, waiting for your sign-off"
     DUTY_DUE = "reminder.duty_due", "Standing duty due"
 
 

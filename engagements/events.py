@@ -25,7 +25,15 @@ from .choices import NotificationReason as Reason
 from .states import MACHINES
 
 Who = Literal[
-    "informed", "consulted", "responsible", "involved", "signers", "addressed", "members", "turn"
+    "informed",
+    "consulted",
+    "responsible",
+    "involved",
+    "signers",
+    "addressed",
+    "members",
+    "turn",
+    "listed",
 ]
 
 
@@ -66,6 +74,8 @@ class EventKind:
 
 
 INFORMED = Reach("informed", Reason.INFORMED)
+# The people the event names (`to_ids` in its data): whom an escalation went to.
+LISTED = Reach("listed", Reason.ESCALATED, conditional=False)
 CONSULTED = Reach("consulted", Reason.CONSULTED)
 INVOLVED = Reach("involved", Reason.INVOLVED, conditional=False)
 RESPONSIBLE = Reach("responsible", Reason.RESPONSIBLE, conditional=False)
@@ -132,6 +142,12 @@ TASK_READY = _kind(
     "Your turn: {task}",
     "made <em>{task}</em> ready to start: {after} is {until}",
     reach=(turn("task.move"),),
+)
+TASK_ESCALATED = _kind(
+    "task.escalated",
+    "Escalation: {task} is overdue (due {due})",
+    "escalated <em>{task}</em>, due {due}, to {to}",
+    reach=(LISTED,),
 )
 TASK_COMMENTED = _kind(
     "task.commented", "Comment on {task}", "commented on <em>{task}</em>", reach=(INVOLVED,)
@@ -262,9 +278,7 @@ TOKEN_REVOKED = _kind("token.revoked", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
 
 # --- Issues -------------------------------------------------------------------------------------
 def _issue(verb: str, *, then: tuple[Reach, ...] = ()) -> EventKind:
-    return _kind(
-        verb, SUMMARY_TITLE, SUMMARY, reach=(*then, *WORKING), machine="issue", issue=True
-    )
+    return _kind(verb, SUMMARY_TITLE, SUMMARY, reach=(*then, *WORKING), machine="issue", issue=True)
 
 
 ISSUE_RAISED = _issue("issue.raised")
@@ -272,6 +286,13 @@ ISSUE_STATE_CHANGED = _issue(
     "issue.state_changed", then=(turn("issue.answer", when_to=IssueState.WAITING),)
 )
 ISSUE_TICKET_RECORDED = _issue("issue.ticket_recorded")
+ISSUE_ESCALATED = _kind(
+    "issue.escalated",
+    "Escalation: issue #{issue} has had no response within {target}",
+    "escalated issue #{issue} ({severity}), unanswered within {target}, to {to}",
+    reach=(LISTED,),
+    machine="issue",
+)
 
 # Rows written before a kind was declared read as this (none exist today; a test keeps it so).
 UNKNOWN = EventKind("", "{verb_words}", "{verb_words}")

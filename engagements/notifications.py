@@ -54,6 +54,8 @@ def audiences(event: Event, task) -> list[Audience]:
         if reach.who == "turn":
             out += turn_audiences(event, task, reach)
             continue
+        if reach.who == "listed":
+            continue  # people, not parties: see listed()
         if reach.who == "signers":
             signers = policy.signer_party_ids(task)
             out += [
@@ -104,6 +106,13 @@ def turn_audiences(event: Event, task, reach) -> list[Audience]:
     return [Audience(c.party_id, reach.reason, c.role_title) for c in chosen]
 
 
+def listed(event: Event) -> list[int]:
+    """The people an escalation event names."""
+    if not any(r.who == "listed" for r in kind_of(event).reach):
+        return []
+    return [int(i) for i in event.data.get("to_ids", ())]
+
+
 def invitees(event: Event) -> list[int]:
     """The people a handover event sends an invitation (or a cancellation) to."""
     if not kind_of(event).invites:
@@ -114,7 +123,7 @@ def invitees(event: Event) -> list[int]:
 def recipients(event: Event, task) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
     reached = audiences(event, task)
-    if not reached and not invitees(event):
+    if not reached and not invitees(event) and not listed(event):
         return {}
     # Your turn first: a person reached twice hears the reason that asks them to act.
     reached.sort(key=lambda a: a.reason != Reason.YOUR_TURN)
@@ -123,6 +132,9 @@ def recipients(event: Event, task) -> dict[int, str]:
     for user_id in invitees(event):
         if user_id != event.actor_id:
             people[user_id] = Reason.ATTENDEE
+    for user_id in listed(event):
+        if user_id != event.actor_id:
+            people.setdefault(user_id, Reason.ESCALATED)
     held: dict[tuple[int, int], set[str]] = {}
     for user_id, party_id, role in Membership.objects.filter(
         engagement_id=event.engagement_id,

@@ -8,14 +8,16 @@ from collections import defaultdict
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from . import policy
 from .actions.duties import report_missed
-from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind
+from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind, TaskStatus
+from .escalations import seats_of, sweep_issue_escalations, sweep_task_escalations
 from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
 from .policy import DUTY_TASK
-from .querysets import is_overdue, is_past_grace
+from .querysets import is_overdue, remind_until
 from .tasks import deliver_pending_batches, retrying
 
 
@@ -27,6 +29,15 @@ def _wanted_channels(prefs: tuple[str, str]) -> list[tuple[str, bool]]:
     if portal != Delivery.OFF:
         out.append((Channel.PORTAL, False))
     return out
+
+
+def _prefs(users) -> dict:
+    return {
+        u: (e, p)
+        for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
+            "user_id", "email_delivery", "portal_delivery"
+        )
+    }
 
 
 def _members_and_prefs(engagement_ids) -> tuple[dict, dict]:
@@ -56,7 +67,7 @@ def _reminder_rows(task, kinds: dict[int, str], prefs: dict, today: dt.date) -> 
             recipient_id=user_id,
             channel=channel,
             kind=kind,
-            reason="accountable" if kind == ReminderKind.ESCALATION else "responsible",
+            reason="accountable" if kind == ReminderKind.SIGN_OFF_DUE else "responsible",
             digest=digest,
             day=today,
         )
@@ -68,16 +79,22 @@ def _reminder_rows(task, kinds: dict[int, str], prefs: dict, today: dt.date) -> 
 
 
 def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None) -> int:
-    """Writes today's reminder rows for due-soon and overdue tasks, batch by batch.
+    """Writes today's reminder rows, batch by batch: due-soon and overdue tasks remind their
+    Responsible people (the holders of the letter's role), and work done before today that
+    waits for sign-off reminds its signers. Past the grace period, overdue work escalates
+    once (engagements.escalations), not daily.
 
-    The Responsible party's members are reminded; past the grace period the signing
-    (Accountable) party's too. The unique key (task, person, channel, kind, day) makes
-    a second sweep, at once or later the same day, write nothing: each reminder once.
-    Queries grow with the number of batches (4 each), not with the number of tasks.
+    The unique key (task, person, channel, kind, day) makes a second sweep, at once or later
+    the same day, write nothing: each reminder once a day. Queries grow with the number of
+    batches (4 each), not with the number of tasks.
     """
     today = today or timezone.localdate()
     batch_size = batch_size or settings.REMINDER_BATCH_SIZE
-    due = EngagementTask.objects.live().filter(status__in=OPEN_STATUSES).to_remind(today)
+    start_of_today = timezone.make_aware(dt.datetime.combine(today, dt.time()))
+    due = EngagementTask.objects.live().filter(
+        Q(status__in=OPEN_STATUSES, due_date__isnull=False, due_date__lte=remind_until(today))
+        | Q(status=TaskStatus.DONE, updated_at__lt=start_of_today)
+    )
     written, last_pk = 0, 0
     while True:
         tasks = list(
@@ -86,22 +103,24 @@ def sweep_reminders(today: dt.date | None = None, batch_size: int | None = None)
         if not tasks:
             return written
         last_pk = tasks[-1].pk
-        members, prefs = _members_and_prefs({t.engagement_id for t in tasks})
+        seats = seats_of({t.engagement_id for t in tasks})
+        prefs = _prefs({u for people in seats.roles.values() for u in people})
         rows = []
         for task in tasks:
-            kinds: dict[int, str] = {}
-            kind = (
-                ReminderKind.OVERDUE if is_overdue(task.due_date, today) else ReminderKind.DUE_SOON
-            )
-            for party_id in policy.responsible_party_ids(task):
-                for user_id in members[(task.engagement_id, party_id)]:
-                    kinds.setdefault(user_id, kind)
-            if is_past_grace(task.due_date, today):
-                for party_id in policy.signer_party_ids(task):
-                    for user_id in members[(task.engagement_id, party_id)]:
-                        if user_id not in kinds:
-                            kinds[user_id] = ReminderKind.ESCALATION
-            rows += _reminder_rows(task, kinds, prefs, today)
+            cells = list(task.parties.all())
+            if task.status == TaskStatus.DONE:
+                signers = policy.signer_party_ids(task)
+                letter_cells = [c for c in cells if c.party_id in signers]
+                people = seats.holders(task.engagement_id, letter_cells, None)
+                kind = ReminderKind.SIGN_OFF_DUE
+            else:
+                people = seats.holders(task.engagement_id, cells, "responsible")
+                kind = (
+                    ReminderKind.OVERDUE
+                    if is_overdue(task.due_date, today)
+                    else ReminderKind.DUE_SOON
+                )
+            rows += _reminder_rows(task, dict.fromkeys(people, kind), prefs, today)
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         written += len(rows)
 
@@ -152,4 +171,6 @@ def send_reminders() -> int:
     their delivery."""
     sweep_reminders()
     sweep_duties()
+    sweep_task_escalations()
+    sweep_issue_escalations()
     return deliver_pending_batches()

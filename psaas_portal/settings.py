@@ -8,6 +8,7 @@ and emails written as files under var/mail/. See README.md, "Configuration".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -290,6 +291,20 @@ REMINDER_SWEEP_SECONDS = envint("REMINDER_SWEEP_SECONDS", 3600, minimum=10)
 REMINDER_LEAD_DAYS = envint("REMINDER_LEAD_DAYS", 3, minimum=0)
 REMINDER_GRACE_DAYS = envint("REMINDER_GRACE_DAYS", 3, minimum=0)
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", 500, minimum=1)
+# The vendor's role that overdue work escalates to when its Responsible and Accountable
+# people are the same, and that unanswered issues escalate to.
+CSE_ROLE = envstr("CSE_ROLE", "Auth0 Customer Success Engineer")
+# Response targets of open issues per severity: hours (h) or working days (d, Monday to
+# Friday); past it, the issue escalates to the engagement's CSE once.
+ISSUE_RESPONSE_TARGETS = {
+    severity: envstr(f"ISSUE_RESPONSE_{severity.upper()}", default)
+    for severity, default in (("critical", "4h"), ("high", "1d"), ("medium", "3d"), ("low", "5d"))
+}
+for _severity, _target in ISSUE_RESPONSE_TARGETS.items():
+    if not re.fullmatch(r"[1-9][0-9]{0,3}[hd]", _target):
+        raise ImproperlyConfigured(
+            f"ISSUE_RESPONSE_{_severity.upper()} must be hours or working days, e.g. 4h or 3d."
+        )
 DIGEST_HOUR = envint("DIGEST_HOUR", 7, minimum=0)
 DIGEST_MIN_HOURS = envint("DIGEST_MIN_HOURS", 20, minimum=0)
 # Notification rows are delivery records, not the audit trail (that is the Event): settled

@@ -201,6 +201,8 @@ class EngagementTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     prerequisites_override_reason = models.TextField(blank=True)
+    # The due date whose overdue work was escalated (once per due date).
+    escalated_for = models.DateField(null=True, blank=True)
     blocked_reason = models.TextField(blank=True)
     due_date = models.DateField(null=True, blank=True)
     # Bumped on every change: a form carries the value it saw, so a stale

@@ -361,6 +361,8 @@ class Issue(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     revision = models.PositiveIntegerField(default=1)
+    # When it passed its response target unanswered and was escalated (once).
+    escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

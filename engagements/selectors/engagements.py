@@ -87,10 +87,7 @@ def holders(cell: TaskParty | None, members: list[Membership]) -> list[str]:
 def responsible_people(task: EngagementTask, members: list[Membership]) -> list[str]:
     """Who the task waits on: the people its Responsible letters name."""
     return [
-        name
-        for cell in task.parties.all()
-        if cell.responsible
-        for name in holders(cell, members)
+        name for cell in task.parties.all() if cell.responsible for name in holders(cell, members)
     ]
 
 
