@@ -23,11 +23,13 @@ from django.utils import timezone
 from engagements.choices import (
     OPEN_STATUSES,
     EngagementState,
+    IssueState,
     TaskStatus,
 )
 from engagements.models import (
     Engagement,
     EngagementTask,
+    Issue,
     MemberRole,
     Membership,
     Organization,
@@ -109,6 +111,21 @@ def portfolio(
                 status__in=[TaskStatus.DONE, TaskStatus.SIGNED_OFF], phase=Phase.ONBOARDING
             ),
             overdue_count=_task_count(today=today),
+            escalated_count=_task_count(status__in=list(OPEN_STATUSES), escalated_for=F("due_date"))
+            + Coalesce(
+                Subquery(
+                    Issue.objects.filter(
+                        engagement=OuterRef("pk"),
+                        state=IssueState.OPEN,
+                        escalated_at__isnull=False,
+                    )
+                    .order_by()
+                    .values("engagement")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+                0,
+            ),
         )
         .annotate(
             progress_pct=Case(

@@ -166,3 +166,17 @@ def test_working_days_skip_the_weekend():
     assert working_deadline(friday, "1d") == dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)
     assert working_deadline(friday, "3d") == dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC)
     assert working_deadline(friday, "4h") == dt.datetime(2026, 11, 27, 14, tzinfo=dt.UTC)
+
+
+def test_the_portfolio_counts_open_escalations(client_for, engagement_a, people):
+    from django.urls import reverse
+
+    infra = task_of(engagement_a, "infrastructure", Environment.DEVELOPMENT)
+    EngagementTask.objects.filter(engagement=engagement_a).exclude(pk=infra.pk).update(
+        due_date=None
+    )
+    overdue(infra, 10)
+    sweep_task_escalations()
+    html = client_for(people["cse"]).get(reverse("engagements:portfolio")).content.decode()
+    cell = html.split(f'data-testid="escalated-{engagement_a.pk}">')[1].split("</td>")[0]
+    assert ">1<" in cell
