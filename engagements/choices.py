@@ -153,6 +153,15 @@ class IssueState(models.TextChoices):
 OPEN_ISSUE_STATES = (IssueState.OPEN, IssueState.INVESTIGATING, IssueState.WAITING)
 
 
+class IssueScope(models.TextChoices):
+    """Where an issue lies, as the seed words it: the vendor supports the appliance's core
+    (it resolves) and consults on integration with the subscriber's applications (the
+    subscriber resolves)."""
+
+    CORE = "core", "The appliance's core (Auth0 resolves)"
+    INTEGRATION = "integration", "Integration with our applications (Auth0 consults)"
+
+
 class Severity(models.TextChoices):
     CRITICAL = "critical", "Critical: service down"
     HIGH = "high", "High: major function impaired"

@@ -286,6 +286,7 @@ ISSUE_STATE_CHANGED = _issue(
     "issue.state_changed", then=(turn("issue.answer", when_to=IssueState.WAITING),)
 )
 ISSUE_TICKET_RECORDED = _issue("issue.ticket_recorded")
+ISSUE_SCOPE_CHANGED = _issue("issue.scope_changed")
 ISSUE_ESCALATED = _kind(
     "issue.escalated",
     "Escalation: issue #{issue} has had no response within {target}",

@@ -17,6 +17,7 @@ from raci.checklist_values import PARTS, VM_FIELDS
 from .choices import (
     AttestationResult,
     Environment,
+    IssueScope,
     IssueState,
     Severity,
     TaskStatus,
@@ -315,12 +316,20 @@ class IssueForm(forms.Form):
     severity = forms.ChoiceField(choices=Severity.choices)
     description = text("Description", rows=4)
     ticket_reference = text("Support Center ticket (if submitted)", required=False, max_length=60)
+    scope = forms.ChoiceField(
+        label="Where it lies", choices=IssueScope.choices, initial=IssueScope.CORE, required=False
+    )
     cycle = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class IssueMoveForm(RevisionForm):
     to = forms.ChoiceField(choices=IssueState.choices)
     note = text("Note", required=False, rows=2)
+
+
+class ScopeForm(RevisionForm):
+    scope = forms.ChoiceField(choices=IssueScope.choices)
+    reason = text("Reason", rows=2)
 
 
 class TicketForm(RevisionForm):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from django.db.models import Exists, OuterRef, Q
 
 from . import permissions
-from .choices import CLOSED_STATUSES, SeedTask
+from .choices import CLOSED_STATUSES, IssueScope, SeedTask
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     AttestationToken,
@@ -226,6 +226,14 @@ class Verdict:
     conflict: bool = False  # refused because someone already did it (the rule's `requires`)
 
 
+def letter_for(rule: Rule, obj: Any) -> str:
+    """The letter that decides the rule for this object: an issue of integration scope is
+    resolved by the party Consulted on Issue Resolution (the subscriber)."""
+    if rule.integration_letter and getattr(obj, "scope", "") == IssueScope.INTEGRATION:
+        return rule.integration_letter
+    return str(rule.letter)
+
+
 def _holds(rule: Rule, side: Side, user: Any, obj: Any) -> bool:
     if rule.letter == "manager":
         return permissions.can_administer(
@@ -234,7 +242,7 @@ def _holds(rule: Rule, side: Side, user: Any, obj: Any) -> bool:
     if rule.letter == "member":
         held = side.party_id is not None
     else:
-        held = bool(getattr(side, rule.letter))
+        held = bool(getattr(side, letter_for(rule, obj)))
     if rule.side == "vendor":
         held = held and side.is_vendor
     elif rule.side == "subscriber":
@@ -257,7 +265,9 @@ def _role(rule: Rule, task: EngagementTask | None) -> str:
     return cells[0].role_title if len(cells) == 1 else ""
 
 
-def _who(rule: Rule, task: EngagementTask | None) -> str:
+def _who(rule: Rule, task: EngagementTask | None, letter: str | None = None) -> str:
+    if letter is not None and letter != rule.letter:  # an integration issue's other letter
+        return f"the {LETTER_NAMES[letter]} on {task.name if task else 'the task'}"
     if rule.letter == "member":
         return "members of the engagement"
     if rule.letter == "manager":
@@ -294,7 +304,8 @@ def judge(
         seat = member_seat(engagement_id_of(obj), user)
     side = side_on(task, seat)
     if not _holds(rule, side, user, obj):
-        return Verdict(False, rule.refusal or f"Only {_who(rule, task)} can {rule.doing}.")
+        who = _who(rule, task, letter_for(rule, obj) if rule.letter != "manager" else None)
+        return Verdict(False, rule.refusal or f"Only {who} can {rule.doing}.")
     if rule.four_eyes and getattr(obj, "four_eyes", False) and _completed_by(obj, user):
         return Verdict(
             False,
@@ -309,7 +320,7 @@ def judge(
     if rule.not_proposer and side.party_id == obj.windows_proposed_by_id:
         return Verdict(False, "The windows were proposed by your side; the other side agrees them.")
     if rule.requires and not getattr(obj, rule.requires):
-        return Verdict(False, rule.unmet, by_state=True, conflict=True)
+        return Verdict(False, rule.unmet, by_state=True, conflict=rule.requires_conflict)
     return Verdict(True)
 
 
@@ -446,19 +457,27 @@ def rule_q(name: RuleName, *, user: Any, party_ref: str = "my_party") -> Q:
     if rule.letter in ("member", "manager", "signer") or rule.on in ("task", "engagement"):
         raise TypeError(f"{name} has no object filter")
     key: Any = OuterRef("kind") if rule.on == "duty" else rule.task
-    letters = TaskParty.objects.filter(
-        _role_held(user, OuterRef(OuterRef("engagement_id"))),
-        task__engagement_id=OuterRef("engagement_id"),
-        task__key=key,
-        task__retired_at__isnull=True,
-        party_id=OuterRef(party_ref),
-        **{str(rule.letter): True},
-    )
-    if rule.on == "checklist":  # the infrastructure task of the checklist's environment
-        letters = letters.filter(task__environment=OuterRef("environment"))
-    if rule.side:
-        letters = letters.filter(party__is_vendor=rule.side == "vendor")
-    held = Q(Exists(letters))
+
+    def holding(letter: str) -> Q:
+        letters = TaskParty.objects.filter(
+            _role_held(user, OuterRef(OuterRef("engagement_id"))),
+            task__engagement_id=OuterRef("engagement_id"),
+            task__key=key,
+            task__retired_at__isnull=True,
+            party_id=OuterRef(party_ref),
+            **{letter: True},
+        )
+        if rule.on == "checklist":  # the infrastructure task of the checklist's environment
+            letters = letters.filter(task__environment=OuterRef("environment"))
+        if rule.side:
+            letters = letters.filter(party__is_vendor=rule.side == "vendor")
+        return Q(Exists(letters))
+
+    held = holding(str(rule.letter))
+    if rule.integration_letter:
+        held = (~Q(scope=IssueScope.INTEGRATION) & held) | (
+            Q(scope=IssueScope.INTEGRATION) & holding(rule.integration_letter)
+        )
     if rule.states is not None:
         held &= Q(**{f"{MACHINE_OF[rule.on].field}__in": rule.states})
     return held

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from .choices import OPEN_STATUSES, DutyKind, SeedTask
+from .choices import OPEN_ISSUE_STATES, OPEN_STATUSES, DutyKind, SeedTask
 from .statemachine import StateMachine
 from .states import (
     CHECKLIST,
@@ -67,6 +67,7 @@ RuleName = Literal[
     "issue.ask",
     "issue.resolve",
     "issue.answer",
+    "issue.scope",
     "issue.close",
     "issue.reopen",
     "engagement.administer",
@@ -99,6 +100,12 @@ class Rule:
     # conflict: someone already did it).
     requires: str = ""
     unmet: str = ""
+    # For an issue of integration scope, the letter that decides instead (the seed: the
+    # vendor consults on integration issues, the subscriber resolves them).
+    integration_letter: Letter | None = None
+    # An unmet `requires` is a conflict (someone did it already) unless this says it is a
+    # step still missing (a DomainError).
+    requires_conflict: bool = True
     # Refused to the person who completed the object when it asks for four eyes.
     four_eyes: bool = False
     # Said to a person who does not hold the letter (a default otherwise).
@@ -270,6 +277,11 @@ RULES: dict[RuleName, Rule] = {
         "investigate this issue",
         RESOL,
         states=_from(ISSUE, "issue.investigate"),
+        integration_letter="consulted",
+        requires="has_ticket",
+        requires_conflict=False,
+        unmet="Record the Support Center ticket first: issues are submitted via the Support "
+        "Center before they are investigated.",
     ),
     "issue.ask": Rule(
         "issue",
@@ -277,9 +289,24 @@ RULES: dict[RuleName, Rule] = {
         "ask the subscriber about this issue",
         RESOL,
         states=_from(ISSUE, "issue.ask"),
+        integration_letter="consulted",
     ),
     "issue.resolve": Rule(
-        "issue", "responsible", "resolve this issue", RESOL, states=_from(ISSUE, "issue.resolve")
+        "issue",
+        "responsible",
+        "resolve this issue",
+        RESOL,
+        states=_from(ISSUE, "issue.resolve"),
+        integration_letter="consulted",
+    ),
+    "issue.scope": Rule(
+        "issue",
+        "responsible",
+        "change where this issue lies",
+        RESOL,
+        states=frozenset(OPEN_ISSUE_STATES),
+        refusal="Only the vendor's Responsible people on Issue Resolution decide whether an "
+        "issue lies in the appliance's core or in the integration.",
     ),
     "issue.answer": Rule(
         "issue", "responsible", "answer on this issue", IDENT, states=_from(ISSUE, "issue.answer")

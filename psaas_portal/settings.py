@@ -305,6 +305,14 @@ for _severity, _target in ISSUE_RESPONSE_TARGETS.items():
         raise ImproperlyConfigured(
             f"ISSUE_RESPONSE_{_severity.upper()} must be hours or working days, e.g. 4h or 3d."
         )
+# The Support Center's ticket references (a regular expression they must match) and, when
+# set, the URL of a ticket, with {ticket} where its reference goes.
+ISSUE_TICKET_PATTERN = envstr("ISSUE_TICKET_PATTERN", r"[A-Za-z]{1,10}-?[0-9]{1,12}")
+try:
+    re.compile(ISSUE_TICKET_PATTERN)
+except re.error as exc:
+    raise ImproperlyConfigured(f"ISSUE_TICKET_PATTERN is not a regular expression: {exc}") from None
+ISSUE_TICKET_URL = envstr("ISSUE_TICKET_URL", "")
 DIGEST_HOUR = envint("DIGEST_HOUR", 7, minimum=0)
 DIGEST_MIN_HOURS = envint("DIGEST_MIN_HOURS", 20, minimum=0)
 # Notification rows are delivery records, not the audit trail (that is the Event): settled

@@ -4,12 +4,16 @@ reopens; a failed Development test raises one too."""
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.db import transaction
 
 from engagements import events, policy
 from engagements.audit import record_event
 from engagements.choices import (
     Environment,
+    IssueScope,
     IssueState,
     SeedTask,
     Severity,
@@ -29,20 +33,45 @@ from engagements.states import ISSUE
 IDENTIFICATION, RESOLUTION = SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION
 
 
-def create_issue(engagement, *, actor, title, environment, severity, description, **links) -> Issue:
+def clean_ticket(reference: str, *, required: bool) -> str:
+    """A Support Center ticket reference in the configured format (settings)."""
+    reference = clean_text(reference, "ticket reference", required=required)
+    if not reference:
+        return ""
+    if len(reference) > 60 or not re.fullmatch(settings.ISSUE_TICKET_PATTERN, reference):
+        raise DomainError(
+            f"Support Center ticket: {reference!r} is not a ticket reference of the Support "
+            "Center (e.g. SC-20417)."
+        )
+    return reference
+
+
+def create_issue(
+    engagement,
+    *,
+    actor,
+    title,
+    environment,
+    severity,
+    description,
+    scope=IssueScope.CORE,
+    **links,
+) -> Issue:
     if environment not in Environment.values:
         raise DomainError("Choose the environment: Development or Production.")
     if severity not in Severity.values:
         raise DomainError("Choose a severity.")
+    if scope not in IssueScope.values:
+        raise DomainError("Scope: choose the appliance's core or the integration.")
+    ticket = clean_ticket(links.pop("ticket_reference", ""), required=False)
     issue = Issue.objects.create(
         engagement=engagement,
         title=clean_text(title, "title", required=True)[:200],
         environment=environment,
         severity=severity,
         description=clean_text(description, "description", required=True),
-        ticket_reference=clean_text(links.pop("ticket_reference", ""), "ticket", required=False)[
-            :60
-        ],
+        ticket_reference=ticket,
+        scope=scope,
         raised_by=actor,
         **links,
     )
@@ -71,6 +100,7 @@ def raise_issue(
     severity: str,
     description: str,
     ticket_reference: str = "",
+    scope: str = IssueScope.CORE,
     cycle: UpdateCycle | None = None,
     origin_task: EngagementTask | None = None,
 ) -> Issue:
@@ -86,6 +116,7 @@ def raise_issue(
         severity=severity,
         description=description,
         ticket_reference=ticket_reference,
+        scope=scope,
         cycle=cycle,
         origin_task=origin_task,
     )
@@ -141,9 +172,7 @@ def set_ticket_reference(
     """The Support Center ticket, once the subscriber has submitted it."""
     issue = _locked_issue(issue, revision)
     policy.check(actor, "issue.ticket", issue)
-    reference = clean_text(reference, "ticket reference", required=True)
-    if len(reference) > 60:
-        raise DomainError("A ticket reference is at most 60 characters.")
+    reference = clean_ticket(reference, required=True)
     issue.ticket_reference = reference
     issue.revision += 1
     issue.save()
@@ -155,6 +184,40 @@ def set_ticket_reference(
         data={
             "issue": issue.pk,
             "summary": f"recorded Support Center ticket {reference} for issue #{issue.pk}",
+        },
+    )
+    return issue
+
+
+@transaction.atomic
+def set_issue_scope(
+    issue: Issue, *, actor, scope: str, reason: str, revision: int | None = None
+) -> Issue:
+    """Where the issue lies decides who resolves it: the vendor for the appliance's core,
+    the subscriber (the vendor consulting) for the integration. The vendor's Responsible
+    people on Issue Resolution decide, with a reason; an event."""
+    issue = _locked_issue(issue, revision)
+    task = seed_task(issue.engagement_id, RESOLUTION)
+    policy.check(actor, "issue.scope", issue, task=task)
+    if scope not in IssueScope.values:
+        raise DomainError("Scope: choose the appliance's core or the integration.")
+    if scope == issue.scope:
+        raise DomainError(f"Issue #{issue.pk} already lies there.")
+    reason = clean_text(reason, "reason", required=True)
+    before = issue.scope
+    issue.scope = scope
+    issue.revision += 1
+    issue.save()
+    record_event(
+        issue.engagement,
+        events.ISSUE_SCOPE_CHANGED,
+        actor=actor,
+        task=seed_task(issue.engagement_id, IDENTIFICATION),
+        data={
+            "issue": issue.pk,
+            "reason": reason,
+            "summary": f"moved issue #{issue.pk} from {IssueScope(before).label.split(' (')[0]} "
+            f"to {IssueScope(scope).label.split(' (')[0]}: {reason}",
         },
     )
     return issue

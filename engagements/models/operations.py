@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,7 @@ from engagements.choices import (
     DutyKind,
     Environment,
     HandoverState,
+    IssueScope,
     IssueState,
     Severity,
     TestResult,
@@ -348,6 +350,7 @@ class Issue(models.Model):
     environment = models.CharField(max_length=12, choices=Environment.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     description = models.TextField()
+    scope = models.CharField(max_length=12, choices=IssueScope.choices, default=IssueScope.CORE)
     ticket_reference = models.CharField(max_length=60, blank=True)
     state = models.CharField(max_length=14, choices=IssueState.choices, default=IssueState.OPEN)
     resolution = models.TextField(blank=True)
@@ -377,6 +380,9 @@ class Issue(models.Model):
                 condition=Q(severity__in=Severity.values), name="issue_severity_valid"
             ),
             models.CheckConstraint(
+                condition=Q(scope__in=IssueScope.values), name="issue_scope_valid"
+            ),
+            models.CheckConstraint(
                 condition=Q(environment__in=Environment.values), name="issue_environment_valid"
             ),
         ]
@@ -387,3 +393,15 @@ class Issue(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_ISSUE_STATES
+
+    @property
+    def has_ticket(self) -> bool:
+        return bool(self.ticket_reference)
+
+    @property
+    def ticket_url(self) -> str:
+        """The Support Center link of its ticket (settings.ISSUE_TICKET_URL), if configured."""
+        template = settings.ISSUE_TICKET_URL
+        if not (template and self.ticket_reference):
+            return ""
+        return template.replace("{ticket}", quote(self.ticket_reference, safe=""))

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.paginator import Paginator
 
 from engagements import policy
-from engagements.choices import OPEN_ISSUE_STATES, IssueState, SeedTask
+from engagements.choices import OPEN_ISSUE_STATES, IssueScope, IssueState, SeedTask
 from engagements.models import Engagement, Event, Issue
 from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of
 from engagements.states import ISSUE
@@ -49,4 +49,5 @@ def issue_page(issue: Issue, *, user: Any) -> dict:
         "moves": moves,
         "events": events,
         "offered": offered,
+        "scope_choices": IssueScope.choices,
     }

@@ -5,11 +5,18 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from engagements.actions.issues import move_issue, raise_issue, set_ticket_reference
+from engagements.actions.issues import (
+    move_issue,
+    raise_issue,
+    set_issue_scope,
+    set_ticket_reference,
+)
+from engagements.choices import IssueScope
 from engagements.errors import DomainError
 from engagements.forms import (
     IssueForm,
     IssueMoveForm,
+    ScopeForm,
     TicketForm,
 )
 from engagements.lookups import (
@@ -54,6 +61,7 @@ def issues(request, engagement_id: int):
             severity=d["severity"],
             description=d["description"],
             ticket_reference=d["ticket_reference"],
+            scope=d["scope"] or IssueScope.CORE,
             cycle=cycle,
         )
 
@@ -101,6 +109,19 @@ def issue_action(request, issue_id: int, action: str):
             )
 
         success = "Ticket reference recorded."
+    elif action == "scope":
+        form = ScopeForm(request.POST)
+
+        def call(d):
+            set_issue_scope(
+                issue,
+                actor=request.user,
+                scope=d["scope"],
+                reason=d["reason"],
+                revision=d["revision"],
+            )
+
+        success = "Scope changed: the other side resolves it now."
     else:
         raise Http404("No such action.")
     return act(

@@ -329,6 +329,7 @@ def test_issue_moves_tell_the_other_side(engagement_a, team):
         environment=PROD,
         severity=Severity.MEDIUM,
         description="p95 8 s",
+        ticket_reference="SC-20417",
     )
     move_issue(issue, actor=cse, to=IssueState.INVESTIGATING)
     assert told("issue.state_changed") == ids(cse2, eng, eng2)  # Issue Resolution: V=R, S=C

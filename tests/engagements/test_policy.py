@@ -391,6 +391,9 @@ ISSUE_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
         description="After the update",
     ),
     "issue.ticket": lambda i, u: issues.set_ticket_reference(i, actor=u, reference="SC-1234"),
+    "issue.scope": lambda i, u: issues.set_issue_scope(
+        i, actor=u, scope="integration", reason="Our login app's callback"
+    ),
 }
 
 
@@ -400,6 +403,7 @@ def test_issue_rules(engagement_a, personas, engineer_a):
     for state in IssueState.values:
         make = in_state(issue, "state", state)
         check_rule("issue.ticket", make, ISSUE_SERVICES["issue.ticket"], personas)
+        check_rule("issue.scope", make, ISSUE_SERVICES["issue.scope"], personas)
         for to in IssueState.values:
             for person in personas:
                 with transaction.atomic():
