@@ -333,6 +333,9 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = envint(
     "SESSION_REFRESH_SECONDS", max(60, SESSION_COOKIE_AGE // 20), minimum=1
 )
+# Database sessions that know whose they are (psaas_portal.sessions): listed and ended on
+# the account page, and ended when a person is removed from their last engagement.
+SESSION_ENGINE = "psaas_portal.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -368,6 +371,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Portal behaviour ---------------------------------------------------------
+# An invitation link to join an engagement is valid this many days (resending renews it).
+INVITATION_VALID_DAYS = envint("INVITATION_VALID_DAYS", 7, minimum=1)
 # Tasks due within this many days count as "due soon" on My work.
 PORTAL_DUE_SOON_DAYS = envint("PORTAL_DUE_SOON_DAYS", 7, minimum=0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.contrib.sessions.models import Session
+from psaas_portal.models import PortalSession as Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse

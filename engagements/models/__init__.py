@@ -16,6 +16,7 @@ from .core import (
     SignOff,
     TaskParty,
 )
+from .invitations import Invitation, read_invitation_token, sign_invitation
 from .notifications import Notification
 from .operations import (
     Attestation,
@@ -43,6 +44,7 @@ __all__ = [
     "EventQuerySet",
     "Handover",
     "InfrastructureChecklist",
+    "Invitation",
     "Issue",
     "MemberRole",
     "Membership",
@@ -55,4 +57,6 @@ __all__ = [
     "TaskParty",
     "UpdateCycle",
     "UpdateStage",
+    "read_invitation_token",
+    "sign_invitation",
 ]

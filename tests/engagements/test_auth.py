@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
+from psaas_portal.models import PortalSession as Session
 from django.test import Client
 from django.urls import reverse
 
