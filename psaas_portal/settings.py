@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "psaas_portal.logs.RequestContextMiddleware",
     "psaas_portal.middleware.PrivateCacheControlMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",

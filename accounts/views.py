@@ -1,0 +1,132 @@
+"""Accepting an invitation (public: the signed link is the credential) and the account page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from engagements.actions.accounts import update_account
+from engagements.actions.invitations import (
+    InvitationUnusable,
+    accept_invitation,
+    account_problem,
+    open_invitation,
+)
+from engagements.errors import DomainError
+from engagements.models import Profile
+from engagements.views.common import form_errors
+from psaas_portal.sessions import end_sessions, sessions_of
+
+from .forms import AcceptInvitationForm, AccountForm
+from .middleware import set_session_zone
+
+TEMPLATE = "accounts/invitation.html"
+
+
+@login_not_required
+@never_cache
+def invitation(request, token: str):
+    """The invitation link: what it is for and how to accept it, or plainly why it cannot
+    be used (changed, superseded, used, withdrawn, expired)."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    try:
+        inv = open_invitation(token)
+    except InvitationUnusable as exc:
+        return render(request, TEMPLATE, {"problem": str(exc)}, status=410)
+    user = request.user if request.user.is_authenticated else None
+    problem = account_problem(inv, user)
+    context = {
+        "invitation": inv,
+        "problem": problem,
+        "login_url": f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
+        "form": AcceptInvitationForm(email=inv.email) if user is None else None,
+    }
+    if request.method == "GET" or problem:
+        return render(request, TEMPLATE, context, status=200 if request.method == "GET" else 400)
+    form = None
+    password, first, last = "", "", ""
+    if user is None:
+        form = AcceptInvitationForm(request.POST, email=inv.email)
+        if not form.is_valid():
+            messages.error(request, form_errors(form))
+            return render(request, TEMPLATE, {**context, "form": form}, status=400)
+        password = form.cleaned_data["password1"]
+        first, last = form.cleaned_data["first_name"], form.cleaned_data["last_name"]
+    try:
+        accepted, account = accept_invitation(
+            token, user=user, password=password, first_name=first, last_name=last
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return render(request, TEMPLATE, {**context, "form": form}, status=400)
+    if user is None:
+        login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Welcome to {accepted.engagement.name}.")
+    return redirect("engagements:engagement-detail", accepted.engagement_id)
+
+
+def account(request):
+    """Name, email, time zone; the sessions signed in with this account; links to the
+    notification preferences, the calendar feed and the password."""
+    profile = Profile.objects.filter(user=request.user).first()
+    initial = {
+        "first_name": request.user.first_name,
+        "last_name": request.user.last_name,
+        "email": request.user.email,
+        "time_zone": profile.time_zone if profile else "",
+    }
+    status = 200
+    if request.method == "POST":
+        form = AccountForm(request.POST, default_zone=settings.TIME_ZONE)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                update_account(
+                    request.user,
+                    first_name=d["first_name"],
+                    last_name=d["last_name"],
+                    email=d["email"],
+                    time_zone=d["time_zone"],
+                    actor=request.user,
+                )
+            except DomainError as exc:
+                messages.error(request, str(exc))
+                status = 400
+            else:
+                set_session_zone(request, d["time_zone"])
+                messages.success(request, "Account saved.")
+                return redirect("accounts:account")
+        else:
+            messages.error(request, form_errors(form))
+            status = 400
+    elif request.method == "GET":
+        form = AccountForm(initial=initial, default_zone=settings.TIME_ZONE)
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": form,
+            "profile": profile,
+            "sessions": sessions_of(request.user.pk),
+            "current_key": request.session.session_key,
+        },
+        status=status,
+    )
+
+
+@require_POST
+def end_other_sessions(request):
+    ended = end_sessions(request.user.pk, keep=request.session.session_key)
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:account")
