@@ -1,0 +1,101 @@
+"""Bringing people in, in a real browser: the CSE invites an engineer, the email arrives in
+an SMTP server on loopback, the engineer follows the link, sets a password and sees only
+that engagement; the CSE removes them and their next request is refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from engagements.models import Membership
+from psaas_portal.celery import app as celery_app
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+from tests.integration.conftest import SmtpServer, free_port, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+NEW = "nia.okafor@subscriber-a.example"
+NEW_PASSWORD = "granite-lantern-orchard-77"
+
+
+@pytest.fixture
+def smtp_sink(settings, live_server):
+    """The portal's emails go to an SMTP server on loopback; the outbox is delivered at once
+    (Celery eager) so the live server sends after commit, as a worker would."""
+    server = SmtpServer(free_port())
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = (
+        "127.0.0.1",
+        server.port,
+        False,
+    )
+    settings.SITE_URL = live_server.url
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield server
+    finally:
+        celery_app.conf.task_always_eager = eager
+        server.stop()
+
+
+def test_cse_invites_an_engineer_who_joins_then_is_removed(
+    page, browser, live_server, smtp_sink, engagement_a, engagement_b, cse
+):
+    sign_in(page, cse.username, PASSWORD)
+    page.goto(f"/engagements/{engagement_a.pk}/")
+    page.get_by_role("link", name="Members").click()
+    invite = page.get_by_role("region", name="Invite someone")
+    invite.get_by_label("Email address").fill(NEW)
+    invite.get_by_role("radio", name="Subscriber").check()
+    invite.get_by_label("subscriber's infrastructure engineer").check()
+    invite.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text(f"Invitation sent to {NEW}.")).to_be_visible()
+    expect(
+        page.get_by_test_id(f"invitation-{NEW}").get_by_test_id("invitation-state")
+    ).to_have_text("pending")
+
+    message = wait_until(
+        lambda: smtp_sink.recorder.messages and smtp_sink.recorder.messages[-1], 15, "the email"
+    )
+    assert message["To"] == NEW
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"http://\S+/accounts/invitations/\S+/", body).group(0)
+    assert link.startswith(live_server.url)
+
+    # The engineer, in their own browser.
+    engineer = browser.new_context(base_url=live_server.url)
+    engineer.set_default_timeout(10_000)
+    tab = engineer.new_page()
+    tab.goto(link)
+    expect(tab.get_by_role("heading", name="Join Appliance A")).to_be_visible()
+    tab.get_by_label("First name").fill("Nia")
+    tab.get_by_label("Last name").fill("Okafor")
+    tab.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    tab.get_by_label("Password again").fill(NEW_PASSWORD)
+    tab.get_by_role("button", name="Create account and join").click()
+    expect(tab.get_by_role("heading", name="Appliance A")).to_be_visible()
+    joined = Membership.objects.get(engagement=engagement_a, user__email=NEW)
+    assert joined.role_titles == ["subscriber's infrastructure engineer"]
+    tab.goto("/engagements/")
+    expect(tab.get_by_role("link", name="Appliance A")).to_be_visible()
+    expect(tab.get_by_text("Appliance B")).to_have_count(0)
+    assert tab.goto(f"/engagements/{engagement_b.pk}/").status == 404
+
+    # The CSE sees the member and removes them.
+    page.reload()
+    expect(
+        page.get_by_test_id(f"invitation-{NEW}").get_by_test_id("invitation-state")
+    ).to_have_text("accepted")
+    page.get_by_role("button", name="Remove Nia Okafor").click()
+    expect(page.get_by_text("Nia Okafor removed.")).to_be_visible()
+
+    # Their next request is refused: signed out (no engagement left), back at sign-in.
+    tab.goto(f"/engagements/{engagement_a.pk}/")
+    expect(tab).to_have_url(re.compile(r"/accounts/login/"))
+    assert not Membership.objects.filter(engagement=engagement_a, user__email=NEW).exists()
+    engineer.close()
