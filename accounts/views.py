@@ -33,11 +33,12 @@ TEMPLATE = "accounts/invitation.html"
 
 @login_not_required
 @never_cache
-def invitation(request, token: str):
-    """The invitation link: what it is for and how to accept it, or plainly why it cannot
-    be used (changed, superseded, used, withdrawn, expired)."""
+def invitation(request):
+    """The invitation link (…/invitation/?token=…): what it is for and how to accept it, or
+    plainly why it cannot be used (changed, superseded, used, withdrawn, expired)."""
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
+    token = request.GET.get("token", "")[:500]
     try:
         inv = open_invitation(token)
     except InvitationUnusable as exc:
@@ -47,7 +48,7 @@ def invitation(request, token: str):
     context = {
         "invitation": inv,
         "problem": problem,
-        "login_url": f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.path})}",
+        "login_url": f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}",
         "form": AcceptInvitationForm(email=inv.email) if user is None else None,
     }
     if request.method == "GET" or problem:

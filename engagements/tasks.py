@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
@@ -78,7 +79,7 @@ def _invitation_message(notification: Notification):
             "invitation": invitation,
             "engagement": invitation.engagement,
             "inviter": invitation.invited_by,
-            "link": settings.SITE_URL + reverse("accounts:invitation", args=[token]),
+            "link": f"{settings.SITE_URL}{reverse('accounts:invitation')}?{urlencode({'token': token})}",
             "valid_days": settings.INVITATION_VALID_DAYS,
         },
         invitation.email,

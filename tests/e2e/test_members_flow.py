@@ -64,7 +64,7 @@ def test_cse_invites_an_engineer_who_joins_then_is_removed(
     )
     assert message["To"] == NEW
     body = message.get_body(preferencelist=("plain",)).get_content()
-    link = re.search(r"http://\S+/accounts/invitations/\S+/", body).group(0)
+    link = re.search(r"http://\S+/accounts/invitation/\?token=\S+", body).group(0)
     assert link.startswith(live_server.url)
 
     # The engineer, in their own browser.
