@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from engagements import tasks
 from engagements.models import Membership
-from psaas_portal.celery import app as celery_app
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.integration.conftest import SmtpServer, free_port, wait_until
@@ -22,9 +22,10 @@ NEW_PASSWORD = "granite-lantern-orchard-77"
 
 
 @pytest.fixture
-def smtp_sink(settings, live_server):
-    """The portal's emails go to an SMTP server on loopback; the outbox is delivered at once
-    (Celery eager) so the live server sends after commit, as a worker would."""
+def smtp_sink(settings, live_server, monkeypatch):
+    """The portal's emails go to an SMTP server on loopback. The outbox task runs in the live
+    server's thread right after commit, as a worker would run it (no broker in between: the
+    integration tests cover the worker)."""
     server = SmtpServer(free_port())
     server.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -34,12 +35,10 @@ def smtp_sink(settings, live_server):
         False,
     )
     settings.SITE_URL = live_server.url
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
+    monkeypatch.setattr(tasks.deliver_event, "delay", tasks.deliver_event)
     try:
         yield server
     finally:
-        celery_app.conf.task_always_eager = eager
         server.stop()
 
 
