@@ -1,4 +1,4 @@
-"""Bringing people in, in a real browser: the CSE invites an engineer, the email arrives in
+"""Bringing people in, in a real browser: the CSE starts an engagement and invites an engineer, the email arrives in
 an SMTP server on loopback, the engineer follows the link, sets a password and sees only
 that engagement; the CSE removes them and their next request is refused."""
 
@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
 from engagements import tasks
-from engagements.models import Membership
+from engagements.models import Engagement, Membership
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 from tests.integration.conftest import SmtpServer, free_port, wait_until
@@ -42,11 +43,26 @@ def smtp_sink(settings, live_server, monkeypatch):
         server.stop()
 
 
-def test_cse_invites_an_engineer_who_joins_then_is_removed(
+def test_cse_starts_an_engagement_invites_an_engineer_who_joins_then_is_removed(
     page, browser, live_server, smtp_sink, engagement_a, engagement_b, cse
 ):
+    group, _ = Group.objects.get_or_create(name="Vendor managers")
+    group.permissions.add(Permission.objects.get(codename="start_engagement"))
+    cse.groups.add(group)
     sign_in(page, cse.username, PASSWORD)
-    page.goto(f"/engagements/{engagement_a.pk}/")
+
+    # The CSE starts an engagement for Subscriber A, seeing the due dates first.
+    page.goto("/engagements/")
+    page.get_by_role("link", name="Start an engagement").click()
+    page.get_by_label("Subscriber", exact=True).select_option(label="Subscriber A")
+    page.get_by_label("Engagement name").fill("Appliance A2")
+    page.get_by_role("button", name="Show due dates").click()
+    expect(page.get_by_test_id("due-dates")).to_contain_text("Deployment")
+    page.get_by_role("button", name="Start engagement").click()
+    expect(page.get_by_role("heading", name="Appliance A2")).to_be_visible()
+    started = Engagement.objects.get(name="Appliance A2")
+    assert started.memberships.get().user == cse
+
     page.get_by_role("link", name="Members").click()
     invite = page.get_by_role("region", name="Invite someone")
     invite.get_by_label("Email address").fill(NEW)
@@ -71,19 +87,21 @@ def test_cse_invites_an_engineer_who_joins_then_is_removed(
     engineer.set_default_timeout(10_000)
     tab = engineer.new_page()
     tab.goto(link)
-    expect(tab.get_by_role("heading", name="Join Appliance A")).to_be_visible()
+    expect(tab.get_by_role("heading", name="Join Appliance A2")).to_be_visible()
     tab.get_by_label("First name").fill("Nia")
     tab.get_by_label("Last name").fill("Okafor")
     tab.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
     tab.get_by_label("Password again").fill(NEW_PASSWORD)
     tab.get_by_role("button", name="Create account and join").click()
-    expect(tab.get_by_role("heading", name="Appliance A")).to_be_visible()
-    joined = Membership.objects.get(engagement=engagement_a, user__email=NEW)
+    expect(tab.get_by_role("heading", name="Appliance A2")).to_be_visible()
+    joined = Membership.objects.get(engagement=started, user__email=NEW)
     assert joined.role_titles == ["subscriber's infrastructure engineer"]
     tab.goto("/engagements/")
-    expect(tab.get_by_role("link", name="Appliance A")).to_be_visible()
+    expect(tab.get_by_role("link", name="Appliance A2")).to_be_visible()
+    expect(tab.get_by_role("link", name="Appliance A", exact=True)).to_have_count(0)
     expect(tab.get_by_text("Appliance B")).to_have_count(0)
-    assert tab.goto(f"/engagements/{engagement_b.pk}/").status == 404
+    for other in (engagement_a, engagement_b):
+        assert tab.goto(f"/engagements/{other.pk}/").status == 404
 
     # The CSE sees the member and removes them.
     page.reload()
@@ -94,7 +112,7 @@ def test_cse_invites_an_engineer_who_joins_then_is_removed(
     expect(page.get_by_text("Nia Okafor removed.")).to_be_visible()
 
     # Their next request is refused: signed out (no engagement left), back at sign-in.
-    tab.goto(f"/engagements/{engagement_a.pk}/")
+    tab.goto(f"/engagements/{started.pk}/")
     expect(tab).to_have_url(re.compile(r"/accounts/login/"))
-    assert not Membership.objects.filter(engagement=engagement_a, user__email=NEW).exists()
+    assert not Membership.objects.filter(engagement=started, user__email=NEW).exists()
     engineer.close()
