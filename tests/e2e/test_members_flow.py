@@ -1,6 +1,7 @@
-"""Bringing people in, in a real browser: the CSE starts an engagement and invites an engineer, the email arrives in
-an SMTP server on loopback, the engineer follows the link, sets a password and sees only
-that engagement; the CSE removes them and their next request is refused."""
+"""Bringing people in, in a real browser: the CSE starts an engagement and invites an
+engineer, the email arrives in an SMTP server on loopback, the engineer follows the link,
+sets a password and sees only that engagement; the CSE removes them and their next
+request is refused."""
 
 from __future__ import annotations
 
