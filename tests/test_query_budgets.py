@@ -75,7 +75,8 @@ def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
     small, large = sized
     client = client_for(engineer_a)
     # Engagement page: session, user, engagement (visibility Exists), admin check, columns,
-    # tasks, letters, members, events count and page; the layout's navigation flags.
+    # tasks, letters, members and their named roles, events count and page; the layout's
+    # navigation flags.
     pages = {
         "engagement": [
             reverse("engagements:engagement-detail", args=[e.pk]) for e in (small, large)
@@ -88,7 +89,7 @@ def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
     for name, (url_small, url_large) in pages.items():
         n_small, n_large = count(client, url_small), count(client, url_large)
         assert n_small == n_large, (name, n_small, n_large)
-        assert n_small <= {"engagement": 18, "task": 11}[name], (name, n_small)
+        assert n_small <= {"engagement": 19, "task": 11}[name], (name, n_small)
     # The engagement page's Operations section adds 6: the current cycle and its stages, the
     # next handover, the duties with their last attestation, the open issues and their count.
     # Every page also pays: session read and user: 2. The session is not written on every

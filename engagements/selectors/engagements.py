@@ -53,8 +53,8 @@ class MatrixRow:
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
-    Queries: columns (1), tasks (1), their letters (1), members (1), my
-    membership (1), events page count and rows (2).
+    Queries: columns (1), tasks (1), their letters (1), members (1) and their roles (1),
+    my membership (1), events page count and rows (2).
     """
     columns = list(
         VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
@@ -86,6 +86,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
     members = list(
         Membership.objects.filter(engagement=engagement)
         .select_related("user", "party")
+        .prefetch_related("roles")
         .order_by("party__name", "user__username")
     )
     members_by_party = [
