@@ -4,6 +4,7 @@ through engagements.actions.membership / invitations, which check the member.* r
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
@@ -19,6 +20,9 @@ from engagements.models import Invitation, Membership
 from engagements.selectors.membership import members_page, offered_member_rules
 from engagements.views.common import act
 from raci.models import Party
+
+# Removing, resending and revoking take no input: an empty, always valid form for `act`.
+NO_INPUT = forms.Form({})
 
 
 def _managed_engagement(user, engagement_id: int):
@@ -106,14 +110,13 @@ def member_change(request, membership_id: int):
 def member_remove(request, membership_id: int):
     membership = _membership(request.user, membership_id)
     engagement, offered = _managed_engagement(request.user, membership.engagement_id)
-    form = MemberChangeForm({})
 
     def call(d):
         remove_member(engagement, membership.user, actor=request.user)
 
     return act(
         request,
-        form,
+        NO_INPUT,
         call,
         success=f"{membership.user.get_full_name() or membership.user.username} removed.",
         render_again=_again(request, engagement, offered),
@@ -133,7 +136,7 @@ def invitation_action(request, invitation_id: int, action: str):
         raise Http404("No such action.")
     return act(
         request,
-        MemberChangeForm({}),
+        NO_INPUT,
         lambda d: service(invitation, actor=request.user),
         success=success,
         render_again=_again(request, engagement, offered),
