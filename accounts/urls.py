@@ -12,4 +12,8 @@ urlpatterns = [
     path("invitation/", views.invitation, name="invitation"),
     path("me/", views.account, name="account"),
     path("me/sessions/end-others/", views.end_other_sessions, name="end-other-sessions"),
+    path("two-factor/", views.two_factor_verify, name="two-factor-verify"),
+    path("two-factor/set-up/", views.two_factor_enrol, name="two-factor-enrol"),
+    path("two-factor/recovery-codes/", views.two_factor_codes, name="two-factor-codes"),
+    path("two-factor/off/", views.two_factor_off, name="two-factor-off"),
 ]

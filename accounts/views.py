@@ -1,7 +1,10 @@
-"""Accepting an invitation (public: the signed link is the credential) and the account page."""
+"""Accepting an invitation (public: the signed link is the credential), the account page
+and two-factor sign-in (its second step, enrolment, recovery codes)."""
 
 from __future__ import annotations
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -9,7 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -23,8 +26,10 @@ from engagements.actions.invitations import (
 from engagements.errors import DomainError
 from engagements.models import Profile
 from engagements.views.common import form_errors
+from psaas_portal.security import lockout_response
 from psaas_portal.sessions import end_sessions, sessions_of
 
+from . import two_factor
 from .forms import AcceptInvitationForm, AccountForm
 from .middleware import set_session_zone
 
@@ -120,6 +125,9 @@ def account(request):
             "form": form,
             "profile": profile,
             "sessions": sessions_of(request.user.pk),
+            "authenticator": two_factor.authenticator(request.user),
+            "recovery_codes_left": two_factor.recovery_codes_left(request.user),
+            "two_factor_required": two_factor.required(request.user),
             "current_key": request.session.session_key,
         },
         status=status,
@@ -130,4 +138,94 @@ def account(request):
 def end_other_sessions(request):
     ended = end_sessions(request.user.pk, keep=request.session.session_key)
     messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:account")
+
+
+# --- Two-factor sign-in ---------------------------------------------------------------------
+
+
+def _next_url(request) -> str:
+    target = request.GET.get("next") or request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+@never_cache
+def two_factor_verify(request):
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if request.session.get(two_factor.STATE) != two_factor.PENDING:
+        return redirect(_next_url(request))
+    if request.method == "GET":
+        return render(request, "accounts/two_factor_verify.html", {"next": _next_url(request)})
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    credentials = {"username": two_factor.throttle_key(request.user)}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return lockout_response(request, None, credentials)
+    if not two_factor.verify_second_step(request, request.user, request.POST.get("code", "")):
+        messages.error(request, "That code is not right (or was used already). Try again.")
+        return render(
+            request, "accounts/two_factor_verify.html", {"next": _next_url(request)}, status=400
+        )
+    axes_reset(username=credentials["username"])
+    request.session.cycle_key()
+    request.session[two_factor.STATE] = two_factor.VERIFIED
+    return redirect(_next_url(request))
+
+
+@never_cache
+def two_factor_enrol(request):
+    """Setting up the authenticator app: its key, then a code from it; the recovery codes
+    are shown once. Not for someone who owes the second step (no new device then)."""
+    state = request.session.get(two_factor.STATE)
+    if state == two_factor.PENDING:
+        return redirect("accounts:two-factor-verify")
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    device = two_factor.pending_authenticator(request.user)
+    context = {
+        "secret": two_factor.secret_of(device),
+        "config_url": device.config_url,
+        "required": state == two_factor.ENROL,
+        "next": _next_url(request),
+    }
+    if request.method == "GET":
+        return render(request, "accounts/two_factor_enrol.html", context)
+    codes = two_factor.confirm_authenticator(request.user, request.POST.get("code", ""))
+    if codes is None:
+        messages.error(request, "That code is not right: enter the one the app shows now.")
+        return render(request, "accounts/two_factor_enrol.html", context, status=400)
+    request.session[two_factor.STATE] = two_factor.VERIFIED
+    messages.success(request, "Two-factor sign-in is on.")
+    return render(
+        request, "accounts/two_factor_codes.html", {"codes": codes, "next": context["next"]}
+    )
+
+
+@require_POST
+def two_factor_codes(request):
+    """New recovery codes (the old ones stop working), shown once."""
+    if two_factor.authenticator(request.user) is None:
+        messages.error(request, "Set up an authenticator app first.")
+        return redirect("accounts:account")
+    codes = two_factor.renew_recovery_codes(request.user)
+    return render(
+        request,
+        "accounts/two_factor_codes.html",
+        {"codes": codes, "next": reverse("accounts:account")},
+    )
+
+
+@require_POST
+def two_factor_off(request):
+    try:
+        two_factor.turn_off(request.user)
+    except PermissionError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:account")
+    request.session[two_factor.STATE] = two_factor.OFF
+    messages.success(request, "Two-factor sign-in is off.")
     return redirect("accounts:account")

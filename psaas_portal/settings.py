@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
@@ -64,6 +67,7 @@ MIDDLEWARE = [
     "psaas_portal.logs.RequestContextMiddleware",
     "psaas_portal.middleware.PrivateCacheControlMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -149,6 +153,11 @@ AXES_LOCKOUT_CALLABLE = "psaas_portal.security.lockout_response"
 # attacked), and the CSRF token is masked in the attempt rows it keeps.
 AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Two-factor sign-in (accounts/two_factor.py): required for the vendor's staff and portal
+# admins where this is on (the default wherever DEBUG is off), optional for subscribers.
+TWO_FACTOR_REQUIRED_FOR_STAFF = envbool("TWO_FACTOR_REQUIRED_FOR_STAFF", not DEBUG)
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "PSaaS Portal")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "engagements:my-work"

@@ -116,6 +116,10 @@ COVERED = {
     "engagements:invitation-action",
     "accounts:account",
     "accounts:end-other-sessions",
+    "accounts:two-factor-verify",
+    "accounts:two-factor-enrol",
+    "accounts:two-factor-codes",
+    "accounts:two-factor-off",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {

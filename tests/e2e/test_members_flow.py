@@ -1,14 +1,16 @@
 """Bringing people in, in a real browser: the CSE starts an engagement and invites an
 engineer, the email arrives in an SMTP server on loopback, the engineer follows the link,
-sets a password and sees only that engagement; the CSE removes them and their next
-request is refused."""
+sets a password, turns on two-factor sign-in and sees only that engagement; the CSE
+removes them and their next request is refused."""
 
 from __future__ import annotations
 
 import re
+from base64 import b32decode
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django_otp.oath import totp
 from playwright.sync_api import expect
 
 from engagements import tasks
@@ -97,6 +99,16 @@ def test_cse_starts_an_engagement_invites_an_engineer_who_joins_then_is_removed(
     expect(tab.get_by_role("heading", name="Appliance A2")).to_be_visible()
     joined = Membership.objects.get(engagement=started, user__email=NEW)
     assert joined.role_titles == ["subscriber's infrastructure engineer"]
+    # They turn on two-factor sign-in from their account page.
+    tab.goto("/accounts/me/")
+    tab.get_by_role("link", name="Set up two-factor sign-in").click()
+    secret = tab.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    key = b32decode(secret + "=" * (-len(secret) % 8))
+    tab.get_by_label("Code from the app").fill(f"{totp(key):06d}")
+    tab.get_by_role("button", name="Turn on").click()
+    expect(tab.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    tab.get_by_role("link", name="Continue").click()
+
     tab.goto("/engagements/")
     expect(tab.get_by_role("link", name="Appliance A2")).to_be_visible()
     expect(tab.get_by_role("link", name="Appliance A", exact=True)).to_have_count(0)
