@@ -377,7 +377,7 @@ def test_operations_pages_at_two_sizes(
                 "engagement",
                 reverse("engagements:engagement-detail", args=[small.pk]),
                 reverse("engagements:engagement-detail", args=[large.pk]),
-                19,
+                20,  # 19 + the members' named roles
             ),
             (
                 "cycles",
