@@ -86,8 +86,6 @@ def check_manager_rule(actor: Any, name: RuleName, engagement: Engagement, party
 
 
 def _lock_managers(engagement: Engagement, party_id: int) -> list[Membership]:
-    """Locks the party's managers (in id order), so two managers removing or demoting each
-    other at once cannot leave the party with none."""
     return list(
         Membership.objects.select_for_update()
         .filter(engagement=engagement, party_id=party_id, is_manager=True)
@@ -95,9 +93,37 @@ def _lock_managers(engagement: Engagement, party_id: int) -> list[Membership]:
     )
 
 
+def _locked_membership(engagement: Engagement, user: Any) -> Membership | None:
+    """The person's membership, locked after the managers of its party (in id order): two
+    managers removing or demoting each other at once wait for one another instead of
+    deadlocking, and cannot leave the party with none."""
+    party_id = (
+        Membership.objects.filter(engagement=engagement, user=user)
+        .values_list("party_id", flat=True)
+        .first()
+    )
+    if party_id is None:
+        return None
+    _lock_managers(engagement, party_id)
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("party", "user", "engagement")
+        .filter(engagement=engagement, user=user)
+        .first()
+    )
+    if membership is not None and membership.party_id != party_id:  # moved meanwhile
+        _lock_managers(engagement, membership.party_id)
+    return membership
+
+
 def _guard_last_manager(membership: Membership, *, actor: Any, doing: str) -> None:
-    managers = _lock_managers(membership.engagement, membership.party_id)
-    if not membership.is_manager or any(m.pk != membership.pk for m in managers):
+    """Refuses to leave the member's party without a manager (its managers are locked)."""
+    if not membership.is_manager:
+        return
+    others = Membership.objects.filter(
+        engagement_id=membership.engagement_id, party_id=membership.party_id, is_manager=True
+    ).exclude(pk=membership.pk)
+    if others.exists():
         return
     party = membership.party.name
     who = (
@@ -162,12 +188,7 @@ def _put_member(
     checked: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> Membership:
-    existing = (
-        Membership.objects.select_for_update()
-        .select_related("party", "user", "engagement")
-        .filter(engagement=engagement, user=user)
-        .first()
-    )
+    existing = _locked_membership(engagement, user)
     if not checked:
         rule: RuleName = "member.change" if existing else "member.invite"
         check_manager_rule(actor, rule, engagement, party)
@@ -241,12 +262,7 @@ def remove_member(engagement: Engagement, user, *, actor=None) -> None:
     """Takes the person off the engagement at once: their object permissions in this
     transaction, their attestation tokens revoked; left with no engagement at all, their
     sessions end and their calendar feed stops. The last manager of a party stays."""
-    membership = (
-        Membership.objects.select_for_update()
-        .select_related("party", "user", "engagement")
-        .filter(engagement=engagement, user=user)
-        .first()
-    )
+    membership = _locked_membership(engagement, user)
     if membership is None:
         raise DomainError(f"{user} is not a member of this engagement.")
     check_manager_rule(actor, "member.remove", engagement, membership.party)
