@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from engagements.actions.engagements import (
     check_new_engagement,
@@ -11,6 +11,7 @@ from engagements.actions.engagements import (
 )
 from engagements.actions.membership import (
     add_member,
+    check_manager_rule,
     check_membership,
     clean_roles,
     remove_member,
@@ -178,10 +179,13 @@ class MembershipForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    actor = None  # the admin user, set by MembershipAdmin.get_form
+
     def clean(self):
         data = super().clean()
         if not self.errors:
             try:
+                check_manager_rule(self.actor, "member.invite", data["engagement"], data["party"])
                 check_membership(data["engagement"], data["user"], party=data["party"])
                 data["roles"] = clean_roles(
                     data["engagement"], data["party"], data["role_titles"].splitlines()
@@ -219,14 +223,26 @@ class MembershipAdmin(admin.ModelAdmin):
         )
         obj.pk = membership.pk
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
     def delete_model(self, request, obj) -> None:
-        remove_member(obj.engagement, obj.user, actor=request.user)
+        self._remove(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         """Bulk "delete selected": each membership through the service, so the person's
-        object permissions go with it and the removal is an event."""
+        object permissions go with it and the removal is an event; one the rules refuse
+        (not a manager, the last manager of a party) stays, with the reason shown."""
         for membership in queryset.select_related("engagement", "user"):
+            self._remove(request, membership)
+
+    def _remove(self, request, membership) -> None:
+        try:
             remove_member(membership.engagement, membership.user, actor=request.user)
+        except DomainError as exc:
+            self.message_user(request, f"{membership}: {exc}", level=messages.ERROR)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False if obj else super().has_change_permission(request, obj)

@@ -34,6 +34,14 @@ class EngagementState(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class InvitationState(models.TextChoices):
+    """An invitation to an engagement; "expired" is read off its time, not stored."""
+
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+
+
 class Environment(models.TextChoices):
     DEVELOPMENT = "development", "Development"
     PRODUCTION = "production", "Production"

@@ -233,6 +233,26 @@ MEMBER_CHANGED = _kind(
 MEMBER_REMOVED = _kind(
     "member.removed", "{user} removed from {party}", "removed {user} from {party}", reach=AUDIT_ONLY
 )
+# Invitations: the invited address is emailed by the invitation service itself (it has no
+# account to reach through the letters), so the kinds tell no member.
+MEMBER_INVITED = _kind(
+    "member.invited",
+    "{email} invited to {party}",
+    "invited {email} to {party}{as_role}",
+    reach=AUDIT_ONLY,
+)
+MEMBER_INVITATION_RESENT = _kind(
+    "member.invitation_resent",
+    "Invitation to {email} resent",
+    "resent the invitation to {email} (the earlier link no longer works)",
+    reach=AUDIT_ONLY,
+)
+MEMBER_INVITATION_REVOKED = _kind(
+    "member.invitation_revoked",
+    "Invitation to {email} revoked",
+    "revoked the invitation to {email}",
+    reach=AUDIT_ONLY,
+)
 
 
 # --- Update cycles ------------------------------------------------------------------------------

@@ -334,3 +334,65 @@ class ScopeForm(RevisionForm):
 
 class TicketForm(RevisionForm):
     reference = text("Support Center ticket", max_length=60)
+
+
+# --- Members and new engagements ------------------------------------------------------------
+
+
+class RoleTitlesField(forms.MultipleChoiceField):
+    """Role titles ticked on the page; any single-line title passes here, and the membership
+    service refuses one the party does not have in the template (with its message)."""
+
+    def valid_value(self, value) -> bool:
+        try:
+            inputs.validate_single_line(str(value))
+        except forms.ValidationError:
+            return False
+        return 0 < len(str(value)) <= 120
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+    party = forms.IntegerField(widget=forms.HiddenInput)
+    roles = RoleTitlesField(required=False)
+    is_manager = forms.BooleanField(required=False, label="Manager of the engagement")
+
+
+class MemberChangeForm(forms.Form):
+    roles = RoleTitlesField(required=False)
+    is_manager = forms.BooleanField(required=False, label="Manager of the engagement")
+
+
+class EngagementStartForm(forms.Form):
+    """The subscriber (an existing one, or the name of a new one), the engagement's name, the
+    template version, the kickoff date and the CSE. The choices are given by the view."""
+
+    organization = forms.ModelChoiceField(
+        queryset=None, required=False, label="Subscriber", empty_label="A new subscriber…"
+    )
+    new_organization = inputs.SingleLineField(
+        required=False, max_length=150, label="New subscriber's name"
+    )
+    name = inputs.SingleLineField(max_length=150, label="Engagement name")
+    version = forms.ModelChoiceField(queryset=None, label="RACI template version")
+    kickoff_date = forms.DateField(
+        label="Kickoff date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    cse = forms.ModelChoiceField(queryset=None, label="Customer Success Engineer")
+
+    def __init__(self, *args, organizations, versions, cses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+        self.fields["version"].queryset = versions  # type: ignore[attr-defined]
+        self.fields["cse"].queryset = cses  # type: ignore[attr-defined]
+        self.fields["cse"].label_from_instance = lambda u: (  # type: ignore[attr-defined]
+            f"{u.get_full_name() or u.username} ({u.email})" if u.email else u.username
+        )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("organization") and not (data.get("new_organization") or "").strip():
+            raise forms.ValidationError("Choose a subscriber, or name a new one.")
+        if data.get("organization") and (data.get("new_organization") or "").strip():
+            raise forms.ValidationError("Choose a subscriber or name a new one, not both.")
+        return data

@@ -19,6 +19,9 @@ from typing import Any, Literal
 
 from django.db.models import Exists, OuterRef, Q
 
+from psaas_portal.auth import holds_permission
+from raci.models import Party
+
 from . import permissions
 from .choices import CLOSED_STATUSES, IssueScope, SeedTask
 from .errors import Conflict, DomainError, NotAllowed
@@ -404,6 +407,52 @@ def moves_offered(task: EngagementTask, seat: Seat | None, user: Any = None) -> 
         if _holds(rule, side, user, task):
             out.append((to, move))
     return out
+
+
+# --- Members and new engagements ------------------------------------------------------
+
+
+def manages_every_party(user: Any, engagement: Engagement) -> bool:
+    """Portal admins and the vendor's managers manage the members of every party; a
+    manager on the subscriber's side only those of its own party."""
+    if permissions.is_portal_admin(user):
+        return True
+    return Membership.objects.filter(
+        engagement=engagement, user=user, is_manager=True, party__is_vendor=True
+    ).exists()
+
+
+def party_scope_refusal(user: Any, engagement: Engagement, party: Party) -> str:
+    """Why the user may not manage `party`'s members on the engagement ("" if they may).
+    (Only the party; whether they manage the engagement at all is the member.* rules'.)"""
+    if manages_every_party(user, engagement):
+        return ""
+    mine = member_party_id(engagement.pk, user)
+    if mine is not None and mine == party.pk:
+        return ""
+    return f"Only the vendor's managers can manage the members of {party.name}."
+
+
+def check_party_scope(user: Any, engagement: Engagement, party: Party) -> None:
+    refusal = party_scope_refusal(user, engagement, party)
+    if refusal:
+        raise NotAllowed(refusal)
+
+
+START_ENGAGEMENT = "engagements.start_engagement"
+
+
+def may_start_engagement(user: Any) -> bool:
+    """Portal admins, and the vendor's staff holding the start permission (the "Vendor
+    managers" group), start engagements in the portal."""
+    if permissions.is_portal_admin(user):
+        return True
+    return permissions.is_vendor_staff(user) and holds_permission(user, START_ENGAGEMENT)
+
+
+def check_start_engagement(user: Any) -> None:
+    if not may_start_engagement(user):
+        raise NotAllowed("Only portal admins and the vendor's managers can start engagements.")
 
 
 # --- As queries --------------------------------------------------------------------------

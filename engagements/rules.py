@@ -22,6 +22,7 @@ from .states import (
     EDITABLE_CHECKLIST_STATES,
     ENGAGEMENT,
     HANDOVER,
+    INVITATION,
     ISSUE,
     OVERRIDE_STATES,
     PREPARE_STATES,
@@ -74,6 +75,9 @@ RuleName = Literal[
     "engagement.go_live",
     "engagement.close",
     "engagement.reopen",
+    "member.invite",
+    "member.change",
+    "member.remove",
 ]
 
 # The standing duties and the seed tasks whose letters govern them.
@@ -328,13 +332,19 @@ RULES: dict[RuleName, Rule] = {
     "engagement.reopen": Rule(
         "engagement", "manager", "reopen it", states=_from(ENGAGEMENT, "engagement.reopen")
     ),
+    # Members: the engagement's managers (and portal admins) invite and add people, change
+    # their roles and remove them; a manager on the subscriber's side only within its own
+    # party (engagements.policy.check_party_scope).
+    "member.invite": Rule("engagement", "manager", "invite or add members"),
+    "member.change": Rule("engagement", "manager", "change members' roles"),
+    "member.remove": Rule("engagement", "manager", "remove members"),
 }
 assert set(RULES) == set(get_args(RuleName)), "every rule name is declared once"
 
 
 def _every_move_names_a_rule() -> None:
     """A move's rule is a name in this table: a misspelling fails at import (and in tests)."""
-    for machine in (TASK, CHECKLIST, CYCLE, HANDOVER, ISSUE, ENGAGEMENT):
+    for machine in (TASK, CHECKLIST, CYCLE, HANDOVER, ISSUE, ENGAGEMENT, INVITATION):
         for (frm, to), move in machine.moves.items():
             assert move.rule in RULES, f"{machine.name} {frm} -> {to}: no rule {move.rule!r}"
 

@@ -14,6 +14,7 @@ from .choices import (
     CycleState,
     EngagementState,
     HandoverState,
+    InvitationState,
     IssueState,
     SeedTask,
     TaskStatus,
@@ -181,4 +182,16 @@ ENGAGEMENT = StateMachine(
 
 __all__ = ["OPEN_CYCLE_STATES", "OPEN_ISSUE_STATES", "OPEN_TASK_STATES"]
 
-MACHINES = {m.name: m for m in (TASK, CHECKLIST, CYCLE, HANDOVER, ISSUE, ENGAGEMENT)}
+INV = InvitationState
+# An invitation is revoked by a manager until it is accepted; accepting is the portal's move
+# (the invited person follows the link).
+INVITATION = StateMachine(
+    "invitation",
+    InvitationState,
+    {(INV.PENDING, INV.REVOKED): Move("Revoke", "member.invite", style="warn")},
+    field="state",
+    noun="The invitation",
+    system={"accepted": {(INV.PENDING, INV.ACCEPTED)}},
+)
+
+MACHINES = {m.name: m for m in (TASK, CHECKLIST, CYCLE, HANDOVER, ISSUE, ENGAGEMENT, INVITATION)}

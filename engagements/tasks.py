@@ -19,13 +19,14 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
 from . import delivery_backoff, ical
-from .choices import Channel, ReminderKind
+from .choices import Channel, InvitationState, ReminderKind
 from .events import kind_of
-from .models import Notification, Profile
+from .models import Notification, Profile, sign_invitation
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,41 @@ def _link(notification: Notification) -> str:
     )
 
 
+def _invitation_message(notification: Notification):
+    """The invitation email: the link is signed now, from the invitation's current nonce (a
+    resent invitation's earlier email carries a link that no longer works)."""
+    invitation = notification.invitation
+    assert invitation is not None
+    token = sign_invitation(invitation)
+    return render_email(
+        "invitation",
+        {
+            "invitation": invitation,
+            "engagement": invitation.engagement,
+            "inviter": invitation.invited_by,
+            "link": f"{settings.SITE_URL}{reverse('accounts:invitation')}?{urlencode({'token': token})}",
+            "valid_days": settings.INVITATION_VALID_DAYS,
+        },
+        invitation.email,
+        message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+    )
+
+
+def _unsendable(notification: Notification) -> str:
+    """Why a claimed row will not be sent ("" if it will)."""
+    if notification.invitation_id is not None:
+        invitation = notification.invitation
+        assert invitation is not None
+        return "" if invitation.state == InvitationState.PENDING else "invitation closed"
+    recipient = notification.recipient
+    if recipient is None or not recipient.email or not recipient.is_active:
+        return "no email address"
+    return ""
+
+
 def _message(notification: Notification):
+    if notification.invitation_id is not None:
+        return _invitation_message(notification)
     template = "reminder" if notification.kind.startswith("reminder.") else "notification"
     context = {
         "n": notification,
@@ -79,7 +114,7 @@ def _message(notification: Notification):
     message = render_email(
         template,
         context,
-        notification.recipient.email,
+        notification.address,
         message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
     )
     invitation = _invitation(notification)
@@ -190,16 +225,24 @@ def deliver(ids: list[int]) -> int:
         return 0
     rows = list(
         Notification.objects.filter(id__in=ids, sent_at__isnull=True)
-        .select_related("event__actor", "task", "engagement__organization", "recipient")
+        .select_related(
+            "event__actor",
+            "task",
+            "engagement__organization",
+            "recipient",
+            "invitation__engagement__organization",
+            "invitation__invited_by",
+            "invitation__party",
+        )
         .order_by("id")
     )
-    sendable = [n for n in rows if n.recipient.email and n.recipient.is_active]
-    skipped = [n.pk for n in rows if n not in sendable]
+    why_not = {n.pk: _unsendable(n) for n in rows}
+    sendable = [n for n in rows if not why_not[n.pk]]
     try:
-        if skipped:  # nobody to send to: settled, not retried
-            Notification.objects.filter(id__in=skipped).update(
-                sent_at=timezone.now(), last_error="no email address"
-            )
+        for reason in {r for r in why_not.values() if r}:  # settled, not retried
+            Notification.objects.filter(
+                id__in=[p for p, r in why_not.items() if r == reason]
+            ).update(sent_at=timezone.now(), last_error=reason)
         stamp = sendable[0].claimed_at if sendable else None
         sent = send_each(
             _renewing(

@@ -12,6 +12,7 @@ from .views import (
     exports,
     handover,
     issues,
+    membership,
     mywork,
     notifications,
     tasks,
@@ -23,6 +24,7 @@ app_name = "engagements"
 urlpatterns = [
     path("", mywork.my_work, name="my-work"),
     path("engagements/", engagements.engagement_list, name="engagement-list"),
+    path("engagements/new/", engagements.engagement_new, name="engagement-new"),
     path("portfolio/", engagements.portfolio, name="portfolio"),
     path(
         "engagements/<int:engagement_id>/", engagements.engagement_detail, name="engagement-detail"
@@ -46,6 +48,20 @@ urlpatterns = [
         "engagements/<int:engagement_id>/export/events.csv",
         exports.export_events,
         name="export-events",
+    ),
+    # Members and invitations
+    path("engagements/<int:engagement_id>/members/", membership.members, name="members"),
+    path(
+        "engagements/<int:engagement_id>/members/invite/",
+        membership.member_invite,
+        name="member-invite",
+    ),
+    path("memberships/<int:membership_id>/change/", membership.member_change, name="member-change"),
+    path("memberships/<int:membership_id>/remove/", membership.member_remove, name="member-remove"),
+    path(
+        "invitations/<int:invitation_id>/<slug:action>/",
+        membership.invitation_action,
+        name="invitation-action",
     ),
     path("tasks/<int:task_id>/", tasks.task_detail, name="task-detail"),
     path("tasks/<int:task_id>/transition/", tasks.task_transition, name="task-transition"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
@@ -32,3 +34,20 @@ class ResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reset for user {self.user_id} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PortalSession(AbstractBaseSession):
+    """A signed-in (or anonymous) browser session, as Django's database sessions, with the
+    id of the person it belongs to in a column of its own (kept by psaas_portal.sessions'
+    SessionStore on every save): so that a person's sessions can be listed and ended (the
+    account page; a member removed from their last engagement) without decoding every row."""
+
+    user_id = models.IntegerField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        db_table = "portal_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        # Decoding needs no model: Django's own store reads the data.
+        return DatabaseSessionStore

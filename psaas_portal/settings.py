@@ -47,9 +47,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -60,9 +64,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "psaas_portal.logs.RequestContextMiddleware",
     "psaas_portal.middleware.PrivateCacheControlMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -148,6 +154,11 @@ AXES_LOCKOUT_CALLABLE = "psaas_portal.security.lockout_response"
 # attacked), and the CSRF token is masked in the attempt rows it keeps.
 AXES_SENSITIVE_PARAMETERS = ["csrfmiddlewaretoken"]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Two-factor sign-in (accounts/two_factor.py): required for the vendor's staff and portal
+# admins where this is on (the default wherever DEBUG is off), optional for subscribers.
+TWO_FACTOR_REQUIRED_FOR_STAFF = envbool("TWO_FACTOR_REQUIRED_FOR_STAFF", not DEBUG)
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "PSaaS Portal")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "engagements:my-work"
@@ -356,6 +367,9 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = envint(
     "SESSION_REFRESH_SECONDS", max(60, SESSION_COOKIE_AGE // 20), minimum=1
 )
+# Database sessions that know whose they are (psaas_portal.sessions): listed and ended on
+# the account page, and ended when a person is removed from their last engagement.
+SESSION_ENGINE = "psaas_portal.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -391,6 +405,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Portal behaviour ---------------------------------------------------------
+# An invitation link to join an engagement is valid this many days (resending renews it).
+INVITATION_VALID_DAYS = envint("INVITATION_VALID_DAYS", 7, minimum=1)
 # Tasks due within this many days count as "due soon" on My work.
 PORTAL_DUE_SOON_DAYS = envint("PORTAL_DUE_SOON_DAYS", 7, minimum=0)
 

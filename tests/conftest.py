@@ -170,6 +170,7 @@ def _remember_session_id(sender, request=None, user=None, **kwargs) -> None:
 def _log_scrubber():
     from django.contrib.auth.signals import user_logged_in
 
+    from engagements import models as engagement_models
     from engagements.actions import feeds, tokens
 
     user_logged_in.connect(_remember_session_id, dispatch_uid="tests.logscrub")
@@ -186,12 +187,23 @@ def _log_scrubber():
         register_secret(raw, "calendar feed secret")
         return raw
 
+    original_invitation = engagement_models.sign_invitation
+
+    def sign_invitation(*args, **kwargs):
+        token = original_invitation(*args, **kwargs)
+        register_secret(token, "invitation token")
+        return token
+
     # Wherever the portal's modules hold the functions (they import them by name).
-    for module in [m for name, m in sys.modules.items() if name.startswith("engagements")]:
+    for module in [
+        m for name, m in sys.modules.items() if name.startswith(("engagements", "accounts"))
+    ]:
         if getattr(module, "create_attestation_token", None) is original_token:
             module.create_attestation_token = create_attestation_token
         if getattr(module, "rotate_calendar_feed", None) is original_feed:
             module.rotate_calendar_feed = rotate_calendar_feed
+        if getattr(module, "sign_invitation", None) is original_invitation:
+            module.sign_invitation = sign_invitation
     logging.getLogger().addHandler(_RECORDER)
     _RECORDER.active = True
     yield _RECORDER

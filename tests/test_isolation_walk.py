@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from engagements.actions.cycles import propose_cycle
 from engagements.actions.handover import schedule_handover
+from engagements.actions.invitations import invite_member
 from engagements.actions.issues import raise_issue
 from engagements.actions.tasks import add_comment, transition_task
 from engagements.actions.tokens import create_attestation_token
@@ -27,8 +28,11 @@ from engagements.models import (
     Event,
     Handover,
     InfrastructureChecklist,
+    Invitation,
     Issue,
+    Membership,
     Notification,
+    Organization,
     Profile,
     SignOff,
     StandingDuty,
@@ -37,6 +41,7 @@ from engagements.models import (
 )
 from raci.models import ChecklistRequirement, TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
+from tests.factories import subscriber_party
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +57,9 @@ NOT_WALKED = {
     "password_reset_complete",  # reset by email: no object ids; tests/test_password_reset.py
     "healthz",
     "readyz",  # probes: no data, tested in tests/test_health.py
+    # The signed link is the credential (the invited person has no account yet): its holder
+    # sees what they are invited to; tests/engagements/test_invitations.py covers it.
+    "accounts:invitation",
 }
 COVERED = {
     "engagements:my-work",
@@ -110,6 +118,18 @@ COVERED = {
     "engagements:issue-action",
     "engagements:calendar",
     "engagements:calendar-feed",
+    "engagements:engagement-new",
+    "engagements:members",
+    "engagements:member-invite",
+    "engagements:member-change",
+    "engagements:member-remove",
+    "engagements:invitation-action",
+    "accounts:account",
+    "accounts:end-other-sessions",
+    "accounts:two-factor-verify",
+    "accounts:two-factor-enrol",
+    "accounts:two-factor-codes",
+    "accounts:two-factor-off",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -127,6 +147,7 @@ ACTIONS = {
     "engagements:handover-action": ["reschedule", "cancel", "held"],
     "engagements:duty-action": ["attest", "cadence"],
     "engagements:issue-action": ["move", "ticket"],
+    "engagements:invitation-action": ["resend", "revoke"],
 }
 # Machine endpoints that authenticate by token, not by session: anonymous gets 401/404/405.
 TOKEN_AUTH = {"engagements:api-attestations", "engagements:calendar-feed"}
@@ -202,6 +223,17 @@ def snapshot(engagement_b, version):
         Attestation.objects.filter(duty__engagement=engagement_b).count(),
         list(AttestationToken.objects.filter(engagement=engagement_b).values_list("revoked_at")),
         list(
+            Membership.objects.filter(engagement=engagement_b)
+            .order_by("pk")
+            .values_list("user_id", "party_id", "is_manager")
+        ),
+        list(
+            Invitation.objects.filter(engagement=engagement_b).values_list(
+                "state", "nonce", "sent_count"
+            )
+        ),
+        Organization.objects.count(),
+        list(
             Issue.objects.filter(engagement=engagement_b).values_list(
                 "state", "ticket_reference", "revision"
             )
@@ -248,6 +280,9 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         description="Secret of subscriber B",
     )
     token, _ = create_attestation_token(engagement_b, actor=engineer_b, name="B job")
+    invitation = invite_member(
+        engagement_b, email="new@subscriber-b.example", party=subscriber_party(), actor=cse
+    )
 
     ids = {
         "engagement_id": engagement_b.pk,
@@ -264,6 +299,8 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "duty_id": StandingDuty.objects.filter(engagement=engagement_b).first().pk,
         "token_id": token.pk,
         "issue_id": issue.pk,
+        "membership_id": engagement_b.memberships.get(user=engineer_b).pk,
+        "invitation_id": invitation.pk,
     }
     post_data = {
         "to": "done",
@@ -307,6 +344,12 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "grace_days": "1",
         "release": "Injected",
         "action": "rotate",
+        "email": "injected@example.com",
+        "roles": ["subscriber's infrastructure engineer"],
+        "is_manager": "on",
+        "organization": str(engagement_b.organization_id),
+        "kickoff_date": "2030-01-01",
+        "cse": str(cse.pk),
     }
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
@@ -346,3 +389,37 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             assert b"Appliance B" not in body, (name, method)
             assert b"Secret of subscriber B" not in body, (name, method)
     assert snapshot(engagement_b, draft) == before
+
+
+# --- Visible but not allowed: the member pages are the managers' ------------------------------
+MANAGERS_ONLY = [
+    ("engagements:members", "get"),
+    ("engagements:member-invite", "post"),
+    ("engagements:member-change", "post"),
+    ("engagements:member-remove", "post"),
+    ("engagements:invitation-action", "post"),
+]
+
+
+def test_members_pages_refuse_a_member_who_is_not_a_manager(client, engagement_a, engineer_a, cse):
+    invitation = invite_member(
+        engagement_a, email="new@subscriber-a.example", party=subscriber_party(), actor=cse
+    )
+    ids = {
+        "engagements:members": {"engagement_id": engagement_a.pk},
+        "engagements:member-invite": {"engagement_id": engagement_a.pk},
+        "engagements:member-change": {"membership_id": engagement_a.memberships.get(user=cse).pk},
+        "engagements:member-remove": {"membership_id": engagement_a.memberships.get(user=cse).pk},
+        "engagements:invitation-action": {"invitation_id": invitation.pk, "action": "revoke"},
+    }
+    client.force_login(engineer_a)
+    for name, method in MANAGERS_ONLY:
+        response = getattr(client, method)(
+            reverse(name, kwargs=ids[name]), {"email": "x@example.com", "party": "1"}
+        )
+        assert response.status_code == 403, name
+    assert engagement_a.memberships.filter(user=cse).exists()
+    invitation.refresh_from_db()
+    assert invitation.state == "pending"
+    # Starting an engagement: portal admins and the vendor's managers only.
+    assert client.get(reverse("engagements:engagement-new")).status_code == 403

@@ -15,7 +15,13 @@ from engagements.actions.tasks import transition_task
 from engagements.choices import TaskStatus
 from raci.matrix import Cell, Matrix, Row
 from raci.services import create_version
-from tests.factories import OrganizationFactory, make_engagement, subscriber_party, vendor_party
+from tests.factories import (
+    OrganizationFactory,
+    UserFactory,
+    make_engagement,
+    subscriber_party,
+    vendor_party,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +199,33 @@ def test_draft_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a)
     n_small = count(client, reverse("engagements:checklist-detail", args=[dev.pk]))
     n_large = count(client, reverse("engagements:checklist-detail", args=[prod.pk]))
     assert n_small == n_large <= 13, (n_small, n_large)
+
+
+def test_members_page_at_5_and_200_members(client_for, engagement_a, cse, org_a):
+    from engagements.actions.invitations import invite_member
+
+    def grow(to: int):
+        for i in range(to - engagement_a.memberships.count()):
+            person = UserFactory(username=f"m{to}-{i}", organization=org_a)
+            add_member(
+                engagement_a,
+                person,
+                party=subscriber_party(),
+                roles=["subscriber's infrastructure engineer"],
+            )
+        invite_member(
+            engagement_a, email=f"invited-{to}@example.com", party=subscriber_party(), actor=cse
+        )
+
+    client = client_for(cse)
+    url = reverse("engagements:members", args=[engagement_a.pk])
+    grow(5)
+    n_small = count(client, url)
+    grow(200)
+    analyze()
+    n_large = count(client, url)
+    # 2 per request + engagement (visibility), the three member rules (the manager check),
+    # the party scope (portal admin, vendor manager), columns, roles of the version,
+    # members with users and parties, their roles, invitations, the navigation flags and
+    # the unread count.
+    assert n_small == n_large <= 15, (n_small, n_large)

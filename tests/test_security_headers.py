@@ -38,7 +38,13 @@ def test_every_url_pattern_answers_with_the_headers(
         "version_id": template_version.pk,
         "notification_id": Notification.objects.filter(recipient=cse, channel="portal").first().pk,
         # Operations objects: ids that exist nowhere still get their 404 with the headers.
-        **dict.fromkeys(["cycle_id", "handover_id", "duty_id", "token_id", "issue_id"], 999999),
+        **dict.fromkeys(
+            [
+                *("cycle_id", "handover_id", "duty_id", "token_id", "issue_id"),
+                *("membership_id", "invitation_id"),
+            ],
+            999999,
+        ),
         "action": "cancel",
         "uidb64": "MQ",  # the password reset link's parts (an invalid link is a page too)
         "token": "not-a-token",

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from psaas_portal.models import PortalSession as Session
 from psaas_portal.sessions import KEY
 
 pytestmark = pytest.mark.django_db

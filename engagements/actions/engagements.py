@@ -11,6 +11,7 @@ from django.db import transaction
 from engagements import events, policy
 from engagements.actions.checklists import create_checklists
 from engagements.actions.duties import create_default_duties
+from engagements.actions.membership import add_founding_members
 from engagements.audit import record_event
 from engagements.choices import (
     Environment,
@@ -80,6 +81,56 @@ def create_engagement(
         actor=actor,
         data={"template": version.template.name, "version": version.number},
     )
+    return engagement
+
+
+def due_dates(
+    version: TemplateVersion, kickoff_date: dt.date
+) -> list[tuple[str, str, dt.date | None]]:
+    """(task, environment, due date) as an engagement started on `kickoff_date` would have
+    them: shown before it is started."""
+    template_tasks = list(version.tasks.order_by("position"))
+    engagement = Engagement(kickoff_date=kickoff_date)
+    return [
+        (t.name, t.get_environment_display(), t.due_date)
+        for t in new_tasks(engagement, template_tasks)
+    ]
+
+
+@transaction.atomic
+def start_engagement(
+    *,
+    organization: Organization | None,
+    new_organization: str = "",
+    name: str,
+    version: TemplateVersion,
+    kickoff_date: dt.date,
+    cse: Any,
+    actor: Any,
+) -> Engagement:
+    """Starts an engagement from the portal: portal admins and the vendor's managers. A new
+    subscriber organisation is created by name; the engagement is made by create_engagement
+    (as in the admin and the demo); the CSE (a vendor person) joins as its manager."""
+    policy.check_start_engagement(actor)
+    name = clean_text(name, "engagement name", required=True)
+    if organization is None:
+        org_name = clean_text(new_organization, "subscriber's name", required=True)
+        organization = Organization.objects.filter(name__iexact=org_name).first()
+        if organization is None:
+            organization = Organization.objects.create(
+                name=org_name, kind=OrganizationKind.SUBSCRIBER
+            )
+    profile = getattr(cse, "profile", None)
+    if profile is None or not profile.organization.is_vendor:
+        raise DomainError(f"{cse} does not work for the vendor; choose one of its CSEs.")
+    engagement = create_engagement(
+        organization=organization,
+        name=name,
+        version=version,
+        kickoff_date=kickoff_date,
+        actor=actor,
+    )
+    add_founding_members(engagement, cse=cse, actor=actor)
     return engagement
 
 

@@ -16,6 +16,7 @@ from .core import (
     SignOff,
     TaskParty,
 )
+from .invitations import Invitation, read_invitation_token, sign_invitation
 from .notifications import Notification
 from .operations import (
     Attestation,
@@ -44,6 +45,7 @@ __all__ = [
     "EventQuerySet",
     "Handover",
     "InfrastructureChecklist",
+    "Invitation",
     "Issue",
     "MemberRole",
     "Membership",
@@ -57,4 +59,6 @@ __all__ = [
     "UpdateCycle",
     "UpdateStage",
     "VirtualMachine",
+    "read_invitation_token",
+    "sign_invitation",
 ]

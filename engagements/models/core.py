@@ -57,6 +57,9 @@ class Profile(models.Model):
         max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE
     )
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="An IANA time zone; empty: the portal's TIME_ZONE."
+    )
 
     class Meta:
         constraints = [
@@ -97,6 +100,7 @@ class Engagement(models.Model):
         permissions = [
             ("administer_engagement", "Can administer the engagement"),
             ("administer_portal", "Administers the portal: every engagement and template"),
+            ("start_engagement", "Starts engagements in the portal (vendor managers)"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="engagement_name_unique"),

@@ -10,6 +10,7 @@ from engagements.choices import (
 )
 
 from .core import Engagement, EngagementTask, Event
+from .invitations import Invitation
 
 
 class Notification(models.Model):
@@ -35,7 +36,19 @@ class Notification(models.Model):
         related_name="notifications",
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    # An invitation's email goes to an address that has no account yet (recipient empty).
+    invitation = models.ForeignKey(
+        Invitation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=40, help_text="The event's verb, or the reminder's kind.")
@@ -78,7 +91,18 @@ class Notification(models.Model):
             models.CheckConstraint(
                 condition=Q(channel__in=Channel.values), name="notification_channel_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False) | Q(invitation__isnull=False),
+                name="notification_has_addressee",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {self.recipient} by {self.channel}"
+        return f"{self.kind} to {self.recipient or self.address} by {self.channel}"
+
+    @property
+    def address(self) -> str:
+        """Where the email goes: the person's address, or the invited address."""
+        if self.recipient_id is not None:
+            return self.recipient.email
+        return self.invitation.email if self.invitation_id else ""

@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from engagements import permissions, policy
+from engagements.actions.engagements import due_dates, start_engagement
+from engagements.choices import OrganizationKind
+from engagements.errors import DomainError, NotAllowed
+from engagements.forms import EngagementStartForm
 from engagements.lookups import (
     get_engagement_for_view,
 )
+from engagements.models import Organization
 from engagements.selectors import portfolio as portfolio_reads
 from engagements.selectors.checklists import inventory_of
 from engagements.selectors.engagements import engagement_page, engagement_rows
+from engagements.views.common import form_errors
+from raci.models import TemplateVersion
 
 
 @require_GET
@@ -20,7 +31,13 @@ def engagement_list(request):
         engagement_rows(request.user).order_by("organization__name", "name", "pk"), 50
     ).get_page(request.GET.get("page", 1))
     return render(
-        request, "engagements/engagement_list.html", {"engagements": page_obj, "page_obj": page_obj}
+        request,
+        "engagements/engagement_list.html",
+        {
+            "engagements": page_obj,
+            "page_obj": page_obj,
+            "may_start": policy.may_start_engagement(request.user),
+        },
     )
 
 
@@ -52,3 +69,69 @@ def portfolio(request):
     query.pop("page", None)
     context["extra_query"] = query.urlencode()
     return render(request, "engagements/portfolio.html", context)
+
+
+def _start_form(data=None):
+    return EngagementStartForm(
+        data,
+        organizations=Organization.objects.filter(kind=OrganizationKind.SUBSCRIBER).order_by(
+            "name"
+        ),
+        versions=TemplateVersion.objects.published()
+        .select_related("template")
+        .order_by("template__name", "-number"),
+        cses=get_user_model()
+        .objects.filter(is_active=True, profile__organization__kind=OrganizationKind.VENDOR)
+        .order_by("first_name", "last_name", "username"),
+        initial={
+            "version": TemplateVersion.objects.latest_published(),
+            "kickoff_date": timezone.localdate(),
+        }
+        if data is None
+        else None,
+    )
+
+
+def engagement_new(request):
+    """Starts an engagement (portal admins and the vendor's managers): the form, a preview
+    of the due dates, then the engagement's page."""
+    if not policy.may_start_engagement(request.user):
+        raise PermissionDenied("Only portal admins and the vendor's managers start engagements.")
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = _start_form(request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        form.initial["cse"] = request.user.pk
+        return render(request, "engagements/engagement_new.html", {"form": form})
+    status, preview = 200, None
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        status = 400
+    elif "preview" in request.POST:
+        preview = due_dates(form.cleaned_data["version"], form.cleaned_data["kickoff_date"])
+    else:
+        d = form.cleaned_data
+        try:
+            engagement = start_engagement(
+                organization=d["organization"],
+                new_organization=d["new_organization"],
+                name=d["name"],
+                version=d["version"],
+                kickoff_date=d["kickoff_date"],
+                cse=d["cse"],
+                actor=request.user,
+            )
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            status = 400
+        else:
+            messages.success(request, f"{engagement} started.")
+            return redirect("engagements:engagement-detail", engagement.pk)
+    return render(
+        request,
+        "engagements/engagement_new.html",
+        {"form": form, "preview": preview},
+        status=status,
+    )

@@ -12,8 +12,13 @@ from engagements.models import Engagement, Event, Membership
 pytestmark = pytest.mark.django_db
 
 
-def test_bulk_delete_of_memberships_revokes_access(client, engagement_a, engineer_a, cse):
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+def test_bulk_delete_of_memberships_revokes_access(
+    client, engagement_a, engineer_a, cse, admin_user
+):
+    # A portal admin (the member.remove rule: the superuser flag alone is not a portal role).
+    root = admin_user
+    root.is_staff = root.is_superuser = True
+    root.save()
     client.force_login(root)
 
     def can_view(user) -> bool:
@@ -32,3 +37,17 @@ def test_bulk_delete_of_memberships_revokes_access(client, engagement_a, enginee
     event = Event.objects.get(verb="member.removed")
     assert event.actor == root and event.engagement == engagement_a
     assert can_view(cse)  # the others keep theirs
+
+
+def test_a_bare_superuser_cannot_remove_members_in_the_admin(client, engagement_a, engineer_a):
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(root)
+    membership = Membership.objects.get(engagement=engagement_a, user=engineer_a)
+    response = client.post(
+        reverse("admin:engagements_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert b"can remove members" in response.content

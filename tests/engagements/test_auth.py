@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
+from psaas_portal.models import PortalSession as Session
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

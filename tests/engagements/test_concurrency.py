@@ -73,3 +73,27 @@ def test_two_moves_from_the_same_form_state_keep_one_and_refuse_the_other(engage
     task.refresh_from_db()
     assert task.revision == seen + 1
     assert task.events.count() == 1
+
+
+def test_two_managers_removing_each_other_at_once_leave_one(engagement_a, cse, vendor_org):
+    from engagements.actions.membership import remove_member
+    from engagements.errors import DomainError
+    from engagements.models import Membership
+    from tests.factories import UserFactory, vendor_party
+
+    second = UserFactory(username="cse-2", organization=vendor_org)
+    add_member(engagement_a, second, party=vendor_party(), is_manager=True, actor=cse)
+    for _ in range(3):  # a deadlock, or two removals, would show within a few rounds
+        results = race(
+            lambda: remove_member(engagement_a, second, actor=cse),
+            lambda: remove_member(engagement_a, cse, actor=second),
+        )
+        managers = Membership.objects.filter(
+            engagement=engagement_a, party=vendor_party(), is_manager=True
+        )
+        assert managers.count() == 1, results
+        assert sum(r is None for r in results) == 1, results
+        assert sum(isinstance(r, DomainError) for r in results) == 1, results
+        left = managers.get().user
+        gone = second if left == cse else cse
+        add_member(engagement_a, gone, party=vendor_party(), is_manager=True, actor=left)

@@ -21,7 +21,9 @@ from engagements.actions import (
     duties,
     engagements,
     handover,
+    invitations,
     issues,
+    membership,
     templates,
     tokens,
 )
@@ -46,6 +48,7 @@ from engagements.models import (
     Handover,
     InfrastructureChecklist,
     Issue,
+    Membership,
     StandingDuty,
     UpdateStage,
 )
@@ -112,6 +115,7 @@ def test_every_rule_is_covered_below():
         | set(DUTY_SERVICES)
         | set(ISSUE_SERVICES)
         | set(ENGAGEMENT_SERVICES)
+        | set(MEMBER_SERVICES)
         | {"task.move", "task.override_order"}
         | {"issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
         | {"issue.close", "issue.reopen", "token.revoke", "handover.schedule"}
@@ -465,3 +469,29 @@ def test_engagement_rules(engagement_a, personas):
     assert CYCLE.can(CycleState.PROPOSED, CycleState.AGREED)
     assert HANDOVER.can(HandoverState.SCHEDULED, HandoverState.HELD)
     assert SeedTask.UPDATES == "updates"
+
+
+# --- Members ------------------------------------------------------------------------------
+def _engineer_membership(e: Any) -> Any:
+    return Membership.objects.get(engagement=e, party__is_vendor=False)
+
+
+MEMBER_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
+    "member.invite": lambda e, u: invitations.invite_member(
+        e,
+        email="newcomer@subscriber-a.example",
+        party=_engineer_membership(e).party,
+        actor=u,
+    ),
+    "member.change": lambda e, u: membership.change_member(
+        _engineer_membership(e), actor=u, roles=[], is_manager=True
+    ),
+    "member.remove": lambda e, u: membership.remove_member(
+        e, _engineer_membership(e).user, actor=u
+    ),
+}
+
+
+def test_member_rules(engagement_a, personas):
+    for name, call in MEMBER_SERVICES.items():
+        check_rule(name, in_state(engagement_a, "state", None), call, personas)

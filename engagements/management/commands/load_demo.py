@@ -92,6 +92,14 @@ class Command(BaseCommand):
                 users[username] = self._user(
                     username, first, last, orgs[org], admins if is_admin else None
                 )
+            # The CSE is a vendor manager: they start engagements in the portal.
+            managers, _ = Group.objects.get_or_create(name="Vendor managers")
+            managers.permissions.add(
+                Permission.objects.get(
+                    content_type__app_label="engagements", codename="start_engagement"
+                )
+            )
+            users["cse"].groups.add(managers)
             vendor = Party.objects.get(name="Auth0")
             subscriber = Party.objects.get(name="Subscriber")
             today = timezone.localdate()

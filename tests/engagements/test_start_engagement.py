@@ -1,0 +1,121 @@
+"""Starting an engagement in the portal: portal admins and the vendor's managers, through
+the same create_engagement the admin and the demo use; it opens at its page."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from engagements.models import Engagement, Event, Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def vendor_manager(cse):
+    group, _ = Group.objects.get_or_create(name="Vendor managers")
+    group.permissions.add(Permission.objects.get(codename="start_engagement"))
+    cse.groups.add(group)
+    return cse
+
+
+def form(template_version, cse, **extra):
+    return {
+        "organization": "",
+        "new_organization": "Initech",
+        "name": "Initech identity appliance",
+        "version": template_version.pk,
+        "kickoff_date": "2027-01-04",
+        "cse": cse.pk,
+        **extra,
+    }
+
+
+def test_a_portal_admin_starts_one_for_a_new_subscriber(
+    client_for, admin_user, cse, template_version
+):
+    response = client_for(admin_user).post(
+        reverse("engagements:engagement-new"), form(template_version, cse)
+    )
+    engagement = Engagement.objects.get(name="Initech identity appliance")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("engagements:engagement-detail", args=[engagement.pk])
+    assert engagement.organization == Organization.objects.get(name="Initech")
+    assert str(engagement.kickoff_date) == "2027-01-04"
+    assert engagement.tasks.exists()
+    m = Membership.objects.get(engagement=engagement)
+    assert (m.user, m.is_manager, m.role_titles) == (cse, True, ["Auth0 Customer Success Engineer"])
+    assert Event.objects.filter(engagement=engagement, verb="engagement.created").exists()
+
+
+def test_a_vendor_manager_starts_one_and_it_opens(
+    client_for, vendor_manager, template_version, org_a
+):
+    client = client_for(vendor_manager)
+    assert (
+        client.get(reverse("engagements:engagement-list"))
+        .content.decode()
+        .count(reverse("engagements:engagement-new"))
+    )
+    page = client.get(reverse("engagements:engagement-new"))
+    assert page.status_code == 200
+    response = client.post(
+        reverse("engagements:engagement-new"),
+        form(template_version, vendor_manager, organization=org_a.pk, new_organization=""),
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Initech identity appliance" in response.content.decode()
+    assert Engagement.objects.get(name="Initech identity appliance").organization == org_a
+
+
+def test_due_dates_are_shown_before_starting(client_for, admin_user, cse, template_version):
+    response = client_for(admin_user).post(
+        reverse("engagements:engagement-new"), form(template_version, cse, preview="1")
+    )
+    assert response.status_code == 200
+    assert 'data-testid="due-dates"' in response.content.decode()
+    assert not Engagement.objects.exists()
+
+
+def test_others_cannot_start_one(client_for, cse, engineer_a, template_version):
+    for person in (cse, engineer_a):  # the CSE without the start permission, an engineer
+        client = client_for(person)
+        assert client.get(reverse("engagements:engagement-new")).status_code == 403
+        assert (
+            client.post(
+                reverse("engagements:engagement-new"), form(template_version, cse)
+            ).status_code
+            == 403
+        )
+    assert not Engagement.objects.exists()
+
+
+def test_bad_input_is_refused_with_a_message(
+    client_for, admin_user, cse, engineer_a, template_version, engagement_a
+):
+    client = client_for(admin_user)
+    duplicate = client.post(
+        reverse("engagements:engagement-new"),
+        form(
+            template_version,
+            cse,
+            organization=engagement_a.organization_id,
+            new_organization="",
+            name=engagement_a.name,
+        ),
+    )
+    assert (
+        duplicate.status_code == 400 and "already has an engagement" in duplicate.content.decode()
+    )
+    neither = client.post(
+        reverse("engagements:engagement-new"), form(template_version, cse, new_organization="")
+    )
+    assert neither.status_code == 400 and "Choose a subscriber" in neither.content.decode()
+    not_vendor = client.post(
+        reverse("engagements:engagement-new"), form(template_version, engineer_a)
+    )
+    assert not_vendor.status_code == 400
+    assert Engagement.objects.count() == 1
+    assert not Organization.objects.filter(name="Initech").exists()
