@@ -1,0 +1,41 @@
+"""What every API view shares: reading a body or query against its serializer, running one
+service call (a stale write answered with the object as it is now)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rest_framework import serializers
+
+from engagements.errors import Conflict
+
+from ..errors import StaleWrite
+
+T = TypeVar("T")
+
+
+def body(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The request's JSON body, validated (400 naming the field otherwise)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"body": ["The body must be a JSON object."]})
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def query(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The filters in the query string, validated; absent ones are left out."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return {k: v for k, v in serializer.validated_data.items() if v not in (None, "")}
+
+
+def perform(action: Callable[[], T], *, current: Callable[[], Any]) -> T:
+    """Runs one service call; Conflict (someone changed the object) becomes a 409 with
+    `current()`, the object as it is now."""
+    try:
+        return action()
+    except Conflict as exc:
+        raise StaleWrite(str(exc), current=current()) from None
