@@ -36,7 +36,7 @@ def tokens(request):
         return _page(request, form, status=400)
     days = form.cleaned_data["expires_in"]
     try:
-        token, raw = create_api_token(
+        _token, raw = create_api_token(
             request.user,
             name=form.cleaned_data["name"],
             scope=form.cleaned_data["scope"],
