@@ -16,6 +16,8 @@ from rest_framework.views import exception_handler as drf_handler
 
 from engagements.errors import Conflict, DomainError, NotAllowed
 
+from .parsers import BadBody
+
 
 class StaleWrite(exceptions.APIException):
     """Someone changed the object since the caller read it; `current` is how it is now."""
@@ -63,6 +65,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()))
         response.data = {"error": f"{first[0]}: {first[1][0]}", "fields": fields}
+    elif isinstance(exc, BadBody):
+        response.data = {"error": str(exc.detail), "fields": {exc.field: [exc.message]}}
     elif isinstance(exc, StaleWrite):
         response.data = {"error": str(exc.detail), "current": exc.current}
     else:

@@ -1,10 +1,13 @@
-from __future__ import annotations
+"""Request bodies: JSON only, bounded in size and depth, every string storable (the same
+reader as the attestation endpoint, psaas_portal.inputs)."""
 
-import io
+from __future__ import annotations
 
 from django.conf import settings
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
+
+from psaas_portal import inputs
 
 
 class BodyTooLarge(exceptions.APIException):
@@ -13,21 +16,33 @@ class BodyTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-class BoundedJSONParser(JSONParser):
-    """JSON only, at most API_MAX_BODY bytes (read no further than that)."""
+class BadBody(exceptions.ParseError):
+    """Malformed JSON or an unstorable string, naming the field (`body` for the whole)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field or "body", message
+
+
+class BoundedJSONParser(BaseParser):
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_BODY
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         try:
-            if declared and int(declared) > limit:
-                raise BodyTooLarge(f"The body is larger than {limit} bytes.")
+            too_large = bool(declared) and int(declared) > limit
         except ValueError:
             raise exceptions.ParseError("Content-Length is not a number.") from None
-        body = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
+        if too_large:
             raise BodyTooLarge(f"The body is larger than {limit} bytes.")
-        if not body.strip():
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise BodyTooLarge(f"The body is larger than {limit} bytes.")
+        if not raw.strip():
             return {}
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return inputs.load_json(raw)
+        except inputs.InputError as exc:
+            raise BadBody(exc.field, exc.message) from None

@@ -50,9 +50,10 @@ def test_checklist_save_submit_accept(as_user, checklist, engineer_a, cse, engag
     response = subscriber.post(url("checklist-submit", checklist.pk), {"items": full_items()})
     assert response.status_code == 200 and response.json()["status"] == "submitted"
     # The subscriber may not review its own checklist.
-    assert subscriber.post(
-        url("checklist-review", checklist.pk), {"decision": "accept"}
-    ).status_code == 403
+    assert (
+        subscriber.post(url("checklist-review", checklist.pk), {"decision": "accept"}).status_code
+        == 403
+    )
     response = vendor.post(url("checklist-review", checklist.pk), {"decision": "accept"})
     assert response.status_code == 200 and response.json()["status"] == "accepted"
     assert task_of(engagement_a, "infrastructure", DEV).status == TaskStatus.DONE
