@@ -50,3 +50,12 @@ class AutoSchema(BaseAutoSchema):
                 body["description"] = description
                 responses[code] = body
         return responses
+
+
+def closed_request_bodies(result, generator, request, public):
+    """A postprocessing hook: request bodies admit no other properties (the API refuses an
+    unknown field with a 400), so the schema says so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

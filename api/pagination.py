@@ -1,7 +1,28 @@
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+
+
+def checked_page_size(request, name: str, maximum: int) -> None:
+    """?page_size= is a whole number from 1 to the maximum, given once, or absent."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return
+    if len(values) > 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= maximum:
+        raise ValidationError({name: [f"A whole number from 1 to {maximum}, given once."]})
+
+
+def bounded(parameters: list[dict], maximum: int) -> list[dict]:
+    """The schema says what is checked: page and page_size are 1 or more, page_size at most
+    the maximum."""
+    for parameter in parameters:
+        if parameter["schema"].get("type") == "integer":
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == "page_size":
+                parameter["schema"]["maximum"] = maximum
+    return parameters
 
 
 class Pages(PageNumberPagination):
@@ -11,8 +32,12 @@ class Pages(PageNumberPagination):
     max_page_size = 200
 
     def get_page_size(self, request):
+        checked_page_size(request, self.page_size_query_param, self.max_page_size)
         self.page_size = settings.API_PAGE_SIZE
         return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view):
+        return bounded(super().get_schema_operation_parameters(view), self.max_page_size)
 
 
 class EventCursor(CursorPagination):
@@ -23,5 +48,9 @@ class EventCursor(CursorPagination):
     max_page_size = 500
 
     def get_page_size(self, request):
+        checked_page_size(request, self.page_size_query_param, self.max_page_size)
         self.page_size = settings.API_PAGE_SIZE
         return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view):
+        return bounded(super().get_schema_operation_parameters(view), self.max_page_size)

@@ -5,13 +5,21 @@ so its views are outside LoginRequiredMiddleware's redirect to the sign-in page.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from .views import activity, attestations, engagements, operations, tasks, tokens
 
 app_name = "api"
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    return JsonResponse({"error": "No such resource."}, status=404)
+
 
 router = SimpleRouter()
 router.register("engagements", engagements.EngagementViewSet, basename="engagement")
@@ -46,6 +54,9 @@ for pattern in [*v1, *schema]:
 
 urlpatterns = [
     path("api/v1/", include(v1)),
+    # Anything else under /api/v1/ (an id that is not a number, a resource that does not
+    # exist) is a JSON 404, as programs expect, not the HTML page.
+    re_path(r"^api/v1/", login_not_required(not_found)),
     path("api/", include(schema)),
     path("accounts/tokens/", tokens.tokens, name="tokens"),
     path("accounts/tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token-revoke"),

@@ -423,6 +423,10 @@ SPECTACULAR_SETTINGS = {
         "ChecklistStatusEnum": "engagements.choices.ChecklistStatus",
     },
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.closed_request_bodies",
+    ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "attestationToken": {

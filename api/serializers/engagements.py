@@ -59,17 +59,35 @@ class PartyOut(serializers.Serializer):
     is_vendor = serializers.BooleanField(source="party.is_vendor")
 
 
+NO_LETTERS = {
+    "letters": "",
+    "responsible": False,
+    "accountable": False,
+    "consulted": False,
+    "informed": False,
+    "condition": "",
+    "role_title": "",
+}
+
+
 class MatrixRowOut(serializers.Serializer):
     position = serializers.IntegerField()
     name = serializers.CharField()
     notes = serializers.CharField()
     is_optional = serializers.BooleanField()
-    cells = serializers.SerializerMethodField()
+    cells = serializers.SerializerMethodField(
+        help_text="One per column, in the columns' order; letters is empty where the party "
+        "holds none."
+    )
     tasks = TaskBriefOut(many=True)
 
-    @extend_schema_field(LettersOut(many=True, allow_null=True))
+    @extend_schema_field(LettersOut(many=True))
     def get_cells(self, row) -> list:
-        return [LettersOut(cell).data if cell is not None else None for cell in row.cells]
+        columns = self.context["columns"]
+        return [
+            LettersOut(cell).data if cell is not None else {"party": column.party_id, **NO_LETTERS}
+            for cell, column in zip(row.cells, columns, strict=True)
+        ]
 
 
 class ProgressOut(serializers.Serializer):

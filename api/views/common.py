@@ -26,8 +26,19 @@ def body(serializer_class: type[serializers.Serializer], request) -> dict:
 
 
 def query(serializer_class: type[serializers.Serializer], request) -> dict:
-    """The filters in the query string, validated; absent ones are left out."""
-    serializer = serializer_class(data=request.query_params)
+    """The filters in the query string, validated; absent ones are left out. A filter given
+    empty or twice is an error (not silently ignored, as an HTML form's would be)."""
+    params = request.query_params
+    errors = {}
+    for name in serializer_class().fields:
+        values = params.getlist(name)
+        if len(values) > 1:
+            errors[name] = ["Give this filter once."]
+        elif values == [""]:
+            errors[name] = ["This filter may not be empty."]
+    if errors:
+        raise serializers.ValidationError(errors)
+    serializer = serializer_class(data=params)
     serializer.is_valid(raise_exception=True)
     return {k: v for k, v in serializer.validated_data.items() if v not in (None, "")}
 

@@ -54,4 +54,4 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         engagement.columns = page["columns"]
         engagement.rows = page["rows"]
         engagement.progress = page["progress"]
-        return Response(EngagementDetailOut(engagement).data)
+        return Response(EngagementDetailOut(engagement, context={"columns": page["columns"]}).data)
