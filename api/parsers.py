@@ -30,9 +30,9 @@ class BoundedJSONParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_BODY
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        declared = (request.META.get("CONTENT_LENGTH") if request is not None else None) or "0"
         try:
-            too_large = bool(declared) and int(declared) > limit
+            too_large = int(declared) > limit
         except ValueError:
             raise exceptions.ParseError("Content-Length is not a number.") from None
         if too_large:

@@ -34,7 +34,7 @@ class EventOut(serializers.ModelSerializer):
         ]
 
     def get_actor(self, event: Event) -> str | None:
-        return event.actor.get_username() if event.actor_id else None
+        return event.actor.get_username() if event.actor is not None else None
 
     def get_title(self, event: Event) -> str:
         return events.title(event, event.task)
@@ -63,7 +63,7 @@ class NotificationOut(serializers.ModelSerializer):
     def get_title(self, notification: Notification) -> str:
         if notification.event_id is None:  # a reminder
             what = str(dict(ReminderKind.choices).get(notification.kind, notification.kind))
-            return f"{what}: {notification.task.label}" if notification.task_id else what
+            return f"{what}: {notification.task.label}" if notification.task is not None else what
         return events.title(notification.event, notification.task)
 
 

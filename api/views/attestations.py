@@ -29,7 +29,7 @@ class AttestationView(APIView):
                 "The token is for another engagement, or its creator may no longer attest.",
             ),
         },
-        auth=[{"attestationToken": []}],
+        auth=[{"attestationToken": []}],  # type: ignore[list-item]  # (dicts, as the schema has)
     )
     def post(self, request, engagement_id: int):
         """Records that a backup (or monitoring review) was done, for the backup job."""

@@ -10,7 +10,13 @@ from engagements.models import Engagement
 from engagements.selectors.engagements import engagement_page
 
 from ..pagination import Pages
-from ..serializers.engagements import EngagementDetailOut, EngagementOut
+from ..serializers.engagements import (
+    EngagementDetailOut,
+    EngagementOut,
+    MatrixRowOut,
+    PartyOut,
+    ProgressOut,
+)
 from .common import query
 
 
@@ -51,7 +57,12 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """The engagement with its live matrix (the engagement page's data)."""
         engagement = get_engagement_for_view(request.user, self.kwargs["pk"])
         page = engagement_page(engagement, user=request.user)
-        engagement.columns = page["columns"]
-        engagement.rows = page["rows"]
-        engagement.progress = page["progress"]
-        return Response(EngagementDetailOut(engagement, context={"columns": page["columns"]}).data)
+        context = {"columns": page["columns"]}
+        return Response(
+            {
+                **EngagementOut(engagement).data,
+                "columns": PartyOut(page["columns"], many=True).data,
+                "rows": MatrixRowOut(page["rows"], many=True, context=context).data,
+                "progress": ProgressOut(page["progress"]).data,
+            }
+        )
