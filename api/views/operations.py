@@ -186,7 +186,10 @@ class IssueViewSet(mixins.CreateModelMixin, ReadViewSet):
         reopen), each allowed to the party the rules name."""
         issue = get_owned_for_view(request.user, Issue, self.kwargs["pk"])
         data = body(IssueMoveIn, request)
-        current = lambda: IssueOut(self.get_queryset().get(pk=issue.pk)).data  # noqa: E731
+
+        def current():
+            return IssueOut(self.get_queryset().get(pk=issue.pk)).data
+
         perform(
             lambda: move_issue(
                 issue,

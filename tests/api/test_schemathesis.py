@@ -7,6 +7,7 @@ an unauthenticated request through. Bounded: a few examples per operation, two w
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ from engagements.actions.cycles import propose_cycle
 from engagements.actions.issues import raise_issue
 from engagements.actions.tasks import transition_task
 from engagements.choices import TaskStatus
+from engagements.models import Event, Notification
 from tests.api.conftest import make_token
 from tests.conftest import task_of
 from tests.factories import update_windows
@@ -42,7 +44,9 @@ ST = Path(sys.executable).with_name("st")
 
 @pytest.fixture
 def data(transactional_db, engagement_a, engagement_b, engineer_a, cse):
-    """Something to read: tasks moved, an issue, an update cycle, notifications."""
+    """Something to read and act on: tasks moved, an issue, an update cycle, notifications;
+    returns the ids schemathesis is given to try (A's, which the token sees, and B's,
+    which it must not)."""
     deploy = task_of(engagement_a, "deployment", "development")
     transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     transition_task(deploy, to=TaskStatus.BLOCKED, actor=cse, reason="waiting on VMs")
@@ -55,14 +59,41 @@ def data(transactional_db, engagement_a, engagement_b, engineer_a, cse):
         description="SMTP relay refuses",
     )
     propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=update_windows())
+    ids: set[int] = {engagement_a.pk, engagement_b.pk}
+    for engagement in (engagement_a, engagement_b):
+        ids |= set(engagement.tasks.values_list("pk", flat=True)[:6])
+        ids |= set(engagement.checklists.values_list("pk", flat=True))
+        ids |= set(engagement.issues.values_list("pk", flat=True))
+        ids |= set(engagement.update_cycles.values_list("pk", flat=True))
+        ids |= set(Event.objects.filter(engagement=engagement).values_list("pk", flat=True)[:5])
+        ids |= set(
+            Notification.objects.filter(engagement=engagement).values_list("pk", flat=True)[:5]
+        )
+    return sorted(ids)
+
+
+CONFIG = """
+# Real ids, half of the time, so that operations reach past the 404 into the services.
+[dictionaries.ids]
+values = {ids}
+
+[parameters]
+"path.id" = {{ dictionary = "ids", probability = 0.5 }}
+"path.engagement_id" = {{ dictionary = "ids", probability = 0.5 }}
+"query.engagement" = {{ dictionary = "ids", probability = 0.3 }}
+"""
 
 
 def test_schemathesis_finds_nothing(live_server, data, engineer_a, settings, tmp_path):
     settings.API_THROTTLE_RATE = "100000/min"  # the suite's own pace is not what is tested
     cache.clear()
     _, raw = make_token(engineer_a)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG.format(ids=json.dumps(data)))
     command = [
         str(ST),
+        "--config-file",
+        str(config),
         "run",
         f"{live_server.url}/api/schema/",
         "--header",
