@@ -52,10 +52,20 @@ class AutoSchema(BaseAutoSchema):
         return responses
 
 
-def closed_request_bodies(result, generator, request, public):
+ID_PATTERN = "^[0-9]{1,18}$"
+
+
+def as_enforced(result, generator, request, public):
     """A postprocessing hook: request bodies admit no other properties (the API refuses an
-    unknown field with a 400), so the schema says so."""
+    unknown field with a 400), so the schema says so; and an object's id in a path (matched
+    by the routers' lookup_value_regex, digits) is an integer, as it is everywhere else."""
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "path" and schema.get("pattern") == ID_PATTERN:
+                    parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
     return result

@@ -425,7 +425,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "api.openapi.closed_request_bodies",
+        "api.openapi.as_enforced",
     ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {
