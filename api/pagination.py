@@ -5,12 +5,18 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
-def checked_page_size(request, name: str, maximum: int) -> None:
-    """?page_size= is a whole number from 1 to the maximum, given once, or absent."""
+def checked_number(request, name: str, maximum: int) -> None:
+    """?page= and ?page_size= are whole numbers from 1 to the maximum, given once, or absent
+    (DRF alone would read an empty or repeated one as its default)."""
     values = request.query_params.getlist(name)
     if not values:
         return
-    if len(values) > 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= maximum:
+    value = values[0]
+    if (
+        len(values) > 1
+        or not (value.isascii() and value.isdigit())
+        or not 1 <= int(value) <= maximum
+    ):
         raise ValidationError({name: [f"A whole number from 1 to {maximum}, given once."]})
 
 
@@ -32,9 +38,13 @@ class Pages(PageNumberPagination):
     max_page_size = 200
 
     def get_page_size(self, request):
-        checked_page_size(request, self.page_size_query_param, self.max_page_size)
+        checked_number(request, self.page_size_query_param, self.max_page_size)
         self.page_size = settings.API_PAGE_SIZE
         return super().get_page_size(request)
+
+    def get_page_number(self, request, paginator):
+        checked_number(request, self.page_query_param, 2**31)
+        return super().get_page_number(request, paginator)
 
     def get_schema_operation_parameters(self, view):
         return bounded(super().get_schema_operation_parameters(view), self.max_page_size)
@@ -48,7 +58,7 @@ class EventCursor(CursorPagination):
     max_page_size = 500
 
     def get_page_size(self, request):
-        checked_page_size(request, self.page_size_query_param, self.max_page_size)
+        checked_number(request, self.page_size_query_param, self.max_page_size)
         self.page_size = settings.API_PAGE_SIZE
         return super().get_page_size(request)
 

@@ -106,6 +106,14 @@ def test_non_numeric_ids_are_404(caller):
         ({"engagement": "-1"}, "engagement"),
         ({"status": "nope"}, "status"),
         ({"engagement": "9" * 30}, "engagement"),
+        ({"engagement": ""}, "engagement"),
+        ({"status": ["done", "blocked"]}, "status"),
+        ({"page": ""}, "page"),
+        ({"page": "two"}, "page"),
+        ({"page": "\u0663"}, "page"),  # a digit, but not an ASCII one
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "201"}, "page_size"),
+        ({"page_size": ["5", "6"]}, "page_size"),
     ],
 )
 def test_bad_filters_are_a_400_naming_the_parameter(caller, query, field):
