@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from engagements.querysets import visible_engagements_q
 
 from ..pagination import EventCursor, Pages
 from ..serializers.activity import EventOut, NotificationOut, ReadAllOut
-from .common import query
+from .common import ApiViewSet, query
 
 
 class EventFilters(serializers.Serializer):
@@ -28,13 +28,12 @@ class EventFilters(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="Before this time.")
 
 
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """The audit trail of the engagements you can see, newest first, by cursor: for
     compliance tools. Events are never edited or deleted."""
 
     serializer_class = EventOut
     pagination_class = EventCursor
-    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         rows = Event.objects.filter(
@@ -60,14 +59,11 @@ class NotificationFilters(serializers.Serializer):
     unread = serializers.BooleanField(required=False, help_text="Only unread ones.")
 
 
-class NotificationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Your own portal notifications, newest first."""
 
     serializer_class = NotificationOut
     pagination_class = Pages
-    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         rows = (

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from rest_framework import serializers
+from django.utils.cache import patch_cache_control
+from rest_framework import serializers, viewsets
 
 from engagements.errors import Conflict
 
@@ -50,3 +51,15 @@ def perform(action: Callable[[], T], *, current: Callable[[], Any]) -> T:
         return action()
     except Conflict as exc:
         raise StaleWrite(str(exc), current=current()) from None
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """The base of the API's viewsets: every answer belongs to one person, so no browser or
+    shared cache keeps it (the portal's middleware sees sessions, not tokens)."""
+
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from engagements.choices import EngagementState
@@ -17,7 +17,7 @@ from ..serializers.engagements import (
     PartyOut,
     ProgressOut,
 )
-from .common import query
+from .common import ApiViewSet, query
 
 
 class EngagementFilters(serializers.Serializer):
@@ -28,12 +28,11 @@ class EngagementFilters(serializers.Serializer):
     )
 
 
-class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """The engagements you can see (as on the engagement list page)."""
 
     serializer_class = EngagementOut
     pagination_class = Pages
-    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         filters = query(EngagementFilters, self.request) if self.action == "list" else {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -24,14 +24,13 @@ from ..serializers.operations import (
     IssueOut,
     IssueRaiseIn,
 )
-from .common import body, perform, query
+from .common import ApiViewSet, body, perform, query
 
 ID = {"min_value": 1, "max_value": 2**63 - 1, "required": False}
 
 
-class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     pagination_class = Pages
-    lookup_value_regex = r"[0-9]{1,18}"
     filters: type[serializers.Serializer]
 
     def base_queryset(self):

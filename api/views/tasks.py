@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -21,7 +21,7 @@ from ..serializers.tasks import (
     TaskOut,
     TransitionIn,
 )
-from .common import body, perform, query
+from .common import ApiViewSet, body, perform, query
 
 
 class TaskFilters(serializers.Serializer):
@@ -33,13 +33,12 @@ class TaskFilters(serializers.Serializer):
     key = serializers.CharField(required=False, max_length=60)
 
 
-class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """The live tasks of the engagements you can see. Moves follow the task's state machine
     and the RACI letters, exactly as on the task page."""
 
     serializer_class = TaskOut
     pagination_class = Pages
-    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         tasks = (

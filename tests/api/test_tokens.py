@@ -37,7 +37,10 @@ def test_the_account_page_makes_a_token_shown_once_and_stored_hashed(client_for,
     assert token.scope == Scope.READ and token.expires_at > timezone.now() + dt.timedelta(days=29)
     again = client.get(reverse("api:tokens")).content.decode()
     assert raw not in again and token.prefix in again
-    assert Caller(raw).get(LIST).status_code == 200
+    answer = Caller(raw).get(LIST)
+    assert answer.status_code == 200
+    # A token's answers belong to its owner: no browser or shared cache keeps them.
+    assert "no-store" in answer["Cache-Control"] and "private" in answer["Cache-Control"]
     token.refresh_from_db()
     assert token.last_used_at is not None
 
