@@ -8,6 +8,8 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -119,3 +121,20 @@ def test_the_session_works_and_writes_need_the_csrf_token(engagement_a, engineer
     token = client.cookies["csrftoken"].value
     response = client.post(url, {"to": "in_progress"}, format="json", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200, response.content
+
+
+def test_the_account_page_at_2_and_30_tokens(client_for, engineer_a):
+    client = client_for(engineer_a)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("api:tokens")).status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(2):
+        make_token(engineer_a)
+    small = count()
+    for _ in range(28):
+        make_token(engineer_a)
+    # session, user, the tokens, the layout's navigation flags and unread count
+    assert small == count() <= 7, small
