@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint format e2e clean
+.PHONY: run test check lint format e2e clean schemathesis schema
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,21 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# schemathesis over every operation of the API schema, against a live server with a
+# token (also part of `make test`). SCHEMATHESIS_MAX_EXAMPLES=50 for a longer run.
+schemathesis: $(VENV)/.installed-dev
+	$(PY) -m pytest tests/api/test_schemathesis.py -s -p no:logging $(PYTEST_ARGS)
+
+# The OpenAPI schema as a file (also served at /api/schema/), validated.
+schema: $(VENV)/.installed-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	DEBUG=0 SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-value-for-the-deploy-check-only \
 	  ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 

@@ -50,10 +50,14 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files (CSP)
     "psaas_portal.apps.PortalConfig",
     "raci",
     "engagements",
     "accounts",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -401,6 +405,73 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Cache ----------------------------------------------------------------------
+# The API's per-token throttles count here. One process needs nothing; with several web
+# processes set CACHE_URL=redis://… so they share the counts.
+CACHE_URL = envstr("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- The REST API (api/) ------------------------------------------------------------
+# Requests per token (or per signed-in person) and the largest JSON body accepted.
+API_THROTTLE_RATE = envstr("API_THROTTLE_RATE", "600/min")
+API_MAX_BODY = envint("API_MAX_BODY", 64 * 1024, minimum=1024)
+API_PAGE_SIZE = envint("API_PAGE_SIZE", 50, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "api.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "UNICODE_JSON": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PSaaS Portal API",
+    "DESCRIPTION": "The RACI matrix, live, for programs: the same rules as the pages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "engagements.choices.TaskStatus",
+        "IssueStateEnum": "engagements.choices.IssueState",
+        "CycleStateEnum": "engagements.choices.CycleState",
+        "EngagementStateEnum": "engagements.choices.EngagementState",
+        "ChecklistStatusEnum": "engagements.choices.ChecklistStatus",
+    },
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.as_enforced",
+    ],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "attestationToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An engagement's attestation token (psat_…), for backup jobs.",
+            }
+        }
     },
 }
 

@@ -49,6 +49,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("raci/", include("raci.urls")),
+    path("", include("api.urls")),
     path("", include("engagements.urls")),
 ]
 

@@ -5,12 +5,15 @@ returns B's data or changes it. A new URL pattern fails this test until it is co
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from api.models import ApiToken, Scope
+from api.tokens import create_api_token
 from engagements.actions.cycles import propose_cycle
 from engagements.actions.handover import schedule_handover
 from engagements.actions.invitations import invite_member
@@ -130,6 +133,36 @@ COVERED = {
     "accounts:two-factor-enrol",
     "accounts:two-factor-codes",
     "accounts:two-factor-off",
+    # The REST API (api/): programs, by token or session
+    "api:engagement-list",
+    "api:engagement-detail",
+    "api:task-list",
+    "api:task-detail",
+    "api:task-comment",
+    "api:task-reopen",
+    "api:task-sign-off",
+    "api:task-transition",
+    "api:checklist-list",
+    "api:checklist-detail",
+    "api:checklist-review",
+    "api:checklist-save",
+    "api:checklist-submit",
+    "api:cycle-list",
+    "api:cycle-detail",
+    "api:issue-list",
+    "api:issue-detail",
+    "api:issue-move",
+    "api:event-list",
+    "api:event-detail",
+    "api:notification-list",
+    "api:notification-read-all",
+    "api:notification-detail",
+    "api:notification-read",
+    "api:attestations",
+    "api:schema",
+    "api:docs",
+    "api:tokens",
+    "api:token-revoke",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -150,7 +183,37 @@ ACTIONS = {
     "engagements:invitation-action": ["resend", "revoke"],
 }
 # Machine endpoints that authenticate by token, not by session: anonymous gets 401/404/405.
-TOKEN_AUTH = {"engagements:api-attestations", "engagements:calendar-feed"}
+TOKEN_AUTH = {"engagements:api-attestations", "engagements:calendar-feed", "api:attestations"}
+# The schema and its reference page describe the API to anyone; they hold no data.
+PUBLIC = {"api:schema", "api:docs"}
+# The REST API's resources: anonymous gets a JSON 401 (no redirect to the sign-in page).
+# Their `pk` is the id of B's object of the resource the name starts with.
+API_PK = {
+    "api:engagement": "engagement_id",
+    "api:task": "task_id",
+    "api:checklist": "checklist_id",
+    "api:cycle": "cycle_id",
+    "api:issue": "issue_id",
+    "api:event": "event_id",
+    "api:notification": "notification_id",
+}
+# Where a URL's parameter name means another object than elsewhere in the walk.
+RENAMED = {"api:token-revoke": {"token_id": "api_token_id"}}
+
+
+def is_api_resource(name: str) -> bool:
+    return name.startswith(tuple(f"{prefix}-" for prefix in API_PK))
+
+
+def url_kwargs(name: str, pattern: URLPattern, ids: dict) -> dict:
+    params = set(pattern.pattern.regex.groupindex) - {"action"}
+    kwargs = {}
+    for param in params:
+        if param == "pk":
+            kwargs["pk"] = ids[next(v for k, v in API_PK.items() if name.startswith(k + "-"))]
+        else:
+            kwargs[param] = ids[RENAMED.get(name, {}).get(param, param)]
+    return kwargs
 
 
 def portal_patterns(resolver=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
@@ -238,6 +301,7 @@ def snapshot(engagement_b, version):
                 "state", "ticket_reference", "revision"
             )
         ),
+        list(ApiToken.objects.filter(user__username="engineer-b").values_list("revoked_at")),
     )
 
 
@@ -283,6 +347,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     invitation = invite_member(
         engagement_b, email="new@subscriber-b.example", party=subscriber_party(), actor=cse
     )
+    api_token, _ = create_api_token(engineer_b, name="B sync", scope=Scope.READ_WRITE)
 
     ids = {
         "engagement_id": engagement_b.pk,
@@ -301,6 +366,8 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "issue_id": issue.pk,
         "membership_id": engagement_b.memberships.get(user=engineer_b).pk,
         "invitation_id": invitation.pk,
+        "event_id": Event.objects.filter(engagement=engagement_b).first().pk,
+        "api_token_id": api_token.pk,
     }
     post_data = {
         "to": "done",
@@ -351,26 +418,55 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "kickoff_date": "2030-01-01",
         "cse": str(cse.pk),
     }
+    # What a program might send to each API route: B's ids wherever an id is taken.
+    api_post_data = {
+        "to": "done",
+        "revision": 1,
+        "reason": "x",
+        "comment": "x",
+        "body": "x",
+        "decision": "accept",
+        "note": "x",
+        "items": {"memory": {"value": "Injected", "confirmed": True}},
+        "engagement": engagement_b.pk,
+        "title": "Injected",
+        "environment": "production",
+        "severity": "high",
+        "description": "x",
+        "performed_at": "2026-01-01T10:00:00Z",
+        "result": "succeeded",
+    }
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
     before = snapshot(engagement_b, draft)
     for name, pattern in portal_patterns():
         if name in NOT_WALKED:
             continue
-        converters = set(pattern.pattern.converters) - {"action"}
-        missing = converters - set(ids)
-        assert not missing, f"{name}: no id of B for {missing}; add one to the walk"
+        try:
+            kwargs = url_kwargs(name, pattern, ids)
+        except (KeyError, StopIteration):
+            raise AssertionError(f"{name}: no id of B for it; add one to the walk") from None
         for url, method in [
-            (reverse(name, kwargs={k: ids[k] for k in converters} | extra), method)
+            (reverse(name, kwargs=kwargs | extra), method)
             for extra in ([{"action": a} for a in ACTIONS[name]] if name in ACTIONS else [{}])
             for method in ("get", "post")
         ]:
-            response = getattr(client, method)(
-                url, post_data if method == "post" else {"a": draft.pk, "b": draft.pk}
-            )
+            if name.startswith("api:") and method == "post":  # programs send JSON
+                response = client.post(
+                    url, json.dumps(api_post_data), content_type="application/json"
+                )
+            else:
+                response = getattr(client, method)(
+                    url, post_data if method == "post" else {"a": draft.pk, "b": draft.pk}
+                )
             body = b"".join(response.streaming_content) if response.streaming else response.content
             if persona == "anonymous" and name in TOKEN_AUTH:
                 assert response.status_code in (401, 404, 405), (name, method)
+            elif name in PUBLIC:
+                assert response.status_code in (200, 405), (name, method, response.status_code)
+            elif persona == "anonymous" and is_api_resource(name):
+                assert response.status_code == 401, (name, method, response.status_code)
+                assert response.json()["error"], (name, method)
             elif persona == "anonymous":
                 assert response.status_code in (302, 405), (name, method, response.status_code)
                 if response.status_code == 302:

@@ -45,6 +45,7 @@ def test_every_url_pattern_answers_with_the_headers(
             ],
             999999,
         ),
+        "pk": 999999,  # the API's routes (regular expressions: their groups name the ids)
         "action": "cancel",
         "uidb64": "MQ",  # the password reset link's parts (an invalid link is a page too)
         "token": "not-a-token",
@@ -53,7 +54,7 @@ def test_every_url_pattern_answers_with_the_headers(
     client.force_login(admin_user)
     seen = 0
     for name, pattern in portal_patterns():
-        url = reverse(name, kwargs={k: ids[k] for k in pattern.pattern.converters})
+        url = reverse(name, kwargs={k: ids[k] for k in pattern.pattern.regex.groupindex})
         for method in ("get", "post"):
             response = getattr(client, method)(url)
             assert_headers(response, f"{method.upper()} {url} ({name}) -> {response.status_code}")

@@ -30,8 +30,9 @@ def _render_duties(request, engagement, *, status=200, new_token=None):
         initial={"performed_at": timezone.now().replace(second=0, microsecond=0)}
     )
     context["new_token"] = new_token
+    # The address under the REST API (api/urls.py); the older one still answers.
     context["api_url"] = request.build_absolute_uri(
-        reverse("engagements:api-attestations", args=[engagement.pk])
+        reverse("api:attestations", args=[engagement.pk])
     )
     return render(request, "engagements/ops/duties.html", context, status=status)
 
