@@ -399,3 +399,47 @@ def details(event: Any) -> list[tuple[str, str]]:
         for key, label in DETAIL_KEYS
         if isinstance(data.get(key), str) and data[key]
     ]
+
+
+# --- Who is told what: the table in the README ---------------------------------------------
+
+WHO_WORDS = {
+    "informed": "Informed parties",
+    "consulted": "Consulted parties",
+    "responsible": "the Responsible party's people",
+    "involved": "the Responsible and Accountable parties' people",
+    "signers": "the signing party (A, or R without an A)",
+    "addressed": "the Consulted party asked",
+    "members": "every member of both parties",
+    "listed": "the people it was escalated to",
+}
+
+
+def _reach_words(reach: Reach) -> str:
+    if reach.who == "turn":
+        words = f"your turn: whoever rule `{reach.rule}` lets act"
+    else:
+        words = WHO_WORDS[reach.who]
+    if reach.conditional and reach.who in ("informed", "consulted"):
+        words += " (a conditional letter: on issues only)"
+    if reach.when_to:
+        words += f" when it moves to {reach.when_to.replace('_', ' ')}"
+    return words
+
+
+def audience_table() -> str:
+    """Every event kind and who hears of it, as a Markdown table (the README carries it; a
+    test keeps the two the same)."""
+    lines = ["| event | who is told |", "| --- | --- |"]
+    for verb, kind in REGISTRY.items():
+        who = "; ".join(_reach_words(r) for r in kind.reach) or "nobody (audit trail only)"
+        if kind.invites:
+            who += "; the attendees, with the calendar invitation"
+        if kind.issue or kind.issue_when_to:
+            who += " — an issue" + (
+                f" when it moves to {kind.issue_when_to.replace('_', ' ')}"
+                if kind.issue_when_to
+                else ""
+            )
+        lines.append(f"| `{verb}` | {who} |")
+    return "\n".join(lines) + "\n"

@@ -129,3 +129,15 @@ def test_email_subjects_are_plain_text_not_html_escaped(engagement_a, cse, engin
         m.subject for m in mail.outbox
     ]
     assert not any("&#x27;" in m.subject or "&amp;" in m.subject for m in mail.outbox)
+
+
+def test_the_readme_table_of_who_is_told_is_the_registrys():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from engagements.events import audience_table
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text(encoding="utf-8")
+    copy = readme.split("<!-- audience-table -->\n")[1].split("<!-- /audience-table -->")[0]
+    assert copy == audience_table(), "regenerate the README's table from the registry"
