@@ -48,6 +48,7 @@ class Reach:
     reason: str
     conditional: bool = True
     when_to: str = ""
+    when_from: str = ""  # only events that moved something out of that state
     rule: str = ""  # who="turn": the rule (engagements.rules) whose holders act next
 
 
@@ -65,12 +66,24 @@ class EventKind:
     reach: tuple[Reach, ...] = ()
     issue: bool = False
     issue_when_to: str = ""  # an issue only when it moved something to this state
+    # The end of an issue, which whoever heard of the issue hears too: a move out of this
+    # state (unblocked), or an event whose data carries this flag (a passed re-test, an
+    # attestation after a miss).
+    issue_when_from: str = ""
+    ends_issue_flag: str = ""
     invites: bool = False  # handover events: attendees get the calendar invitation
     machine: str = ""  # the state machine that labels from/to states
     detail: str = ""  # a data key quoted after the timeline phrase
 
-    def is_issue(self, to_state: str) -> bool:
-        return self.issue or bool(self.issue_when_to and to_state == self.issue_when_to)
+    def is_issue(self, event: Any) -> bool:
+        """Whether conditional letters ("in the event that there are issues") fire on it:
+        a problem, or the end of one."""
+        return (
+            self.issue
+            or bool(self.issue_when_to and event.to_state == self.issue_when_to)
+            or bool(self.issue_when_from and event.from_state == self.issue_when_from)
+            or bool(self.ends_issue_flag and (event.data or {}).get(self.ends_issue_flag))
+        )
 
 
 INFORMED = Reach("informed", Reason.INFORMED)
@@ -108,9 +121,11 @@ TASK_STATUS_CHANGED = _kind(
     reach=(
         INFORMED,
         Reach("consulted", Reason.CONSULTED, when_to=TaskStatus.BLOCKED),
+        Reach("consulted", Reason.CONSULTED, when_from=TaskStatus.BLOCKED),
         turn("task.sign_off", when_to=TaskStatus.DONE),
     ),
     issue_when_to=TaskStatus.BLOCKED,
+    issue_when_from=TaskStatus.BLOCKED,
     machine="task",
     detail="reason",
 )
@@ -256,9 +271,17 @@ MEMBER_INVITATION_REVOKED = _kind(
 
 
 # --- Update cycles ------------------------------------------------------------------------------
-def _update(verb: str, *, issue: bool = False, then: tuple[Reach, ...] = ()) -> EventKind:
+def _update(
+    verb: str, *, issue: bool = False, then: tuple[Reach, ...] = (), **options: Any
+) -> EventKind:
     return _kind(
-        verb, SUMMARY_TITLE, SUMMARY, reach=(*then, *WORKING), machine="cycle", issue=issue
+        verb,
+        SUMMARY_TITLE,
+        SUMMARY,
+        reach=(*then, *WORKING),
+        machine="cycle",
+        issue=issue,
+        **options,
     )
 
 
@@ -270,7 +293,9 @@ UPDATE_STARTED = _update("update.started")
 UPDATE_STATUS_POSTED = _update("update.status_posted")
 UPDATE_NODE_UPDATED = _update("update.node_updated")
 UPDATE_COMPLETED = _update("update.completed")
-UPDATE_TEST_PASSED = _update("update.test_passed", then=(turn("cycle.start_prod"),))
+UPDATE_TEST_PASSED = _update(
+    "update.test_passed", then=(turn("cycle.start_prod"),), ends_issue_flag="retest"
+)
 UPDATE_TEST_FAILED = _update("update.test_failed", issue=True)
 UPDATE_GATE_OVERRIDDEN = _update("update.gate_overridden")
 UPDATE_CANCELLED = _update("update.cancelled")
@@ -287,7 +312,9 @@ HANDOVER_CANCELLED = _handover("handover.cancelled")
 HANDOVER_HELD = _handover("handover.held")
 # --- Standing duties and their tokens ----------------------------------------------------------
 DUTY_CADENCE_SET = _kind("duty.cadence_set", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
-DUTY_ATTESTED = _kind("duty.attested", SUMMARY_TITLE, SUMMARY, reach=(INFORMED,))
+DUTY_ATTESTED = _kind(
+    "duty.attested", SUMMARY_TITLE, SUMMARY, reach=(INFORMED,), ends_issue_flag="after_miss"
+)
 DUTY_FAILED = _kind("duty.failed", SUMMARY_TITLE, SUMMARY, reach=(INFORMED,), issue=True)
 DUTY_MISSED = _kind(
     "duty.missed", SUMMARY_TITLE, SUMMARY, reach=(INFORMED, RESPONSIBLE), issue=True
@@ -424,6 +451,8 @@ def _reach_words(reach: Reach) -> str:
         words += " (a conditional letter: on issues only)"
     if reach.when_to:
         words += f" when it moves to {reach.when_to.replace('_', ' ')}"
+    if reach.when_from:
+        words += f" when it leaves {reach.when_from.replace('_', ' ')}"
     return words
 
 
@@ -441,5 +470,9 @@ def audience_table() -> str:
                 if kind.issue_when_to
                 else ""
             )
+        if kind.issue_when_from:
+            who += f", and its end when it leaves {kind.issue_when_from.replace('_', ' ')}"
+        if kind.ends_issue_flag:
+            who += " — the end of an issue when it follows one (a re-test, after a miss)"
         lines.append(f"| `{verb}` | {who} |")
     return "\n".join(lines) + "\n"

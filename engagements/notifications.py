@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def is_issue(event: Event) -> bool:
     """Issue events are the ones conditional letters fire on (declared per event kind)."""
-    return kind_of(event).is_issue(event.to_state)
+    return kind_of(event).is_issue(event)
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,12 @@ def audiences(event: Event, task) -> list[Audience]:
         return []
     kind = kind_of(event)
     cells = list(task.parties.all())
-    issue = kind.is_issue(event.to_state)
+    issue = kind.is_issue(event)
     out: list[Audience] = []
     for reach in kind.reach:
         if reach.when_to and event.to_state != reach.when_to:
+            continue
+        if reach.when_from and event.from_state != reach.when_from:
             continue
         if reach.who == "turn":
             out += turn_audiences(event, task, reach)

@@ -406,11 +406,13 @@ def record_test(
         raise DomainError("The result is passed or failed.")
     notes = clean_text(notes, "description of what failed", required=result == TestResult.FAILED)
     stage = locked_stages(cycle)[DEV]
+    retest = stage.test_result == TestResult.FAILED  # a passed re-test ends the issue
     stage.test_result, stage.test_notes = result, notes
     stage.tested_at, stage.tested_by = timezone.now(), actor
     stage.save()
-    data = {"environment": DEV, "result": result, "notes": notes}
+    data: dict[str, Any] = {"environment": DEV, "result": result, "notes": notes}
     if result == TestResult.PASSED:
+        data["retest"] = retest
         CYCLE.apply(cycle, CycleState.DEV_PASSED)
         _cycle_event(
             cycle,

@@ -163,6 +163,8 @@ def record_attestation(
         **fields,
     )
     succeeded = a.result == AttestationResult.SUCCEEDED
+    # Done after a miss was reported: whoever heard of the miss hears that it ended.
+    after_miss = bool(duty.missed_reported_for and duty.missed_reported_for == duty.due_at)
     if succeeded and (duty.last_attested_at is None or performed_at > duty.last_attested_at):
         # (a first attestation before go-live starts the clock too)
         duty.last_attested_at = performed_at
@@ -188,6 +190,7 @@ def record_attestation(
             "attestation": record.pk,
             "summary": summary,
             "on_time": on_time,
+            "after_miss": succeeded and after_miss,
             **({"via": "token", "token": token.prefix} if token else {}),
         },
     )

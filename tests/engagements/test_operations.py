@@ -823,3 +823,43 @@ def test_the_forms_each_side_is_offered_follow_the_state(agreed, cse, engineer_a
     finish_update(agreed, actor=cse, scripts="none")
     assert offered(cse) == {"start_prod", "cancel"}  # offered, refused with the gate's reason
     assert offered(engineer_a) == {"test", "override", "prepare_prod", "cancel"}
+
+
+def test_whoever_heard_of_a_problem_hears_that_it_ended(engagement_a, team):
+    """Conditional letters ("C, I in the event that there are issues") fire on the problem
+    and on its end: a task blocked then unblocked; a missed backup then one done."""
+    cse, cse2 = team["V"]
+    eng, eng2 = team["S"]
+    integration = task_of(engagement_a, "code_integration")  # Auth0: C, I on issues
+    transition_task(integration, to=TaskStatus.IN_PROGRESS, actor=eng)
+    assert told("task.status_changed") == set()  # no issue: the vendor is not told
+    integration.refresh_from_db()
+    transition_task(integration, to=TaskStatus.BLOCKED, actor=eng, reason="SDK question")
+    assert ids(cse, cse2) <= told("task.status_changed")
+    integration.refresh_from_db()
+    transition_task(integration, to=TaskStatus.IN_PROGRESS, actor=eng)
+    assert ids(cse, cse2) <= told("task.status_changed")  # unblocked: told it ended
+    integration.refresh_from_db()
+    transition_task(integration, to=TaskStatus.DONE, actor=eng)
+    assert not ids(cse, cse2) & told("task.status_changed")
+
+    backup = StandingDuty.objects.get(engagement=engagement_a, kind=DutyKind.BACKUP)
+    now = timezone.now().replace(microsecond=0)
+    StandingDuty.objects.filter(pk=backup.pk).update(due_at=now - dt.timedelta(days=2))
+    assert reminder_sweeps.sweep_duties(now=now)["missed"] == 1
+    backup.refresh_from_db()
+    record_attestation(
+        backup,
+        actor=eng,
+        attestation=AttestationIn(performed_at=now, result="succeeded", tool="CLI"),
+    )
+    assert ids(cse, cse2) <= told("duty.attested")  # after the miss: the vendor hears
+    backup.refresh_from_db()
+    record_attestation(
+        backup,
+        actor=eng,
+        attestation=AttestationIn(
+            performed_at=now + dt.timedelta(minutes=5), result="succeeded", tool="CLI"
+        ),
+    )
+    assert not ids(cse, cse2) & told("duty.attested")  # routine: nobody on the vendor side
