@@ -102,6 +102,8 @@ class ReminderKind(models.TextChoices):
     OVERDUE = "reminder.overdue", "Overdue"
     ESCALATION = "reminder.escalation", "Overdue past the grace period"
     SIGN_OFF_DUE = "reminder.sign_off_due", "Done, waiting for your sign-off"
+    WINDOW_SOON = "reminder.window_soon", "An update window starts within a day"
+    WINDOW_UNPREPARED = "reminder.window_unprepared", "An update window starts unprepared"
     DUTY_DUE = "reminder.duty_due", "Standing duty due"
 
 

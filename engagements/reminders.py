@@ -13,9 +13,25 @@ from django.utils import timezone
 
 from . import policy
 from .actions.duties import report_missed
-from .choices import OPEN_STATUSES, Channel, Delivery, EngagementState, ReminderKind, TaskStatus
+from .choices import (
+    OPEN_CYCLE_STATES,
+    OPEN_STATUSES,
+    Channel,
+    Delivery,
+    EngagementState,
+    ReminderKind,
+    SeedTask,
+    TaskStatus,
+)
 from .escalations import seats_of, sweep_issue_escalations, sweep_task_escalations
-from .models import EngagementTask, Membership, Notification, Profile, StandingDuty
+from .models import (
+    EngagementTask,
+    Membership,
+    Notification,
+    Profile,
+    StandingDuty,
+    UpdateStage,
+)
 from .policy import DUTY_TASK
 from .querysets import is_overdue, remind_until
 from .tasks import deliver_pending_batches, retrying
@@ -165,12 +181,60 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
         reminded += len(rows)
 
 
+def sweep_windows(now: dt.datetime | None = None) -> int:
+    """Before each update window: the subscriber's Responsible people on Updates are reminded
+    within the 24 hours before it (snapshots, access, presence), and the vendor's within the
+    hour before if the preparation is still missing. Once per window and person (the unique
+    key's day is the window's day). Four queries, whatever the number of windows."""
+    now = now or timezone.now()
+    stages = list(
+        UpdateStage.objects.filter(
+            started_at__isnull=True,
+            window_start__gt=now,
+            window_start__lte=now + dt.timedelta(hours=24),
+            cycle__state__in=OPEN_CYCLE_STATES,
+        )
+        .exclude(cycle__engagement__state=EngagementState.CLOSED)
+        .select_related("cycle")
+    )
+    if not stages:
+        return 0
+    engagement_ids = {s.cycle.engagement_id for s in stages}
+    tasks = {
+        t.engagement_id: t
+        for t in EngagementTask.objects.live()
+        .filter(engagement_id__in=engagement_ids, key=SeedTask.UPDATES)
+        .prefetch_related("parties__party")
+    }
+    seats = seats_of(engagement_ids)
+    prefs = _prefs({u for people in seats.roles.values() for u in people})
+    rows = []
+    for stage in stages:
+        task = tasks.get(stage.cycle.engagement_id)
+        if task is None:
+            continue
+        cells = list(task.parties.all())
+        subscriber = [c for c in cells if not c.party.is_vendor]
+        vendor = [c for c in cells if c.party.is_vendor]
+        day = timezone.localdate(stage.window_start)
+        kinds = dict.fromkeys(
+            seats.holders(task.engagement_id, subscriber, "responsible"), ReminderKind.WINDOW_SOON
+        )
+        if not stage.is_prepared and stage.window_start <= now + dt.timedelta(hours=1):
+            for user_id in seats.holders(task.engagement_id, vendor, "responsible"):
+                kinds.setdefault(user_id, ReminderKind.WINDOW_UNPREPARED)
+        rows += _reminder_rows(task, kinds, prefs, day)
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 @shared_task(name="engagements.tasks.send_reminders", **retrying)
 def send_reminders() -> int:
     """Beat (hourly by default): today's reminders for tasks and standing duties, then
     their delivery."""
     sweep_reminders()
     sweep_duties()
+    sweep_windows()
     sweep_task_escalations()
     sweep_issue_escalations()
     return deliver_pending_batches()

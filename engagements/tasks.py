@@ -60,6 +60,8 @@ def claim(queryset, limit: int) -> list[int]:
 def _link(notification: Notification) -> str:
     if notification.kind == ReminderKind.DUTY_DUE:
         return settings.SITE_URL + reverse("engagements:duties", args=[notification.engagement_id])
+    if notification.kind in (ReminderKind.WINDOW_SOON, ReminderKind.WINDOW_UNPREPARED):
+        return settings.SITE_URL + reverse("engagements:cycles", args=[notification.engagement_id])
     if notification.task_id:
         return settings.SITE_URL + reverse("engagements:task-detail", args=[notification.task_id])
     return settings.SITE_URL + reverse(

@@ -180,3 +180,33 @@ def test_the_portfolio_counts_open_escalations(client_for, engagement_a, people)
     html = client_for(people["cse"]).get(reverse("engagements:portfolio")).content.decode()
     cell = html.split(f'data-testid="escalated-{engagement_a.pk}">')[1].split("</td>")[0]
     assert ">1<" in cell
+
+
+def test_before_an_update_window(engagement_a, people, cse, engineer_a, mailoutbox):
+    """24 hours before a window the subscriber's Responsible people are reminded; the hour
+    before, the vendor's too if the preparation is still missing; each once."""
+    from engagements.actions.cycles import accept_windows, propose_cycle
+    from engagements.choices import ReminderKind as R
+    from engagements.reminders import sweep_windows
+    from tests.factories import update_windows
+
+    cycle = propose_cycle(engagement_a, actor=cse, release="2026.12.1", windows=update_windows(2))
+    accept_windows(cycle, actor=engineer_a)
+    dev = cycle.stages.get(environment=Environment.DEVELOPMENT)
+    assert sweep_windows(now=dev.window_start - dt.timedelta(hours=30)) == 0  # too early
+    day_before = dev.window_start - dt.timedelta(hours=20)
+    sweep_windows(now=day_before)
+    sweep_windows(now=day_before + dt.timedelta(hours=1))
+    soon = Notification.objects.filter(kind=R.WINDOW_SOON, channel="email")
+    # Updates: the subscriber is R, A (no role): every subscriber member.
+    assert {n.recipient.username for n in soon} == {"engineer-a", "acme-lead"}
+    assert soon.count() == 2
+    hour_before = dev.window_start - dt.timedelta(minutes=40)
+    sweep_windows(now=hour_before)
+    unprepared = Notification.objects.filter(kind=R.WINDOW_UNPREPARED, channel="email")
+    assert {n.recipient.username for n in unprepared} == {"cse", "vendor-sales"}
+    from engagements.tasks import deliver_pending_batches
+
+    deliver_pending_batches()
+    subjects = {m.subject for m in mailoutbox}
+    assert any("An update window starts within a day" in s for s in subjects), subjects

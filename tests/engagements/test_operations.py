@@ -829,7 +829,7 @@ def test_whoever_heard_of_a_problem_hears_that_it_ended(engagement_a, team):
     """Conditional letters ("C, I in the event that there are issues") fire on the problem
     and on its end: a task blocked then unblocked; a missed backup then one done."""
     cse, cse2 = team["V"]
-    eng, eng2 = team["S"]
+    eng, _eng2 = team["S"]
     integration = task_of(engagement_a, "code_integration")  # Auth0: C, I on issues
     transition_task(integration, to=TaskStatus.IN_PROGRESS, actor=eng)
     assert told("task.status_changed") == set()  # no issue: the vendor is not told
