@@ -171,8 +171,15 @@ TASK_QUESTION_ASKED = _kind(
     "task.question_asked",
     "Question for {to_party} on {task}",
     "asked {to_party} a question on <em>{task}</em>",
-    reach=(Reach("addressed", Reason.CONSULTED, conditional=False),),
+    reach=(Reach("addressed", Reason.YOUR_TURN, conditional=False),),
     issue=True,
+)
+TASK_QUESTION_ANSWERED = _kind(
+    "task.question_answered",
+    "{to_party}'s question on {task} answered",
+    "answered {to_party}'s question on <em>{task}</em>",
+    reach=(Reach("addressed", Reason.CONSULTED, conditional=False),),
+    issue=True,  # the end of the question: whoever asked hears it was answered
 )
 # --- The Infrastructure Checklist ------------------------------------------------------------
 CHECKLIST_SAVED = _kind(
@@ -436,7 +443,7 @@ WHO_WORDS = {
     "responsible": "the Responsible party's people",
     "involved": "the Responsible and Accountable parties' people",
     "signers": "the signing party (A, or R without an A)",
-    "addressed": "the Consulted party asked",
+    "addressed": "the party a question (or its answer) is for",
     "members": "every member of both parties",
     "listed": "the people it was escalated to",
 }

@@ -55,6 +55,7 @@ class CommentForm(forms.Form):
         label="Comment", max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
     addressed_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    answer_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 MAX_VM_ROWS = 100

@@ -73,8 +73,8 @@ def audiences(event: Event, task) -> list[Audience]:
                 holds = True
             elif reach.who == "involved":
                 holds = cell.responsible or cell.accountable
-            elif reach.who == "addressed":
-                holds = cell.consulted and cell.party_id == event.data.get("to_party_id")
+            elif reach.who == "addressed":  # the party a question (or its answer) is for
+                holds = cell.party_id == event.data.get("to_party_id")
             else:
                 holds = getattr(cell, reach.who)
             if holds:

@@ -39,6 +39,8 @@ RuleName = Literal[
     "task.comment",
     "task.ask",
     "task.override_order",
+    "task.consult",
+    "task.answer",
     "checklist.edit",
     "checklist.submit",
     "checklist.review",
@@ -138,6 +140,15 @@ RULES: dict[RuleName, Rule] = {
         "ask a Consulted party a question",
         refusal="Only the Responsible party can ask a Consulted party a question.",
     ),
+    # Consultation both ways: a Consulted party opens a question to the Responsible party;
+    # the party asked answers (any of its members; the service checks the party).
+    "task.consult": Rule(
+        "task",
+        "consulted",
+        "ask the Responsible party a question",
+        refusal="Only a Consulted party can open a question to the Responsible party.",
+    ),
+    "task.answer": Rule("task", "member", "answer questions on its tasks"),
     # The Accountable party (R where the task has no A) lets a task go ahead before its
     # prerequisites are met.
     "task.override_order": Rule(

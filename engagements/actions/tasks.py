@@ -166,7 +166,8 @@ def reopen_task(
 def add_comment(
     task: EngagementTask, *, actor: Any, body: str, addressed_to: Party | None = None
 ) -> Comment:
-    """A comment by any member; a question to a Consulted party only from the Responsible party."""
+    """A comment by any member; a question to a Consulted party from the Responsible party,
+    or to the Responsible party from a Consulted one (consultation both ways)."""
     task = (
         EngagementTask.objects.select_related("engagement")
         .prefetch_related("parties__party")
@@ -176,10 +177,18 @@ def add_comment(
     policy.check(actor, "task.comment", task, task=task, seat=seat)
     body = clean_text(body, "comment", required=True)
     if addressed_to is not None:
-        policy.check(actor, "task.ask", task, task=task, seat=seat)
         consulted = {tp.party_id for tp in task.parties.all() if tp.consulted}
-        if addressed_to.pk not in consulted:
-            raise DomainError(f"{addressed_to.name} is not Consulted on {task.label}.")
+        responsible = set(policy.responsible_party_ids(task))
+        if addressed_to.pk in consulted:
+            policy.check(actor, "task.ask", task, task=task, seat=seat)
+        elif addressed_to.pk in responsible:
+            policy.check(actor, "task.consult", task, task=task, seat=seat)
+        else:
+            raise DomainError(
+                f"{addressed_to.name} is neither Consulted nor Responsible on {task.label}."
+            )
+        if seat is not None and addressed_to.pk == seat.party_id:
+            raise DomainError("Ask the other party: this question is addressed to your own.")
     comment = Comment.objects.create(task=task, author=actor, body=body, addressed_to=addressed_to)
     record_event(
         task.engagement,

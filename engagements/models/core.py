@@ -375,8 +375,13 @@ class Comment(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Set when the comment is a question to a Consulted party.",
+        help_text="Set when the comment is a question: the party asked (the Consulted party, "
+        "or the Responsible one when a Consulted party asks).",
     )
+    answer_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="answers"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="A question answered.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -388,3 +393,7 @@ class Comment(models.Model):
     @property
     def is_question(self) -> bool:
         return self.addressed_to_id is not None
+
+    @property
+    def is_open_question(self) -> bool:
+        return self.is_question and self.answered_at is None

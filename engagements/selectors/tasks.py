@@ -13,6 +13,18 @@ from engagements.models import EngagementTask, InfrastructureChecklist
 from engagements.selectors.prerequisites import STARTING, waits_of
 
 
+def threaded(comments: list) -> list:
+    """Comments in order, each question with its answers (`thread`) under it."""
+    answers: dict[int, list] = {}
+    for c in comments:
+        if c.answer_to_id:
+            answers.setdefault(c.answer_to_id, []).append(c)
+    top = [c for c in comments if not c.answer_to_id]
+    for c in top:
+        c.thread = answers.get(c.pk, [])
+    return top
+
+
 def task_page(task: EngagementTask, *, user: Any) -> dict:
     """The task view. Queries: my seat (1), its prerequisites and the tasks they name (2),
     sign-offs (1), comments (1), history (1), and for the infrastructure task its checklist
@@ -24,7 +36,7 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
         user,
         task,
         seat=seat,
-        names=["task.sign_off", "task.reopen", "task.ask", "task.override_order"],
+        names=["task.sign_off", "task.reopen", "task.ask", "task.consult", "task.override_order"],
     )
     waits = waits_of(task)
     held_back = bool(waits) and task.prerequisites_overridden_at is None
@@ -51,15 +63,23 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
         "my_party_id": party_id,
         "is_responsible": side.responsible,
         "is_signer": side.signer,
-        "can_ask": "task.ask" in offered,
+        "can_ask": "task.ask" in offered or "task.consult" in offered,
         "moves": moves,
         "can_sign_off": "task.sign_off" in offered,
         "can_reopen": "task.reopen" in offered,
         "waits": waits if held_back else [],
         "can_override": held_back and "task.override_order" in offered,
-        "consulted": [tp.party for tp in cells if tp.consulted and tp.party_id != party_id],
+        "consulted": [
+            tp.party
+            for tp in cells
+            if tp.party_id != party_id
+            and (
+                (tp.consulted and "task.ask" in offered)
+                or (tp.responsible and "task.consult" in offered)
+            )
+        ],
         "signoffs": list(task.signoffs.select_related("signed_by", "party")),
-        "comments": list(task.comments.select_related("author", "addressed_to")),
+        "comments": threaded(list(task.comments.select_related("author", "addressed_to"))),
         "history": list(
             task.events.select_related("actor", "task").order_by("-created_at", "-id")[:100]
         ),

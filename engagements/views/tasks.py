@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from engagements.actions.prerequisites import override_order
+from engagements.actions.questions import answer_question
 from engagements.actions.tasks import add_comment, reopen_task, sign_off_task, transition_task
 from engagements.errors import DomainError
 from engagements.forms import (
@@ -21,6 +22,7 @@ from engagements.lookups import (
     get_task_for_action,
     get_task_for_view,
 )
+from engagements.models import Comment
 from engagements.selectors.tasks import task_page
 from engagements.views.common import act
 from raci.models import Party
@@ -119,8 +121,14 @@ def _party_or_none(party_id: int | None) -> Party | None:
 @require_POST
 def task_comment(request, task_id: int):
     def action(task, d):
+        if d.get("answer_to"):
+            question = Comment.objects.filter(pk=d["answer_to"], task=task).first()
+            if question is None:
+                raise DomainError("That question is not on this task.")
+            answer_question(question, actor=request.user, body=d["body"])
+            return
         add_comment(
             task, actor=request.user, body=d["body"], addressed_to=_party_or_none(d["addressed_to"])
         )
 
-    return _task_action(request, task_id, CommentForm, action, "Comment added.")
+    return _task_action(request, task_id, CommentForm, action, "Posted.")

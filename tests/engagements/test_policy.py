@@ -116,7 +116,7 @@ def test_every_rule_is_covered_below():
         | set(ISSUE_SERVICES)
         | set(ENGAGEMENT_SERVICES)
         | set(MEMBER_SERVICES)
-        | {"task.move", "task.override_order"}
+        | {"task.move", "task.override_order", "task.answer"}
         | {"issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
         | {"issue.close", "issue.reopen", "token.revoke", "handover.schedule"}
     )
@@ -133,6 +133,12 @@ TASK_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
         actor=u,
         body="A question",
         addressed_to=next(p.party for p in t.parties.all() if p.consulted),
+    ),
+    "task.consult": lambda t, u: task_actions.add_comment(
+        t,
+        actor=u,
+        body="A question for the Responsible party",
+        addressed_to=next(p.party for p in t.parties.all() if p.responsible),
     ),
 }
 
@@ -154,7 +160,7 @@ def test_task_rules(engagement_a, personas, key):
             extra = {"blocked_reason": ""}
         make = in_state(task, "status", state, **extra)
         for name, call in TASK_SERVICES.items():
-            if name == "task.ask" and not has_consulted:
+            if name in ("task.ask", "task.consult") and not has_consulted:
                 continue
             check_rule(name, make, call, personas)
         # task.move: each target of the machine, refused exactly when no offered rule moves there.
