@@ -22,14 +22,18 @@ def unread_count(user) -> int:
 
 
 def inbox(user, *, page: int | str = 1, unread_only: bool = False) -> dict:
-    """Queries: the page count (1) and the page with its events, tasks and engagements (1)."""
+    """Grouped by engagement, newest first in each (the page's template regroups them).
+    Queries: the page count (1) and the page with its events, tasks and engagements (1)."""
     qs = Notification.objects.filter(recipient=user, channel=Channel.PORTAL).select_related(
         "event__actor", "task", "engagement__organization"
     )
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return {
-        "page_obj": Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page),
+        "page_obj": Paginator(
+            qs.order_by("engagement__organization__name", "engagement__name", "-created_at", "-id"),
+            PAGE_SIZE,
+        ).get_page(page),
         "unread_only": unread_only,
     }
 

@@ -127,3 +127,17 @@ def test_an_issue_waiting_on_the_subscriber(engagement_a, people):
     assert your_turn("issue.state_changed") == set()  # investigating: nobody else's turn
     move_issue(issue, actor=people["cse"], to=IssueState.WAITING, note="Which browser?")
     assert your_turn("issue.state_changed") == {"engineer-a", "engineer-a2", "acme-intern"}
+
+
+def test_the_notification_page_groups_by_engagement_and_marks_turns(
+    client_for, engagement_a, engagement_b, people
+):
+    from django.urls import reverse
+
+    checklist = InfrastructureChecklist.objects.get(engagement=engagement_a, environment=DEV)
+    save_checklist(
+        checklist, actor=people["eng"], items=checklist_items(), vms=checklist_vms(), submit=True
+    )
+    html = client_for(people["cse"]).get(reverse("engagements:notifications")).content.decode()
+    assert html.count('data-testid="notification-group"') == 1
+    assert "Your turn" in html and engagement_a.name in html
