@@ -306,6 +306,8 @@ REMINDER_SWEEP_SECONDS = envint("REMINDER_SWEEP_SECONDS", 3600, minimum=10)
 REMINDER_LEAD_DAYS = envint("REMINDER_LEAD_DAYS", 3, minimum=0)
 REMINDER_GRACE_DAYS = envint("REMINDER_GRACE_DAYS", 3, minimum=0)
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", 500, minimum=1)
+# An update starts only with VM snapshots taken within this many hours.
+SNAPSHOT_MAX_AGE_HOURS = envint("SNAPSHOT_MAX_AGE_HOURS", 24, minimum=1)
 # The vendor's role that overdue work escalates to when its Responsible and Accountable
 # people are the same, and that unanswered issues escalate to.
 CSE_ROLE = envstr("CSE_ROLE", "Auth0 Customer Success Engineer")

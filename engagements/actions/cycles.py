@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from engagements.models import (
     Snapshot,
     UpdateCycle,
     UpdateStage,
+    VirtualMachine,
 )
 from engagements.policy import seed_task
 from engagements.states import CYCLE, production_gate_open
@@ -252,6 +254,17 @@ def record_preparation(
         vms.add(vm.lower())
         if aware(snap.taken_at, f"The time the snapshot of {vm} was taken") > now + CLOCK_SKEW:
             raise DomainError(f"The snapshot of {vm} is dated in the future.")
+    inventory = list(
+        VirtualMachine.objects.filter(
+            engagement_id=cycle.engagement_id, environment=environment
+        ).values_list("name", flat=True)
+    )
+    uncovered = [name for name in inventory if name.lower() not in vms]
+    if uncovered:
+        raise DomainError(
+            f"Snapshots: every VM of the {label} inventory needs one; missing "
+            f"{', '.join(sorted(uncovered))}. Nothing was saved."
+        )
     stage = locked_stages(cycle)[environment]
     stage.snapshots.all().delete()
     Snapshot.objects.bulk_create(
@@ -313,6 +326,13 @@ def start_update(
         raise DomainError(
             f"The {label} update cannot start: the subscriber has not recorded its preparation "
             "(VM snapshots, access, who will be present)."
+        )
+    limit = timezone.now() - dt.timedelta(hours=settings.SNAPSHOT_MAX_AGE_HOURS)
+    stale = sorted(snap.vm for snap in stage.snapshots.all() if snap.taken_at < limit)
+    if stale:
+        raise DomainError(
+            f"The {label} update cannot start: the snapshots of {', '.join(stale)} are older "
+            f"than {settings.SNAPSHOT_MAX_AGE_HOURS} hours; the subscriber records fresh ones."
         )
     stage.started_at, stage.finished_at = timezone.now(), None
     override_cleared = False

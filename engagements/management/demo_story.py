@@ -304,10 +304,8 @@ class Story:
                     actor=engineer,
                     environment=env,
                     snapshots=[
-                        SnapshotIn(
-                            f"psaas-{env[:3]}-{n}", f"snap-{env[:3]}-{n}-{when:%Y%m%d}", when
-                        )
-                        for n in (1, 2)
+                        SnapshotIn(vm["name"], f"snap-{vm['name']}-{when:%Y%m%d}", when)
+                        for vm in vms(env)
                     ],
                     access_provided=True,
                     present="Alex Acme (infrastructure), on-call DBA",

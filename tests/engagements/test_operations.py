@@ -863,3 +863,39 @@ def test_whoever_heard_of_a_problem_hears_that_it_ended(engagement_a, team):
         ),
     )
     assert not ids(cse, cse2) & told("duty.attested")  # routine: nobody on the vendor side
+
+
+def test_update_evidence_covers_the_inventory_and_is_recent(engagement_a, team, agreed):
+    """Snapshots cover every VM of the environment's inventory (from the accepted
+    checklist) and are at most SNAPSHOT_MAX_AGE_HOURS old when the update starts."""
+    from engagements.models import VirtualMachine
+
+    cse, _ = team["V"]
+    eng, _ = team["S"]
+    for name in ("app-1", "app-2", "app-3"):
+        VirtualMachine.objects.create(
+            engagement=engagement_a,
+            environment=DEV,
+            name=name,
+            address="10.0.0.1",
+            processors=8,
+            memory_gb=32,
+            storage_gb=200,
+            recorded_at=timezone.now(),
+        )
+    with pytest.raises(DomainError, match="missing app-3"):
+        prepare(agreed, eng)
+    assert not Snapshot.objects.exists()
+    old = timezone.now() - dt.timedelta(hours=30)
+    record_preparation(
+        agreed,
+        actor=eng,
+        environment=DEV,
+        snapshots=[SnapshotIn(vm, f"snap-{vm}", old) for vm in ("app-1", "app-2", "app-3")],
+        access_provided=True,
+        present="Jane",
+    )
+    with pytest.raises(DomainError, match="older than 24 hours"):
+        start_update(agreed, actor=cse, environment=DEV)
+    agreed.refresh_from_db()
+    assert agreed.state == CycleState.AGREED
