@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.utils import timezone
 
@@ -87,10 +89,7 @@ def holders(cell: TaskParty | None, members: list[Membership]) -> list[str]:
 def responsible_people(task: EngagementTask, members: list[Membership]) -> list[str]:
     """Who the task waits on: the people its Responsible letters name."""
     return [
-        name
-        for cell in task.parties.all()
-        if cell.responsible
-        for name in holders(cell, members)
+        name for cell in task.parties.all() if cell.responsible for name in holders(cell, members)
     ]
 
 
@@ -105,21 +104,29 @@ def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership])
 
 
 def members_with_roles(engagement: Engagement) -> list[Membership]:
-    """The engagement's members with their party and named roles, two queries."""
-    members = list(
+    """The engagement's members with their party and named roles, one query (a row per
+    role held, joined)."""
+    members: dict[int, Membership] = {}
+    for row in (
         Membership.objects.filter(engagement=engagement)
         .select_related("user", "party")
-        .prefetch_related("roles")
-        .order_by("party__name", "user__username")
-    )
-    return members
+        .annotate(held_role=F("roles__title"))
+        .order_by("party__name", "user__username", "pk")
+    ):
+        member = members.setdefault(row.pk, row)
+        titles = member.__dict__.setdefault("held_role_titles", [])
+        if row.held_role:
+            titles.append(row.held_role)
+    for member in members.values():
+        member.__dict__["held_role_titles"].sort()
+    return list(members.values())
 
 
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
     Queries: columns (1), tasks (1), their letters (1), the version's prerequisites (1),
-    members and their roles (2), the events page (1, uncounted), operations (5).
+    members with their roles (1), the events page (1, uncounted), operations (4).
     """
     columns = list(
         VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
@@ -279,7 +286,8 @@ def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
 
 def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:
     """The engagement page's Operations section: the current update cycle, the next handover
-    or window, each duty's last attestation and timeliness, and the open issues (6 queries)."""
+    or window, each duty's last attestation and timeliness, and the open issues with their
+    count in each side's court (4 queries, 5 with an update cycle: its stages)."""
     now = now or timezone.now()
     cycle = (
         engagement.update_cycles.order_by(
@@ -294,11 +302,21 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         .order_by(Case(When(state=HandoverState.SCHEDULED, then=Value(0)), default=Value(1)))
         .first()
     )
-    issues = engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
-    courts = issues.aggregate(
-        vendor=Count("pk", filter=~Q(state=IssueState.WAITING)),
-        subscriber=Count("pk", filter=Q(state=IssueState.WAITING)),
+    # The five most severe open issues, each row carrying the counts of all open issues in
+    # each side's court (window aggregates): one query for the list and the counts.
+    open_issues = list(
+        engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
+        .annotate(
+            in_vendor_court=Window(Count("pk", filter=~Q(state=IssueState.WAITING))),
+            in_subscriber_court=Window(Count("pk", filter=Q(state=IssueState.WAITING))),
+        )
+        .order_by(SEVERITY_ORDER, "-created_at")[:5]
     )
+    first = open_issues[0] if open_issues else None
+    courts = {
+        "vendor": first.in_vendor_court if first else 0,
+        "subscriber": first.in_subscriber_court if first else 0,
+    }
     next_window = None
     if cycle is not None and cycle.is_open:
         upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
@@ -308,7 +326,7 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         "next_window": next_window,
         "handover": handover,
         "duties": duties_of(engagement, now),
-        "open_issues": list(issues.order_by(SEVERITY_ORDER, "-created_at")[:5]),
+        "open_issues": open_issues,
         "open_issue_count": courts["vendor"] + courts["subscriber"],
         "courts": courts,
         "now": now,
