@@ -40,7 +40,13 @@ from engagements.models import (
     TaskParty,
 )
 from engagements.rules import DUTY_TASK
-from engagements.selectors.common import EVENTS_PAGE_SIZE, PeekPage, letters_prefetch, progress
+from engagements.selectors.common import (
+    EVENTS_PAGE_SIZE,
+    PeekPage,
+    letters_prefetch,
+    progress,
+    url_maker,
+)
 from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
@@ -141,6 +147,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
     members = members_with_roles(engagement)
     waits = waits_of_tasks(tasks, engagement.template_version_id)
     rows: dict[int, MatrixRow] = {}
+    task_url = url_maker("engagements:task-detail")
     for task in tasks:
         row = rows.get(task.position)
         if row is None:
@@ -156,6 +163,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 cells=cells,
                 people=[holders(cell, members) for cell in cells],
             )
+        task.url = task_url(task.pk)
         task.waiting = policy.waiting_on(task)
         task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
