@@ -30,7 +30,6 @@ from engagements.models import (
     EngagementTask,
     MemberRole,
     Membership,
-    Organization,
 )
 from psaas_portal.params import parse_id
 from raci.choices import Phase
@@ -63,6 +62,7 @@ def portfolio(
     *,
     cse: str = "",
     subscriber: str = "",
+    subscriber_name: str = "",
     state: str = "",
     sort: str = "subscriber",
     page: int | str = 1,
@@ -71,7 +71,8 @@ def portfolio(
 
     Queries: the page count (1), the page with its annotated counts (1), the status
     counts, waiting-on counts and unheld roles of the page's tasks (1), the CSEs of the
-    page (1), and the filter choices (2).
+    page (1), and the CSE filter's choices (1). Subscribers are searched by name, so the
+    page does not list every subscriber.
     """
     today = timezone.localdate()
     qs = (
@@ -99,6 +100,8 @@ def portfolio(
         qs = qs.filter(memberships__user_id=cse_id, memberships__party__is_vendor=True)
     if (subscriber_id := parse_id(subscriber)) is not None:
         qs = qs.filter(organization_id=subscriber_id)
+    if subscriber_name := subscriber_name.strip()[:100]:
+        qs = qs.filter(organization__name__icontains=subscriber_name)
     if state in EngagementState.values:
         qs = qs.filter(state=state)
     sort = sort if sort in PORTFOLIO_SORTS else "subscriber"
@@ -127,15 +130,21 @@ def portfolio(
     return {
         "rows": rows,
         "page_obj": page_obj,
-        "filters": {"cse": cse, "subscriber": subscriber, "state": state, "sort": sort},
+        "filters": {
+            "cse": cse,
+            "subscriber": subscriber,
+            # The subscriber is searched by name (a field, not a list of every subscriber);
+            # a link's subscriber id shows as its name.
+            "subscriber_name": subscriber_name
+            or (engagements[0].organization.name if subscriber_id and engagements else ""),
+            "state": state,
+            "sort": sort,
+        },
         "cse_choices": User.objects.filter(
             memberships__party__is_vendor=True, memberships__engagement__in=visible
         )
         .distinct()
         .order_by("username"),
-        "subscriber_choices": Organization.objects.filter(engagements__in=visible)
-        .distinct()
-        .order_by("name"),
         "state_choices": EngagementState.choices,
         "sorts": [
             ("subscriber", "Subscriber"),
