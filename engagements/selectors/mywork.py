@@ -36,7 +36,7 @@ from engagements.models import (
     StandingDuty,
     UpdateCycle,
 )
-from engagements.rules import RuleName
+from engagements.rules import RULES, RuleName
 from engagements.selectors.common import (
     PAGE_SIZE,
     CountedPaginator,
@@ -165,42 +165,53 @@ def _any(names: list[RuleName], user) -> Q:
     return q
 
 
-def _waiting(user, now: dt.datetime) -> dict[str, QuerySet]:
-    """The operations waiting on the user's party, by kind, as unevaluated queries."""
+def _candidates(user, now: dt.datetime) -> dict[str, QuerySet]:
+    """By kind, the operations in the user's engagements in a state that may wait on
+    someone: a superset of what waits on the user, cheap to build (no rule)."""
     mine = {"engagement__memberships__user": user}
-    party = {"my_party": F("engagement__memberships__party_id")}
     return {
-        "cycles": UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
-        .annotate(**party)
-        .filter(_any(CYCLE_RULES, user)),
+        "cycles": UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine),
         "duties": StandingDuty.objects.late(now)
         .filter(**mine)
-        .exclude(engagement__state=EngagementState.CLOSED)
-        .annotate(**party)
-        .filter(policy.rule_q("attestation.record", user=user)),
-        "issues": Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
-        .annotate(**party)
-        .filter(_any(ISSUE_RULES, user)),
+        .exclude(engagement__state=EngagementState.CLOSED),
+        "issues": Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine),
         "handovers": Handover.objects.filter(
             state=HandoverState.SCHEDULED, starts_at__lt=now, **mine
-        )
-        .annotate(**party)
-        .filter(policy.rule_q("handover.record", user=user)),
+        ),
+        "checklists": InfrastructureChecklist.objects.filter(
+            status__in=RULES["checklist.review"].states or (), **mine
+        ),
     }
 
 
+def _waiting(user, now: dt.datetime, kind: str) -> QuerySet:
+    """The operations of one kind waiting on the user's party: the candidates, with the
+    party the user sits in, filtered by the rules that let that party act."""
+    rules = {
+        "cycles": lambda: _any(CYCLE_RULES, user),
+        "duties": lambda: policy.rule_q("attestation.record", user=user),
+        "issues": lambda: _any(ISSUE_RULES, user),
+        "handovers": lambda: policy.rule_q("handover.record", user=user),
+    }
+    return (
+        _candidates(user, now)[kind]
+        .annotate(my_party=F("engagement__memberships__party_id"))
+        .filter(rules[kind]())
+    )
+
+
 def operations_present(user, *, now: dt.datetime | None = None) -> set[str]:
-    """Which kinds of operations (and checklists to review) wait on the user at all, in one
-    query: on most visits none does, and their own queries are then not run."""
+    """Which kinds of operations (and checklists to review) may wait on the user at all, in
+    one query over their engagements (no rule yet): on most visits there are none, and
+    the kinds' own queries, which apply the rules, are then neither built nor run."""
     if not getattr(user, "is_authenticated", False):
         return set()
     now = now or timezone.now()
-    probes = {**_waiting(user, now), "checklists": _checklists_to_review(user)}
     kinds = [
         qs.annotate(waiting_kind=Value(kind, output_field=CharField()))
         .values_list("waiting_kind")
         .order_by()
-        for kind, qs in probes.items()
+        for kind, qs in _candidates(user, now).items()
     ]
     return {kind for (kind,) in kinds[0].union(*kinds[1:])}
 
@@ -209,17 +220,16 @@ def waiting_on_me(
     user, *, now: dt.datetime | None = None, present: set[str] | None = None
 ) -> list[dict]:
     """Operations that wait on the user's party: update cycle steps, duties past due, issues
-    in their court, a handover to record. One query tells which kinds have any (`present`,
-    when the caller has it), then one query per kind that has (2 more for cycles: their
-    seed tasks' letters and the seats), whatever the number of engagements."""
+    in their court, a handover to record. One query tells which kinds may have any
+    (`present`, when the caller has it), then one query per such kind (2 more for cycles:
+    their seed tasks' letters and the seats), whatever the number of engagements."""
     now = now or timezone.now()
     if present is None:
         present = operations_present(user, now=now)
-    waiting = _waiting(user, now)
     items: list[dict] = []
     cycles = (
         list(
-            waiting["cycles"]
+            _waiting(user, now, "cycles")
             .select_related("engagement__organization")
             .prefetch_related("stages")
             .order_by("created_at")[:50]
@@ -248,7 +258,9 @@ def waiting_on_me(
                 }
             )
     for duty in (
-        waiting["duties"].select_related("engagement__organization").order_by("due_at")[:50]
+        _waiting(user, now, "duties")
+        .select_related("engagement__organization")
+        .order_by("due_at")[:50]
         if "duties" in present
         else []
     ):
@@ -261,7 +273,7 @@ def waiting_on_me(
             }
         )
     for issue in (
-        waiting["issues"]
+        _waiting(user, now, "issues")
         .select_related("engagement__organization")
         .order_by(SEVERITY_ORDER, "created_at")[:50]
         if "issues" in present
@@ -280,7 +292,7 @@ def waiting_on_me(
             }
         )
     for handover in (
-        waiting["handovers"].select_related("engagement__organization")[:50]
+        _waiting(user, now, "handovers").select_related("engagement__organization")[:50]
         if "handovers" in present
         else []
     ):
