@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import (
@@ -17,6 +17,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from engagements import policy
@@ -128,6 +129,21 @@ def members_with_roles(engagement: Engagement) -> list[Membership]:
     return list(members.values())
 
 
+def letters_memo() -> Callable[[TaskParty], str]:
+    """A cell's letters as partials/letters.html renders them, rendered once per distinct
+    cell of the page (a 200-task matrix has a handful): the same markup as everywhere
+    else, without a template include per cell."""
+    memo: dict[tuple, str] = {}
+
+    def render(cell: TaskParty) -> str:
+        key = (tuple(cell.letters), cell.condition, cell.role_title)
+        if key not in memo:
+            memo[key] = render_to_string("partials/letters.html", {"cell": cell})
+        return memo[key]
+
+    return render
+
+
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
@@ -148,11 +164,15 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
     waits = waits_of_tasks(tasks, engagement.template_version_id)
     rows: dict[int, MatrixRow] = {}
     task_url = url_maker("engagements:task-detail")
+    letters_html = letters_memo()
     for task in tasks:
         row = rows.get(task.position)
         if row is None:
             by_party = {tp.party_id: tp for tp in task.parties.all()}
             cells = [by_party.get(c.party_id) for c in columns]
+            for cell in cells:
+                if cell is not None:
+                    cell.html = letters_html(cell)
             row = rows[task.position] = MatrixRow(
                 position=task.position,
                 name=task.name,
@@ -164,13 +184,14 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 people=[holders(cell, members) for cell in cells],
             )
         task.url = task_url(task.pk)
+        task.overdue = task.is_overdue  # read once: the page shows it and counts it
         task.waiting = policy.waiting_on(task)
         task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
     status_counts = Counter(task.status for task in onboarding)
     today = timezone.localdate()
-    overdue = sum(1 for t in tasks if t.is_overdue)
+    overdue = sum(1 for t in tasks if t.overdue)
     members_by_party = [
         (c.party, [m for m in members if m.party_id == c.party_id]) for c in columns
     ]
