@@ -7,20 +7,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 
-from . import policy
+from . import permissions, policy
 from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
 
 
 def get_engagement_for_view(user, engagement_id: int) -> Engagement:
+    """The engagement, and whether the viewer administers it read in the same query."""
     engagement = (
-        Engagement.objects.visible_to(user)
+        permissions.with_viewer_perms(Engagement.objects.visible_to(user), user)
         .select_related("organization", "template_version__template")
         .filter(pk=engagement_id)
         .first()
     )
     if engagement is None:
         raise Http404("No such engagement.")
-    return engagement
+    return permissions.remember_viewer_perms(engagement, user)
 
 
 def get_engagement_for_admin(user, engagement_id: int) -> Engagement:
@@ -47,7 +48,11 @@ def get_task_for_view(user, task_id: int) -> EngagementTask:
 
 
 def get_task_for_action(user, task_id: int) -> EngagementTask:
-    task = get_task_for_view(user, task_id)
+    """The task row alone (404 unless visible): the service it goes to reads it again, with
+    its letters, under the row lock, and decides there whether the person may act."""
+    task = EngagementTask.objects.visible_to(user).filter(pk=task_id).first()
+    if task is None:
+        raise Http404("No such task.")
     if task.retired_at is not None:
         raise PermissionDenied(
             "This task was dropped by a newer template version; it is kept read-only."

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
 from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
 
 from psaas_portal.auth import holds_permission
 
-from .choices import OrganizationKind
-from .models import Engagement, Membership, Profile
+from .identity import identity
+from .models import Engagement, EngagementUserObjectPermission, Membership
 from .querysets import PORTAL_ADMIN, VIEW, visible_engagements_q
 
 ADMINISTER = "administer_engagement"
@@ -66,12 +67,39 @@ def sync_member_permissions(engagement: Engagement, user: Any) -> None:
         remove_perm(codename, user, engagement)
 
 
+def with_viewer_perms(engagements: QuerySet[Engagement], user: Any) -> QuerySet[Engagement]:
+    """Reads whether the viewer administers each engagement with the engagements themselves
+    (an Exists on the rows visibility reads); `remember_viewer_perms` then keeps the answer,
+    so that `engagement_perms` does not read the permission rows a second time."""
+    if not user.is_authenticated or not user.is_active:
+        return engagements
+    return engagements.annotate(
+        viewer_administers=Exists(
+            EngagementUserObjectPermission.objects.filter(
+                user=user, permission__codename=ADMINISTER, content_object=OuterRef("pk")
+            )
+        )
+    )
+
+
+def remember_viewer_perms(engagement: Engagement, user: Any) -> Engagement:
+    """After `with_viewer_perms` and the visibility check: the viewer's perms are known."""
+    if hasattr(engagement, "viewer_administers"):
+        perms = {VIEW, ADMINISTER} if engagement.viewer_administers else {VIEW}
+        engagement.__dict__["_known_perms"] = (user.pk, perms)
+    return engagement
+
+
 def engagement_perms(user: Any, engagement: Engagement) -> set[str]:
-    """The user's own object permissions on one engagement (one query; no superuser shortcut)."""
+    """The user's own object permissions on one engagement (one query unless already read
+    with the engagement; no superuser shortcut)."""
     if not user.is_authenticated or not user.is_active:
         return set()
     if is_portal_admin(user):
         return set(OBJECT_PERMS)
+    known = engagement.__dict__.get("_known_perms")
+    if known is not None and known[0] == user.pk:
+        return set(known[1])
     return set(get_user_perms(user, engagement).values_list("codename", flat=True))
 
 
@@ -81,9 +109,4 @@ def can_administer(user: Any, engagement: Engagement) -> bool:
 
 def is_vendor_staff(user: Any) -> bool:
     """People of the vendor organisation (CSEs, admins): they have the portfolio."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return (
-        is_portal_admin(user)
-        or Profile.objects.filter(user=user, organization__kind=OrganizationKind.VENDOR).exists()
-    )
+    return identity(user).vendor_staff  # read with the viewer's other facts

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth.models import Permission
 from django.db.models import Q
+
+# Functions that read several of a person's facts at once (engagements.identity) and fill
+# the cache below: registered by the apps, tried before a permission is read alone.
+PRELOADERS: list[Callable[[Any], Any]] = []
 
 
 def holds_permission(user, perm: str) -> bool:
@@ -16,6 +23,10 @@ def holds_permission(user, perm: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     cache = user.__dict__.setdefault("_held_permissions", {})
+    for preload in PRELOADERS:
+        if perm in cache:
+            break
+        preload(user)
     if perm not in cache:
         app_label, codename = perm.split(".", 1)
         cache[perm] = Permission.objects.filter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 
 from engagements import events, policy
 from engagements.actions.golive import production_signed_off
@@ -14,7 +15,7 @@ from engagements.audit import record_event
 from engagements.choices import Environment, SeedTask, TaskStatus
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.models import Comment, EngagementTask, Event, SignOff
+from engagements.models import Comment, EngagementTask, Event, SignOff, TaskParty
 from engagements.statemachine import Move
 from engagements.states import DONE_ONLY_BY, TASK, person_may_reach
 from raci.models import Party
@@ -29,7 +30,9 @@ def lock_task(task: EngagementTask) -> EngagementTask:
     return (
         EngagementTask.objects.select_for_update(of=("self",))
         .select_related("engagement")
-        .prefetch_related("parties__party")
+        .prefetch_related(
+            Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
+        )
         .get(pk=task.pk)
     )
 

@@ -153,7 +153,10 @@ class Membership(models.Model):
 
     @property
     def role_titles(self) -> list[str]:
-        """The named roles held (prefetch `roles`)."""
+        """The named roles held (prefetch `roles`, or read them with the membership as
+        `held_role_titles`, see engagements.selectors.engagements.members_with_roles)."""
+        if "held_role_titles" in self.__dict__:
+            return self.__dict__["held_role_titles"]
         return sorted(role.title for role in self.roles.all())
 
 

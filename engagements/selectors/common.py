@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 
 from django.core.paginator import Paginator
 from django.db.models import (
@@ -11,6 +12,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.urls import reverse
 from django.utils.functional import cached_property
 
 from engagements import policy
@@ -118,3 +120,12 @@ def progress(status_counts: Counter) -> dict:
         "finished": finished,
         "percent": round(100 * finished / applicable) if applicable else 0,
     }
+
+
+def url_maker(name: str) -> Callable[[int], str]:
+    """The URL of one object by id, reversed once for a whole list (a page of 200 tasks
+    would otherwise resolve the same pattern 200 times)."""
+    sentinel = "2147483647"
+    pattern = reverse(name, args=[int(sentinel)])
+    head, tail = pattern.split(sentinel, 1)
+    return lambda pk: f"{head}{int(pk)}{tail}"

@@ -2,19 +2,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import (
     Case,
     Count,
+    F,
     IntegerField,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
+    Window,
 )
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from engagements import policy
@@ -38,7 +41,13 @@ from engagements.models import (
     TaskParty,
 )
 from engagements.rules import DUTY_TASK
-from engagements.selectors.common import EVENTS_PAGE_SIZE, PeekPage, letters_prefetch, progress
+from engagements.selectors.common import (
+    EVENTS_PAGE_SIZE,
+    PeekPage,
+    letters_prefetch,
+    progress,
+    url_maker,
+)
 from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
@@ -102,21 +111,44 @@ def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership])
 
 
 def members_with_roles(engagement: Engagement) -> list[Membership]:
-    """The engagement's members with their party and named roles, two queries."""
-    members = list(
+    """The engagement's members with their party and named roles, one query (a row per
+    role held, joined)."""
+    members: dict[int, Membership] = {}
+    for row in (
         Membership.objects.filter(engagement=engagement)
         .select_related("user", "party")
-        .prefetch_related("roles")
-        .order_by("party__name", "user__username")
-    )
-    return members
+        .annotate(held_role=F("roles__title"))
+        .order_by("party__name", "user__username", "pk")
+    ):
+        member = members.setdefault(row.pk, row)
+        titles = member.__dict__.setdefault("held_role_titles", [])
+        if row.held_role:
+            titles.append(row.held_role)
+    for member in members.values():
+        member.__dict__["held_role_titles"].sort()
+    return list(members.values())
+
+
+def letters_memo() -> Callable[[TaskParty], str]:
+    """A cell's letters as partials/letters.html renders them, rendered once per distinct
+    cell of the page (a 200-task matrix has a handful): the same markup as everywhere
+    else, without a template include per cell."""
+    memo: dict[tuple, str] = {}
+
+    def render(cell: TaskParty) -> str:
+        key = (tuple(cell.letters), cell.condition, cell.role_title)
+        if key not in memo:
+            memo[key] = render_to_string("partials/letters.html", {"cell": cell})
+        return memo[key]
+
+    return render
 
 
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
     Queries: columns (1), tasks (1), their letters (1), the version's prerequisites (1),
-    members and their roles (2), the events page (1, uncounted), operations (5).
+    members with their roles (1), the events page (1, uncounted), operations (4).
     """
     columns = list(
         VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
@@ -131,11 +163,16 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
     members = members_with_roles(engagement)
     waits = waits_of_tasks(tasks, engagement.template_version_id)
     rows: dict[int, MatrixRow] = {}
+    task_url = url_maker("engagements:task-detail")
+    letters_html = letters_memo()
     for task in tasks:
         row = rows.get(task.position)
         if row is None:
             by_party = {tp.party_id: tp for tp in task.parties.all()}
             cells = [by_party.get(c.party_id) for c in columns]
+            for cell in cells:
+                if cell is not None:
+                    cell.html = letters_html(cell)
             row = rows[task.position] = MatrixRow(
                 position=task.position,
                 name=task.name,
@@ -146,13 +183,15 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 cells=cells,
                 people=[holders(cell, members) for cell in cells],
             )
+        task.url = task_url(task.pk)
+        task.overdue = task.is_overdue  # read once: the page shows it and counts it
         task.waiting = policy.waiting_on(task)
         task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
     status_counts = Counter(task.status for task in onboarding)
     today = timezone.localdate()
-    overdue = sum(1 for t in tasks if t.is_overdue)
+    overdue = sum(1 for t in tasks if t.overdue)
     members_by_party = [
         (c.party, [m for m in members if m.party_id == c.party_id]) for c in columns
     ]
@@ -276,7 +315,8 @@ def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
 
 def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:
     """The engagement page's Operations section: the current update cycle, the next handover
-    or window, each duty's last attestation and timeliness, and the open issues (6 queries)."""
+    or window, each duty's last attestation and timeliness, and the open issues with their
+    count in each side's court (4 queries, 5 with an update cycle: its stages)."""
     now = now or timezone.now()
     cycle = (
         engagement.update_cycles.order_by(
@@ -291,11 +331,21 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         .order_by(Case(When(state=HandoverState.SCHEDULED, then=Value(0)), default=Value(1)))
         .first()
     )
-    issues = engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
-    courts = issues.aggregate(
-        vendor=Count("pk", filter=~Q(state=IssueState.WAITING)),
-        subscriber=Count("pk", filter=Q(state=IssueState.WAITING)),
+    # The five most severe open issues, each row carrying the counts of all open issues in
+    # each side's court (window aggregates): one query for the list and the counts.
+    open_issues = list(
+        engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
+        .annotate(
+            in_vendor_court=Window(Count("pk", filter=~Q(state=IssueState.WAITING))),
+            in_subscriber_court=Window(Count("pk", filter=Q(state=IssueState.WAITING))),
+        )
+        .order_by(SEVERITY_ORDER, "-created_at")[:5]
     )
+    first = open_issues[0] if open_issues else None
+    courts = {
+        "vendor": first.in_vendor_court if first else 0,
+        "subscriber": first.in_subscriber_court if first else 0,
+    }
     next_window = None
     if cycle is not None and cycle.is_open:
         upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
@@ -305,7 +355,7 @@ def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None
         "next_window": next_window,
         "handover": handover,
         "duties": duties_of(engagement, now),
-        "open_issues": list(issues.order_by(SEVERITY_ORDER, "-created_at")[:5]),
+        "open_issues": open_issues,
         "open_issue_count": courts["vendor"] + courts["subscriber"],
         "courts": courts,
         "now": now,

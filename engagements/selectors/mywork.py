@@ -3,12 +3,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import (
+    CharField,
     Count,
     Exists,
     F,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
+    Value,
 )
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +36,7 @@ from engagements.models import (
     StandingDuty,
     UpdateCycle,
 )
-from engagements.rules import RuleName
+from engagements.rules import RULES, RuleName
 from engagements.selectors.common import (
     PAGE_SIZE,
     CountedPaginator,
@@ -109,23 +112,30 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
         }
         for task in page_obj.object_list
     ]
+    present = operations_present(user)
     return {
         "counts": counts,
         "rows": rows,
         "page_obj": page_obj,
         "today": today,
-        "to_review": checklists_to_review(user),
+        "to_review": checklists_to_review(user) if "checklists" in present else [],
+        "operations_present": present,
     }
+
+
+def _checklists_to_review(user) -> QuerySet[InfrastructureChecklist]:
+    my_party = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=user).values(
+        "party_id"
+    )[:1]
+    return InfrastructureChecklist.objects.annotate(my_party=Subquery(my_party)).filter(
+        policy.rule_q("checklist.review", user=user)
+    )
 
 
 def checklists_to_review(user) -> list[InfrastructureChecklist]:
     """Submitted checklists waiting on a party of the user's that is Consulted on them (1 query)."""
-    my_party = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=user).values(
-        "party_id"
-    )[:1]
     return list(
-        InfrastructureChecklist.objects.annotate(my_party=Subquery(my_party))
-        .filter(policy.rule_q("checklist.review", user=user))
+        _checklists_to_review(user)
         .select_related("engagement__organization")
         .order_by("submitted_at")
     )
@@ -155,22 +165,77 @@ def _any(names: list[RuleName], user) -> Q:
     return q
 
 
-def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
-    """Operations that wait on the user's party: update cycle steps, duties past due, issues
-    in their court, a handover to record (5 queries, whatever the number of engagements)."""
-    now = now or timezone.now()
-    mine = {
-        "engagement__memberships__user": user,
+def _candidates(user, now: dt.datetime) -> dict[str, QuerySet]:
+    """By kind, the operations in the user's engagements in a state that may wait on
+    someone: a superset of what waits on the user, cheap to build (no rule)."""
+    mine = {"engagement__memberships__user": user}
+    return {
+        "cycles": UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine),
+        "duties": StandingDuty.objects.late(now)
+        .filter(**mine)
+        .exclude(engagement__state=EngagementState.CLOSED),
+        "issues": Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine),
+        "handovers": Handover.objects.filter(
+            state=HandoverState.SCHEDULED, starts_at__lt=now, **mine
+        ),
+        "checklists": InfrastructureChecklist.objects.filter(
+            status__in=RULES["checklist.review"].states or (), **mine
+        ),
     }
-    party = {"my_party": F("engagement__memberships__party_id")}
+
+
+def _waiting(user, now: dt.datetime, kind: str) -> QuerySet:
+    """The operations of one kind waiting on the user's party: the candidates, with the
+    party the user sits in, filtered by the rules that let that party act."""
+    rules = {
+        "cycles": lambda: _any(CYCLE_RULES, user),
+        "duties": lambda: policy.rule_q("attestation.record", user=user),
+        "issues": lambda: _any(ISSUE_RULES, user),
+        "handovers": lambda: policy.rule_q("handover.record", user=user),
+    }
+    return (
+        _candidates(user, now)[kind]
+        .annotate(my_party=F("engagement__memberships__party_id"))
+        .filter(rules[kind]())
+    )
+
+
+def operations_present(user, *, now: dt.datetime | None = None) -> set[str]:
+    """Which kinds of operations (and checklists to review) may wait on the user at all, in
+    one query over their engagements (no rule yet): on most visits there are none, and
+    the kinds' own queries, which apply the rules, are then neither built nor run."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    now = now or timezone.now()
+    kinds = [
+        qs.annotate(waiting_kind=Value(kind, output_field=CharField()))
+        .values_list("waiting_kind")
+        .order_by()
+        for kind, qs in _candidates(user, now).items()
+    ]
+    return {kind for (kind,) in kinds[0].union(*kinds[1:])}
+
+
+def waiting_on_me(
+    user, *, now: dt.datetime | None = None, present: set[str] | None = None
+) -> list[dict]:
+    """Operations that wait on the user's party: update cycle steps, duties past due, issues
+    in their court, a handover to record. One query tells which kinds may have any
+    (`present`, when the caller has it), then one query per such kind (2 more for cycles:
+    their seed tasks' letters and the seats), whatever the number of engagements."""
+    now = now or timezone.now()
+    if present is None:
+        present = operations_present(user, now=now)
     items: list[dict] = []
-    cycles = list(
-        UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine)
-        .annotate(**party)
-        .filter(_any(CYCLE_RULES, user))
-        .select_related("engagement__organization")
-        .prefetch_related("stages")
-        .order_by("created_at")[:50]
+    cycles = (
+        list(
+            _waiting(user, now, "cycles")
+            .select_related("engagement__organization")
+            .prefetch_related("stages")
+            .order_by("created_at")[:50]
+        )
+        if "cycles" in present
+        else []
     )
     tasks = seed_tasks_of_many({c.engagement_id for c in cycles}, CYCLE_TASKS) if cycles else {}
     seats = policy.seats_of(user, {c.engagement_id for c in cycles}) if cycles else {}
@@ -193,13 +258,11 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
                 }
             )
     for duty in (
-        StandingDuty.objects.late(now)
-        .filter(**mine)
-        .exclude(engagement__state=EngagementState.CLOSED)
-        .annotate(**party)
-        .filter(policy.rule_q("attestation.record", user=user))
+        _waiting(user, now, "duties")
         .select_related("engagement__organization")
         .order_by("due_at")[:50]
+        if "duties" in present
+        else []
     ):
         items.append(
             {
@@ -210,11 +273,11 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
             }
         )
     for issue in (
-        Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine)
-        .annotate(**party)
-        .filter(_any(ISSUE_RULES, user))
+        _waiting(user, now, "issues")
         .select_related("engagement__organization")
         .order_by(SEVERITY_ORDER, "created_at")[:50]
+        if "issues" in present
+        else []
     ):
         verb = {
             IssueState.WAITING: "Answer",
@@ -229,10 +292,9 @@ def waiting_on_me(user, *, now: dt.datetime | None = None) -> list[dict]:
             }
         )
     for handover in (
-        Handover.objects.filter(state=HandoverState.SCHEDULED, starts_at__lt=now, **mine)
-        .annotate(**party)
-        .filter(policy.rule_q("handover.record", user=user))
-        .select_related("engagement__organization")[:50]
+        _waiting(user, now, "handovers").select_related("engagement__organization")[:50]
+        if "handovers" in present
+        else []
     ):
         items.append(
             {

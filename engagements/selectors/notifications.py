@@ -6,6 +6,7 @@ from engagements.choices import (
     Channel,
     Delivery,
 )
+from engagements.identity import identity
 from engagements.models import (
     Notification,
     Profile,
@@ -14,11 +15,8 @@ from engagements.selectors.common import PAGE_SIZE
 
 
 def unread_count(user) -> int:
-    if not user.is_authenticated:
-        return 0
-    return Notification.objects.filter(
-        recipient=user, channel=Channel.PORTAL, read_at__isnull=True
-    ).count()
+    """The header's count: read with the viewer's other facts, once per request."""
+    return identity(user).unread
 
 
 def inbox(user, *, page: int | str = 1, unread_only: bool = False) -> dict:

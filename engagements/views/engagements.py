@@ -61,6 +61,7 @@ def portfolio(request):
         request.user,
         cse=g.get("cse", ""),
         subscriber=g.get("subscriber", ""),
+        subscriber_name=g.get("subscriber_name", ""),
         state=g.get("state", ""),
         sort=g.get("sort", "subscriber"),
         page=g.get("page", 1),

@@ -10,5 +10,5 @@ from engagements.selectors.mywork import waiting_on_me
 @require_GET
 def my_work(request):
     context = mywork_reads.my_work(request.user, page=request.GET.get("page", 1))
-    context["operations"] = waiting_on_me(request.user)
+    context["operations"] = waiting_on_me(request.user, present=context["operations_present"])
     return render(request, "engagements/my_work.html", context)

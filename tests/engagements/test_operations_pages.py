@@ -382,43 +382,43 @@ def test_operations_pages_at_two_sizes(
                 "engagement",
                 reverse("engagements:engagement-detail", args=[small.pk]),
                 reverse("engagements:engagement-detail", args=[large.pk]),
-                21,  # with a cycle's stages and the VM inventory
+                16,  # with a cycle's stages and the VM inventory
             ),
             (
                 "cycles",
                 reverse("engagements:cycles", args=[small.pk]),
                 reverse("engagements:cycles", args=[large.pk]),
-                12,
+                10,
             ),
             (
                 "cycle",
                 reverse("engagements:cycle-detail", args=[small_cycle.pk]),
                 reverse("engagements:cycle-detail", args=[large_cycle.pk]),
-                15,
+                13,
             ),
             (
                 "handover",
                 reverse("engagements:handover", args=[small.pk]),
                 reverse("engagements:handover", args=[large.pk]),
-                12,  # the person's seat (party and named roles) is one read
+                10,  # the person's seat (party and named roles) is one read
             ),
             (
                 "duties",
                 reverse("engagements:duties", args=[small.pk]),
                 reverse("engagements:duties", args=[large.pk]),
-                12,
+                10,
             ),
             (
                 "issues",
                 reverse("engagements:issues", args=[small.pk]),
                 reverse("engagements:issues", args=[large.pk]),
-                11,
+                9,
             ),
             (
                 "issue",
                 reverse("engagements:issue-detail", args=[small.issues.first().pk]),
                 reverse("engagements:issue-detail", args=[large.issues.first().pk]),
-                11,
+                9,
             ),
         ]:
             n_small, n_large = count(client, small_url), count(client, large_url)
