@@ -156,8 +156,13 @@ def sweep_issue_escalations(now: dt.datetime | None = None) -> int:
     """Open issues nobody has answered within their severity's response target: escalated to
     the engagement's CSE once (2 queries, plus one transaction per issue escalated)."""
     now = now or timezone.now()
+    # No target is shorter than an hour: issues raised within the last hour are not read.
     waiting = list(
-        Issue.objects.filter(state=IssueState.OPEN, escalated_at__isnull=True)
+        Issue.objects.filter(
+            state=IssueState.OPEN,
+            escalated_at__isnull=True,
+            created_at__lt=now - dt.timedelta(hours=1),
+        )
         .select_related("engagement")
         .order_by("pk")
     )

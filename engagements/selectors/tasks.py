@@ -13,8 +13,9 @@ from engagements.models import EngagementTask, InfrastructureChecklist
 from engagements.selectors.prerequisites import STARTING, waits_of
 
 
-def threaded(comments: list) -> list:
-    """Comments in order, each question with its answers (`thread`) under it."""
+def threaded(comments: list, *, answering_party: int | None = None) -> list:
+    """Comments in order, each question with its answers (`thread`) under it, and whether
+    the person may answer it (`can_answer`: open, and asked of their party)."""
     answers: dict[int, list] = {}
     for c in comments:
         if c.answer_to_id:
@@ -22,6 +23,9 @@ def threaded(comments: list) -> list:
     top = [c for c in comments if not c.answer_to_id]
     for c in top:
         c.thread = answers.get(c.pk, [])
+        c.can_answer = bool(
+            answering_party and c.is_open_question and c.addressed_to_id == answering_party
+        )
     return top
 
 
@@ -36,7 +40,14 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
         user,
         task,
         seat=seat,
-        names=["task.sign_off", "task.reopen", "task.ask", "task.consult", "task.override_order"],
+        names=[
+            "task.sign_off",
+            "task.reopen",
+            "task.ask",
+            "task.consult",
+            "task.answer",
+            "task.override_order",
+        ],
     )
     waits = waits_of(task)
     held_back = bool(waits) and task.prerequisites_overridden_at is None
@@ -79,7 +90,10 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
             )
         ],
         "signoffs": list(task.signoffs.select_related("signed_by", "party")),
-        "comments": threaded(list(task.comments.select_related("author", "addressed_to"))),
+        "comments": threaded(
+            list(task.comments.select_related("author", "addressed_to")),
+            answering_party=party_id if "task.answer" in offered else None,
+        ),
         "history": list(
             task.events.select_related("actor", "task").order_by("-created_at", "-id")[:100]
         ),
