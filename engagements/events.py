@@ -305,6 +305,8 @@ UPDATE_TEST_PASSED = _update(
 )
 UPDATE_TEST_FAILED = _update("update.test_failed", issue=True)
 UPDATE_GATE_OVERRIDDEN = _update("update.gate_overridden")
+# The vendor's Responsible people start either environment: the same holders.
+UPDATE_WINDOW_OVERRIDDEN = _update("update.window_overridden", then=(turn("cycle.start_dev"),))
 UPDATE_CANCELLED = _update("update.cancelled")
 
 

@@ -255,6 +255,10 @@ class ReasonForm(RevisionForm):
     reason = text("Reason", rows=2)
 
 
+class WindowOverrideForm(EnvironmentForm):
+    reason = text("Reason for starting outside the window", rows=2)
+
+
 class HandoverForm(forms.Form):
     starts_at = when("Starts")
     duration_minutes = forms.IntegerField(

@@ -28,6 +28,7 @@ from .states import (
     PREPARE_STATES,
     TASK,
     UPDATING_STATES,
+    WINDOW_OVERRIDE_STATES,
 )
 
 Letter = Literal["responsible", "accountable", "consulted", "signer", "member", "manager"]
@@ -55,6 +56,7 @@ RuleName = Literal[
     "cycle.finish",
     "cycle.test",
     "cycle.override",
+    "cycle.override_window",
     "cycle.cancel",
     "handover.schedule",
     "handover.reschedule",
@@ -248,6 +250,13 @@ RULES: dict[RuleName, Rule] = {
         states=frozenset(OVERRIDE_STATES),
         requires="gate_overridable",
         unmet="The gate has already been overridden for this cycle.",
+    ),
+    "cycle.override_window": Rule(
+        "cycle",
+        "accountable",
+        "let an update start outside its agreed window",
+        U,
+        states=frozenset(s for states in WINDOW_OVERRIDE_STATES.values() for s in states),
     ),
     "cycle.cancel": Rule(
         "cycle", "responsible", "cancel the update", U, states=_from(CYCLE, "cycle.cancel")

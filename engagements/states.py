@@ -123,6 +123,12 @@ PREPARE_STATES = {
     "production": (Y.PROPOSED, Y.AGREED, Y.DEV_UPDATING, Y.DEV_TESTING, Y.DEV_FAILED, Y.DEV_PASSED),
 }
 OVERRIDE_STATES = (Y.DEV_TESTING, Y.DEV_FAILED)
+# The states in which an environment's update may still start, so its window may be
+# overridden (the Accountable party lets it start outside the agreed window).
+WINDOW_OVERRIDE_STATES = {
+    "development": (Y.PROPOSED, Y.AGREED, Y.DEV_FAILED),
+    "production": (Y.PROPOSED, Y.AGREED, Y.DEV_UPDATING, Y.DEV_TESTING, Y.DEV_FAILED, Y.DEV_PASSED),
+}
 
 
 def production_gate_open(cycle: Any) -> bool:
@@ -131,6 +137,12 @@ def production_gate_open(cycle: Any) -> bool:
     return cycle.state == Y.DEV_PASSED or (
         cycle.override_at is not None and cycle.state in OVERRIDE_STATES
     )
+
+
+def window_allows_start(stage: Any, now: Any) -> bool:
+    """An environment's update starts within its agreed window, or outside it once the
+    Accountable party has overridden the window with a reason."""
+    return stage.window_override_at is not None or stage.window_start <= now <= stage.window_end
 
 
 H = HandoverState

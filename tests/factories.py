@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import factory
 from django.contrib.auth import get_user_model
@@ -88,15 +90,32 @@ def let_go_ahead(engagement) -> None:
     )
 
 
-def update_windows(days: int = 3) -> dict:
-    """A Development window `days` from now and a Production window two days after it."""
+def update_windows(days: float = 0) -> dict:
+    """A Development window from an hour before now + `days`, five hours long (with the
+    default, the Development update may start now), and a Production window right after it."""
     from django.utils import timezone
 
-    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=days)
+    base = timezone.now().replace(microsecond=0) + dt.timedelta(days=days, hours=-1)
     return {
-        Environment.DEVELOPMENT: (base, base + dt.timedelta(hours=4)),
-        Environment.PRODUCTION: (base + dt.timedelta(days=2), base + dt.timedelta(days=2, hours=4)),
+        Environment.DEVELOPMENT: (base, base + dt.timedelta(hours=5)),
+        Environment.PRODUCTION: (base + dt.timedelta(hours=5), base + dt.timedelta(hours=9)),
     }
+
+
+@contextmanager
+def in_window(cycle, environment: str, minutes: int = 1) -> Iterator[dt.datetime]:
+    """Run a block as if it were `minutes` into the cycle's window for `environment` (one
+    second later at each read of the clock, so events keep their order)."""
+    import itertools
+    from unittest import mock
+
+    stage = cycle.stages.get(environment=environment)
+    start = stage.window_start + dt.timedelta(minutes=minutes)
+    ticks = itertools.count()
+    with mock.patch(
+        "django.utils.timezone.now", side_effect=lambda: start + dt.timedelta(seconds=next(ticks))
+    ):
+        yield start
 
 
 def checklist_items(**overrides) -> dict[str, dict]:

@@ -35,7 +35,7 @@ from engagements.models import (
     VirtualMachine,
 )
 from engagements.policy import seed_task
-from engagements.states import CYCLE, production_gate_open
+from engagements.states import CYCLE, production_gate_open, window_allows_start
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
 MAX_WINDOW = dt.timedelta(days=7)
@@ -64,14 +64,15 @@ def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
     return out
 
 
+def span(start: dt.datetime, end: dt.datetime) -> str:
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
 def _window_text(windows: dict) -> str:
-    return "; ".join(
-        f"{Environment(env).label} {s:%Y-%m-%d %H:%M} to {e:%Y-%m-%d %H:%M} UTC"
-        for env, (s, e) in ((env, windows[env]) for env in (DEV, PROD))
-    )
+    return "; ".join(f"{Environment(env).label} {span(*windows[env])}" for env in (DEV, PROD))
 
 
-def _locked_cycle(cycle: UpdateCycle | int, revision: int | None = None) -> UpdateCycle:
+def locked_cycle(cycle: UpdateCycle | int, revision: int | None = None) -> UpdateCycle:
     pk = cycle if isinstance(cycle, int) else cycle.pk
     locked = (
         UpdateCycle.objects.select_for_update(of=("self",)).select_related("engagement").get(pk=pk)
@@ -88,7 +89,7 @@ def locked_stages(cycle: UpdateCycle) -> dict[str, UpdateStage]:
     return {s.environment: s for s in cycle.stages.select_for_update().all()}
 
 
-def _cycle_event(
+def cycle_event(
     cycle: UpdateCycle, kind: EventKind, *, actor: Any, task: Any, summary: str, **data: Any
 ) -> None:
     before = cycle.state
@@ -140,7 +141,7 @@ def propose_cycle(
         UpdateStage(cycle=cycle, environment=env, window_start=s, window_end=e)
         for env, (s, e) in windows.items()
     )
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_PROPOSED,
         actor=actor,
@@ -160,17 +161,28 @@ def propose_windows(
     revision: int | None = None,
 ) -> UpdateCycle:
     """Either side proposes other windows; the other side then accepts them."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     who = policy.check(actor, "cycle.windows", cycle, task=task)
     assert who.party_id is not None
     windows = _check_windows(windows)
     for env, stage in locked_stages(cycle).items():
         stage.window_start, stage.window_end = windows[env]
-        stage.save(update_fields=["window_start", "window_end"])
+        # New windows are agreed anew: an override of the old ones lapses.
+        stage.window_override_reason, stage.window_override_by = "", None
+        stage.window_override_at = None
+        stage.save(
+            update_fields=[
+                "window_start",
+                "window_end",
+                "window_override_reason",
+                "window_override_by",
+                "window_override_at",
+            ]
+        )
     CYCLE.apply(cycle, CycleState.PROPOSED)
     cycle.windows_proposed_by_id = who.party_id
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_WINDOWS_PROPOSED,
         actor=actor,
@@ -182,11 +194,11 @@ def propose_windows(
 
 @transaction.atomic
 def accept_windows(cycle: UpdateCycle, *, actor, revision: int | None = None) -> UpdateCycle:
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     policy.check(actor, "cycle.accept", cycle, task=task)
     CYCLE.apply(cycle, CycleState.AGREED)
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_WINDOWS_AGREED,
         actor=actor,
@@ -218,7 +230,7 @@ def record_preparation(
 
     All three are required; recording again replaces the earlier evidence (until the update
     of that environment starts)."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     if environment not in (DEV, PROD):
         raise DomainError("Choose Development or Production.")
@@ -279,7 +291,7 @@ def record_preparation(
     stage.access_provided, stage.present = True, present
     stage.prepared_at, stage.prepared_by = now, actor
     stage.save()
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_PREPARED,
         actor=actor,
@@ -303,7 +315,7 @@ def start_update(
     - no update starts before the subscriber recorded that environment's preparation;
     - Production waits for Development testing to pass, unless the Accountable party
       recorded an override (with a reason) after Development was updated."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     if environment not in (DEV, PROD):
         raise DomainError("Choose Development or Production.")
@@ -328,6 +340,13 @@ def start_update(
             "(VM snapshots, access, who will be present)."
         )
     limit = timezone.now() - dt.timedelta(hours=settings.SNAPSHOT_MAX_AGE_HOURS)
+    now = timezone.now()
+    if not window_allows_start(stage, now):
+        raise DomainError(
+            f"The {label} update cannot start now: its agreed window is "
+            f"{span(stage.window_start, stage.window_end)}. The Accountable party can let it "
+            "start outside the window, with a reason."
+        )
     stale = sorted(snap.vm for snap in stage.snapshots.all() if snap.taken_at < limit)
     if stale:
         raise DomainError(
@@ -343,7 +362,7 @@ def start_update(
         cycle.override_reason, cycle.override_by, cycle.override_at = "", None, None
     stage.save()
     CYCLE.apply(cycle, to)
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_STARTED,
         actor=actor,
@@ -362,12 +381,12 @@ def post_status(
     cycle: UpdateCycle, *, actor, message: str, revision: int | None = None
 ) -> UpdateCycle:
     """A status update during an update: an event that informs the subscriber."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     policy.check(actor, "cycle.status", cycle, task=task)
     message = clean_text(message, "status message", required=True)
     env = DEV if cycle.state == CycleState.DEV_UPDATING else PROD
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_STATUS_POSTED,
         actor=actor,
@@ -386,7 +405,7 @@ def finish_update(
     """The vendor marks the node updated, saying which manual scripts ran (or none).
 
     Development goes to testing; Production completes the cycle."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     policy.check(actor, "cycle.finish", cycle, task=task)
     scripts = clean_text(scripts, "note of manual scripts run (or 'none required')", required=True)
@@ -401,7 +420,7 @@ def finish_update(
         if env == DEV
         else f"updated Production to {cycle.release}; the update is complete"
     )
-    _cycle_event(
+    cycle_event(
         cycle, kind, actor=actor, task=task, summary=summary, environment=env, scripts=scripts
     )
     return cycle
@@ -419,7 +438,7 @@ def record_test(
 ) -> UpdateCycle:
     """The subscriber's Development test result. A failure raises an issue linked to the
     cycle and informs the vendor (its conditional letters fire on issues)."""
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     testing = seed_task(cycle.engagement_id, SeedTask.UPDATE_TESTING)
     policy.check(actor, "cycle.test", cycle, task=testing)
     if result not in TestResult.values:
@@ -434,7 +453,7 @@ def record_test(
     if result == TestResult.PASSED:
         data["retest"] = retest
         CYCLE.apply(cycle, CycleState.DEV_PASSED)
-        _cycle_event(
+        cycle_event(
             cycle,
             events.UPDATE_TEST_PASSED,
             actor=actor,
@@ -454,7 +473,7 @@ def record_test(
         cycle=cycle,
         origin_task=testing,
     )
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_TEST_FAILED,
         actor=actor,
@@ -467,36 +486,15 @@ def record_test(
 
 
 @transaction.atomic
-def override_gate(
-    cycle: UpdateCycle, *, actor, reason: str, revision: int | None = None
-) -> UpdateCycle:
-    """The Accountable party lets Production go ahead without passed Development tests."""
-    cycle = _locked_cycle(cycle, revision)
-    task = seed_task(cycle.engagement_id, UPDATES)
-    policy.check(actor, "cycle.override", cycle, task=task)
-    reason = clean_text(reason, "reason for the override", required=True)
-    cycle.override_reason, cycle.override_by, cycle.override_at = reason, actor, timezone.now()
-    _cycle_event(
-        cycle,
-        events.UPDATE_GATE_OVERRIDDEN,
-        actor=actor,
-        task=task,
-        summary=f"overrode the Development gate for {cycle.release}: {reason}",
-        reason=reason,
-    )
-    return cycle
-
-
-@transaction.atomic
 def cancel_cycle(
     cycle: UpdateCycle, *, actor, reason: str, revision: int | None = None
 ) -> UpdateCycle:
-    cycle = _locked_cycle(cycle, revision)
+    cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
     policy.check(actor, "cycle.cancel", cycle, task=task)
     reason = clean_text(reason, "reason", required=True)
     CYCLE.apply(cycle, CycleState.CANCELLED)
-    _cycle_event(
+    cycle_event(
         cycle,
         events.UPDATE_CANCELLED,
         actor=actor,

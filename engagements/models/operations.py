@@ -106,6 +106,12 @@ class UpdateStage(models.Model):
     tested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The Accountable party let this environment's update start outside its window.
+    window_override_reason = models.TextField(blank=True)
+    window_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    window_override_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["cycle", "environment"]  # "development" sorts before "production"
@@ -120,6 +126,10 @@ class UpdateStage(models.Model):
             models.CheckConstraint(
                 condition=Q(test_result="") | Q(test_result__in=TestResult.values),
                 name="stage_test_result_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_override_at__isnull=True) | ~Q(window_override_reason=""),
+                name="stage_window_override_has_reason",
             ),
         ]
 

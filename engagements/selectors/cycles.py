@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from engagements import policy
 from engagements.choices import OPEN_CYCLE_STATES, CycleState, Environment, SeedTask, Severity
 from engagements.models import Engagement, Event, UpdateCycle, UpdateStage
 from engagements.rules import RuleName
 from engagements.selectors.engagements import seed_tasks_of
-from engagements.states import production_gate_open
+from engagements.states import WINDOW_OVERRIDE_STATES, production_gate_open, window_allows_start
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
 CYCLE_TASKS = [SeedTask.UPDATES, SeedTask.UPDATE_TESTING]
@@ -73,11 +75,17 @@ def cycle_page(cycle: UpdateCycle, *, user: Any) -> dict:
     """Both environments' steps, the cycle's events as a timeline, its issues (8 queries)."""
     stages = list(
         UpdateStage.objects.filter(cycle=cycle)
-        .select_related("prepared_by", "tested_by")
+        .select_related("prepared_by", "tested_by", "window_override_by")
         .prefetch_related("snapshots")
     )
     by_env = {s.environment: s for s in stages}
     tasks = seed_tasks_of(cycle.engagement_id, CYCLE_TASKS)
+    offered = policy.offered(user, cycle, tasks=tasks)
+    now = timezone.now()
+    for stage in stages:
+        may_start = cycle.state in WINDOW_OVERRIDE_STATES[stage.environment]
+        stage.outside_window = may_start and not window_allows_start(stage, now)
+        stage.window_overridable = stage.outside_window and "cycle.override_window" in offered
     events = list(
         Event.objects.filter(engagement_id=cycle.engagement_id, data__cycle=cycle.pk)
         .select_related("actor", "task")
@@ -90,7 +98,7 @@ def cycle_page(cycle: UpdateCycle, *, user: Any) -> dict:
         "prod": by_env.get(PROD),
         "events": events,
         "issues": list(cycle.issues.order_by("-created_at")),
-        "offered": policy.offered(user, cycle, tasks=tasks),
+        "offered": offered,
         "severities": Severity.choices,
         "gate_open": production_gate_open(cycle),
     }

@@ -5,11 +5,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from engagements.actions.cycle_overrides import override_gate, override_window
 from engagements.actions.cycles import (
     accept_windows,
     cancel_cycle,
     finish_update,
-    override_gate,
     post_status,
     propose_cycle,
     propose_windows,
@@ -27,6 +27,7 @@ from engagements.forms import (
     RevisionForm,
     StatusMessageForm,
     TestResultForm,
+    WindowOverrideForm,
 )
 from engagements.lookups import (
     get_engagement_for_view,
@@ -139,6 +140,13 @@ CYCLE_ACTIONS = {
         ReasonForm,
         lambda c, u, d, f: override_gate(c, actor=u, reason=d["reason"], revision=d["revision"]),
         "Override recorded; Production may be updated.",
+    ),
+    "window": (
+        WindowOverrideForm,
+        lambda c, u, d, f: override_window(
+            c, actor=u, environment=d["environment"], reason=d["reason"], revision=d["revision"]
+        ),
+        "Override recorded; the update may start outside its window.",
     ),
     "cancel": (
         ReasonForm,

@@ -13,12 +13,12 @@ from django.utils import timezone
 from engagements import policy
 from engagements import reminders as reminder_sweeps
 from engagements import tasks as celery_tasks
+from engagements.actions.cycle_overrides import override_gate
 from engagements.actions.cycles import (
     SnapshotIn,
     accept_windows,
     cancel_cycle,
     finish_update,
-    override_gate,
     post_status,
     propose_cycle,
     propose_windows,
@@ -59,7 +59,7 @@ from engagements.models import (
     UpdateCycle,
 )
 from tests.conftest import task_of
-from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.factories import UserFactory, in_window, subscriber_party, vendor_party
 from tests.factories import update_windows as windows
 
 pytestmark = pytest.mark.django_db
@@ -122,8 +122,9 @@ def test_a_full_cycle(engagement_a, cse, engineer_a, agreed):
     assert state_of(agreed) == CycleState.DEV_TESTING
     record_test(agreed, actor=engineer_a, result="passed", notes="Logins, MFA, SSO ok")
     prepare(agreed, engineer_a, PROD)
-    start_update(agreed, actor=cse, environment=PROD)
-    finish_update(agreed, actor=cse, scripts="none required")
+    with in_window(agreed, PROD):
+        start_update(agreed, actor=cse, environment=PROD)
+        finish_update(agreed, actor=cse, scripts="none required")
     assert state_of(agreed) == CycleState.COMPLETED
     verbs = list(
         Event.objects.filter(data__cycle=agreed.pk).order_by("id").values_list("verb", flat=True)
@@ -217,7 +218,8 @@ def test_override_by_the_accountable_party_is_recorded_with_actor_and_reason(
     assert cycle.override_by == engineer_a and cycle.override_reason.startswith("Security")
     event = Event.objects.get(verb="update.gate_overridden")
     assert event.actor == engineer_a and event.data["reason"] == "Security fix; tests run after"
-    start_update(agreed, actor=cse, environment=PROD)
+    with in_window(agreed, PROD):
+        start_update(agreed, actor=cse, environment=PROD)
     assert state_of(agreed) == CycleState.PROD_UPDATING
 
 
@@ -814,15 +816,28 @@ def test_the_forms_each_side_is_offered_follow_the_state(agreed, cse, engineer_a
         cycle = UpdateCycle.objects.get(pk=agreed.pk)
         return {name.removeprefix("cycle.") for name in policy.offered(user, cycle)}
 
+    # The subscriber is Accountable on Updates: it may let an update start outside its window.
     assert offered(cse) == {"windows", "start_dev", "cancel"}
-    assert offered(engineer_a) == {"windows", "prepare_dev", "prepare_prod", "cancel"}
+    assert offered(engineer_a) == {
+        "windows",
+        "prepare_dev",
+        "prepare_prod",
+        "override_window",
+        "cancel",
+    }
     prepare(agreed, engineer_a)
     start_update(agreed, actor=cse, environment=DEV)
     assert offered(cse) == {"status", "finish"}
-    assert offered(engineer_a) == {"prepare_prod"}
+    assert offered(engineer_a) == {"prepare_prod", "override_window"}
     finish_update(agreed, actor=cse, scripts="none")
     assert offered(cse) == {"start_prod", "cancel"}  # offered, refused with the gate's reason
-    assert offered(engineer_a) == {"test", "override", "prepare_prod", "cancel"}
+    assert offered(engineer_a) == {
+        "test",
+        "override",
+        "prepare_prod",
+        "override_window",
+        "cancel",
+    }
 
 
 def test_whoever_heard_of_a_problem_hears_that_it_ended(engagement_a, team):

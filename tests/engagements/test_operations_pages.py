@@ -307,7 +307,7 @@ def grow(engagement, cse, engineer, n: int):
     now = timezone.now()
     for i in range(n):
         cycle = propose_cycle(
-            engagement, actor=cse, release=f"r{i}-{engagement.pk}", windows=windows(3 + i)
+            engagement, actor=cse, release=f"r{i}-{engagement.pk}", windows=windows()
         )
         accept_windows(cycle, actor=engineer)
         record_preparation(

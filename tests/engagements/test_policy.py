@@ -17,6 +17,7 @@ from django.utils import timezone
 from engagements import policy
 from engagements.actions import (
     checklists,
+    cycle_overrides,
     cycles,
     duties,
     engagements,
@@ -266,18 +267,36 @@ CYCLE_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
     "cycle.status": lambda c, u: cycles.post_status(c, actor=u, message="Halfway"),
     "cycle.finish": lambda c, u: cycles.finish_update(c, actor=u, scripts="none required"),
     "cycle.test": lambda c, u: cycles.record_test(c, actor=u, result="passed"),
-    "cycle.override": lambda c, u: cycles.override_gate(c, actor=u, reason="Security fix"),
+    "cycle.override": lambda c, u: cycle_overrides.override_gate(c, actor=u, reason="Security fix"),
+    "cycle.override_window": lambda c, u: _override_window(c, u),
     "cycle.cancel": lambda c, u: cycles.cancel_cycle(c, actor=u, reason="Postponed"),
 }
+
+
+def _override_window(cycle, user):
+    # The set-up lets both environments start outside their windows; take that back first.
+    UpdateStage.objects.filter(cycle=cycle, environment=Environment.PRODUCTION).update(
+        window_override_at=None, window_override_reason="", window_override_by=None
+    )
+    return cycle_overrides.override_window(
+        cycle, actor=user, environment=Environment.PRODUCTION, reason="The window was missed"
+    )
 
 
 def test_cycle_rules(engagement_a, personas, cse, engineer_a):
     cycle = cycles.propose_cycle(
         engagement_a, actor=cse, release="2027.1", windows=update_windows()
     )
-    # Both environments prepared, so that a start is refused only by the rules.
+    # Both environments prepared and free of their windows, so that a start is refused
+    # only by the rules (the window itself is tested in test_update_windows).
     UpdateStage.objects.filter(cycle=cycle).update(
-        prepared_at=timezone.now(), prepared_by=engineer_a, access_provided=True, present="Jane"
+        prepared_at=timezone.now(),
+        prepared_by=engineer_a,
+        access_provided=True,
+        present="Jane",
+        window_override_at=timezone.now(),
+        window_override_by=engineer_a,
+        window_override_reason="x",
     )
     for state in CycleState.values:
         for name, call in CYCLE_SERVICES.items():
