@@ -140,7 +140,7 @@ def seed_task(
     if environment is not None:
         tasks = tasks.filter(environment=environment)
     task = (
-        tasks.select_related("engagement")
+        tasks.select_related("engagement", "template_task")
         .prefetch_related("parties__party")
         .order_by("environment")
         .first()

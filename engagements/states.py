@@ -139,6 +139,21 @@ def production_gate_open(cycle: Any) -> bool:
     )
 
 
+def other_tool(expected: str, used: str) -> bool:
+    """Evidence made with another tool than the one the template names (accepted, flagged)."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    return bool(expected.strip()) and norm(used) != norm(expected)
+
+
+def template_tool(task: Any) -> str:
+    """The tool a live task's template names ("" when none, or for a task of no template)."""
+    template_task = getattr(task, "template_task", None) if task is not None else None
+    return getattr(template_task, "tool", "") or ""
+
+
 def window_allows_start(stage: Any, now: Any) -> bool:
     """An environment's update starts within its agreed window, or outside it once the
     Accountable party has overridden the window with a reason."""

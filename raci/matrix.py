@@ -80,6 +80,7 @@ class Row:
     due_offset_days: int | None = None
     phase: str = Phase.ONBOARDING
     four_eyes: bool = False
+    tool: str = ""
     requires: tuple[Requirement, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -105,6 +106,7 @@ class Row:
             tracking=task.tracking,
             phase=getattr(task, "phase", Phase.ONBOARDING),
             four_eyes=getattr(task, "four_eyes", False),
+            tool=getattr(task, "tool", ""),
             **more,
         )
 
@@ -160,6 +162,7 @@ def to_data(matrix: Matrix) -> dict[str, Any]:
                 "due_offset_days": row.due_offset_days,
                 "phase": row.phase,
                 "four_eyes": row.four_eyes,
+                "tool": row.tool,
                 "requires": [
                     {
                         "task": r.task,
@@ -396,6 +399,7 @@ def from_data(data: Any) -> Matrix:
                 due_offset_days=task.get("due_offset_days"),
                 phase=phase,
                 four_eyes=bool(task.get("four_eyes", False)),
+                tool=str(task.get("tool") or "").strip()[:120],
                 requires=tuple(sorted(requires, key=Requirement.text)),
             )
         )
@@ -476,6 +480,8 @@ def _row_changes(old: Row, new: Row, parties: list[str]) -> list[str]:
         changes.append(f"phase {old.phase} → {new.phase}")
     if old.four_eyes != new.four_eyes:
         changes.append("sign-off now needs four eyes" if new.four_eyes else "four eyes no longer")
+    if old.tool != new.tool:
+        changes.append(f"tool {old.tool or '(none)'} → {new.tool or '(none)'}")
     before, after = set(old.requires), set(new.requires)
     for r in sorted(after - before, key=Requirement.text):
         changes.append(f"now waits on {r.text()}")

@@ -157,6 +157,12 @@ class TemplateTask(models.Model):
         help_text="Days after kickoff the task is due, if it has a due date.",
     )
     phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.ONBOARDING)
+    tool = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The tool the template names for this task's work (the seed: Backing Up "
+        "uses the Command-Line Tools); offered first, another is accepted and flagged.",
+    )
     four_eyes = models.BooleanField(
         default=False,
         help_text="The person who signs it off must not be the person who completed it.",

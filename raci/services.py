@@ -129,6 +129,7 @@ def _inherit_from_previous(matrix: Matrix, template: RaciTemplate) -> None:
             row.description = row.description or old.description
             row.due_offset_days = old.due_offset_days
             row.phase, row.four_eyes = old.phase, old.four_eyes
+            row.tool = row.tool or old.tool
     # Prerequisites follow by task key or name, where the task they wait on is still there.
     refs = {row.ref for row in matrix.rows}
     names = {t.pk: (t.key or t.name) for t in previous.tasks.all()}
@@ -192,6 +193,7 @@ def create_version(
             due_offset_days=row.due_offset_days,
             phase=row.phase,
             four_eyes=row.four_eyes,
+            tool=row.tool,
         )
         for position, row in enumerate(matrix.rows, start=1)
     )
@@ -374,6 +376,7 @@ def update_task(version: TemplateVersion, *, task_id: int, actor, **fields) -> T
         "due_offset_days",
         "phase",
         "four_eyes",
+        "tool",
     }
     for name, value in fields.items():
         if name not in allowed:

@@ -169,6 +169,7 @@ def update_task(request, version_id: int):
             due_offset_days=int(offset) if offset else None,
             phase=request.POST.get("phase", Phase.ONBOARDING),
             four_eyes=bool(request.POST.get("four_eyes")),
+            tool=request.POST.get("tool", "")[:120],
         )
 
     return _edit(request, version_id, action, "Task saved.")

@@ -25,6 +25,7 @@ from engagements.models import (
 )
 from engagements.policy import seed_task
 from engagements.rules import DUTY_TASK
+from engagements.states import other_tool, template_tool
 
 # cadence, grace (days)
 DUTY_DEFAULTS: dict[str, tuple[int, int]] = {DutyKind.BACKUP: (1, 1), DutyKind.MONITORING: (30, 7)}
@@ -174,6 +175,10 @@ def record_attestation(
         AttestationToken.objects.filter(pk=token.pk).update(last_used_at=now)
     what = duty.get_kind_display().lower()
     late = "" if on_time else " (late)"
+    expected = template_tool(task)
+    flagged = duty.kind == DutyKind.BACKUP and other_tool(expected, fields["tool"])
+    if flagged:
+        late += f" with {fields['tool']}, not the template's {expected}"
     summary = (
         f"attested {what} done at {performed_at:%Y-%m-%d %H:%M} UTC{late}"
         if succeeded
@@ -191,6 +196,7 @@ def record_attestation(
             "summary": summary,
             "on_time": on_time,
             "after_miss": succeeded and after_miss,
+            **({"other_tool": fields["tool"]} if flagged else {}),
             **({"via": "token", "token": token.prefix} if token else {}),
         },
     )

@@ -8,9 +8,11 @@ from typing import Any
 from django.utils import timezone
 
 from engagements import policy
+from engagements.choices import DutyKind
 from engagements.models import Attestation, AttestationToken, Engagement
 from engagements.rules import DUTY_TASK
 from engagements.selectors.engagements import duties_of, seed_tasks_of
+from engagements.states import other_tool, template_tool
 
 
 def duties_page(engagement: Engagement, *, user: Any, now: dt.datetime | None = None) -> dict:
@@ -24,9 +26,14 @@ def duties_page(engagement: Engagement, *, user: Any, now: dt.datetime | None = 
         .order_by("-performed_at", "-id")[:40]
     )
     for duty in duties:
-        # What the page shows with each duty: the offered rules and its recent attestations.
+        # What the page shows with each duty: the offered rules, its recent attestations,
+        # and the tool its template names (offered first; another is flagged).
+        tool = template_tool(tasks.get(DUTY_TASK[duty.kind]))
         setattr(duty, "offered", policy.offered(user, duty, tasks=tasks, seat=seat))  # noqa: B010
+        setattr(duty, "tool", tool)  # noqa: B010
         setattr(duty, "recent", [a for a in recent if a.duty_id == duty.pk][:10])  # noqa: B010
+        for a in duty.recent:  # type: ignore[attr-defined]
+            a.other_tool = duty.kind == DutyKind.BACKUP and other_tool(tool, a.tool)
     can_manage_tokens = "token.create" in policy.offered(
         user, engagement, names=["token.create"], tasks=tasks, seat=seat
     )

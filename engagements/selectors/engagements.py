@@ -289,6 +289,7 @@ def seed_tasks_of_many(
     tasks = (
         EngagementTask.objects.live()
         .filter(engagement_id__in=engagement_ids, key__in=keys)
+        .select_related("template_task")
         .prefetch_related(letters_prefetch())
         .order_by("environment")
     )
