@@ -9,11 +9,11 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from psaas_portal.auth import holds_permission
 
-from .choices import OPEN_STATUSES
+from .choices import OPEN_STATUSES, IssueState
 
 VIEW = "view_engagement"
 PORTAL_ADMIN = "engagements.administer_portal"
@@ -68,6 +68,21 @@ def is_due_soon(due_date: dt.date | None, today: dt.date) -> bool:
 
 def is_past_grace(due_date: dt.date | None, today: dt.date) -> bool:
     return due_date is not None and due_date < grace_cutoff(today)
+
+
+# An escalation stays open while what it was about is still owed: a task escalated for its
+# current due date and still open; an issue escalated and still unanswered (open).
+def escalated_task_q(prefix: str = "") -> Q:
+    return Q(
+        **{
+            f"{prefix}status__in": list(OPEN_STATUSES),
+            f"{prefix}escalated_for": F(f"{prefix}due_date"),
+        }
+    )
+
+
+def escalated_issue_q(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}state": IssueState.OPEN, f"{prefix}escalated_at__isnull": False})
 
 
 class EngagementQuerySet(models.QuerySet):

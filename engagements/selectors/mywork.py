@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import (
     CharField,
     Count,
@@ -15,6 +16,7 @@ from django.db.models import (
 )
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from engagements import policy
 from engagements.choices import (
@@ -27,6 +29,7 @@ from engagements.choices import (
     TaskStatus,
 )
 from engagements.models import (
+    Comment,
     EngagementTask,
     Handover,
     InfrastructureChecklist,
@@ -36,6 +39,7 @@ from engagements.models import (
     StandingDuty,
     UpdateCycle,
 )
+from engagements.querysets import escalated_issue_q, escalated_task_q
 from engagements.rules import RULES, RuleName
 from engagements.selectors.common import (
     PAGE_SIZE,
@@ -181,6 +185,30 @@ def _candidates(user, now: dt.datetime) -> dict[str, QuerySet]:
         "checklists": InfrastructureChecklist.objects.filter(
             status__in=RULES["checklist.review"].states or (), **mine
         ),
+        # Open questions put to the party the user sits in (answered by its members).
+        "questions": Comment.objects.filter(
+            addressed_to__isnull=False,
+            answered_at__isnull=True,
+            task__retired_at__isnull=True,
+            task__engagement__memberships__user=user,
+            task__engagement__memberships__party_id=F("addressed_to_id"),
+        ),
+        # Escalations open on the engagements where the user is the vendor's CSE.
+        "escalated_tasks": EngagementTask.objects.live().filter(
+            escalated_task_q(), **_as_cse(user, "engagement__")
+        ),
+        "escalated_issues": Issue.objects.filter(
+            escalated_issue_q(), **_as_cse(user, "engagement__")
+        ),
+    }
+
+
+def _as_cse(user, to_engagement: str) -> dict:
+    memberships = f"{to_engagement}memberships__"
+    return {
+        f"{memberships}user": user,
+        f"{memberships}party__is_vendor": True,
+        f"{memberships}roles__title": settings.CSE_ROLE,
     }
 
 
@@ -302,6 +330,68 @@ def waiting_on_me(
                 "engagement": handover.engagement,
                 "url": reverse("engagements:handover", args=[handover.engagement_id]),
                 "since": handover.starts_at,
+            }
+        )
+    items.extend(_questions_and_escalations(user, present))
+    return items
+
+
+def _questions_and_escalations(user, present: set[str]) -> list[dict]:
+    """Questions the user's party was asked and has not answered; for a CSE, the open
+    escalations of their engagements (one query per kind present)."""
+    now = timezone.now()
+    items: list[dict] = []
+    candidates = _candidates(user, now)
+    for question in (
+        candidates["questions"]
+        .select_related("author", "task__engagement__organization")
+        .order_by("created_at")[:50]
+        if "questions" in present
+        else []
+    ):
+        asker = question.author.get_full_name() or question.author.username
+        items.append(
+            {
+                "what": f"Answer {asker}'s question on {question.task.name}: "
+                f"“{Truncator(question.body).chars(80)}”",
+                "engagement": question.task.engagement,
+                "url": reverse("engagements:task-detail", args=[question.task_id])
+                + f"#comment-{question.pk}",
+                "since": question.created_at,
+            }
+        )
+    for task in (
+        candidates["escalated_tasks"]
+        .select_related("engagement__organization")
+        .order_by("due_date", "pk")[:50]
+        if "escalated_tasks" in present
+        else []
+    ):
+        env = f" [{task.get_environment_display()}]" if task.environment else ""
+        items.append(
+            {
+                "what": f"Escalated: {task.name}{env} is overdue since {task.due_date:%-d %b}",
+                "engagement": task.engagement,
+                "url": reverse("engagements:task-detail", args=[task.pk]),
+                "since": task.due_date,
+                "escalated": True,
+            }
+        )
+    for issue in (
+        candidates["escalated_issues"]
+        .select_related("engagement__organization")
+        .order_by(SEVERITY_ORDER, "created_at")[:50]
+        if "escalated_issues" in present
+        else []
+    ):
+        items.append(
+            {
+                "what": f"Escalated: issue #{issue.pk} ({issue.get_severity_display().lower()}) "
+                f"is past its response target: {issue.title}",
+                "engagement": issue.engagement,
+                "url": reverse("engagements:issue-detail", args=[issue.pk]),
+                "since": issue.escalated_at,
+                "escalated": True,
             }
         )
     return items

@@ -210,3 +210,53 @@ def test_before_an_update_window(engagement_a, people, cse, engineer_a, mailoutb
     deliver_pending_batches()
     subjects = {m.subject for m in mailoutbox}
     assert any("An update window starts within a day" in s for s in subjects), subjects
+
+
+def test_my_work_lists_the_cses_open_escalations_and_the_questions_put_to_a_party(
+    client_for, engagement_a, people
+):
+    """My work of the people asked lists the open question; the CSE's lists the open
+    escalations of their engagements; neither shows to anyone else, and both leave once
+    answered or no longer owed."""
+    from django.urls import reverse
+
+    from engagements.actions.questions import answer_question
+    from engagements.actions.tasks import add_comment
+
+    infra = task_of(engagement_a, "infrastructure", Environment.DEVELOPMENT)
+    EngagementTask.objects.filter(engagement=engagement_a).exclude(pk=infra.pk).update(
+        due_date=None
+    )
+    overdue(infra, 10)
+    sweep_task_escalations()
+    integration = task_of(engagement_a, "code_integration")  # Auth0 C, I; Subscriber R, A
+    question = add_comment(
+        integration,
+        actor=people["cse"],
+        body="Which SDK does your app use?",
+        addressed_to=subscriber_party(),
+    )
+
+    def my_work(who: str) -> str:
+        page = client_for(people[who]).get(reverse("engagements:my-work")).content.decode()
+        if 'data-testid="operations-waiting"' not in page:
+            return ""
+        return page.split('data-testid="operations-waiting"')[1].split("</section>")[0]
+
+    cse = my_work("cse")
+    assert "escalated</span>" in cse and "Infrastructure" in cse and "overdue since" in cse
+    assert "Which SDK" not in cse  # asked of the subscriber, not of the vendor
+    for who in ("eng", "lead"):  # the subscriber's members are asked
+        listed = my_work(who)
+        assert "question on Code Integration" in listed and "Which SDK" in listed
+        assert f"#comment-{question.pk}" in listed
+        assert "escalated</span>" not in listed  # only the CSE's My work lists escalations
+    assert "Which SDK" not in my_work("sales") and "escalated" not in my_work("sales")
+
+    answer_question(question, actor=people["eng"], body="auth0-spa-js")
+    # A new due date: the escalation for the old one is no longer open.
+    EngagementTask.objects.filter(pk=infra.pk).update(
+        due_date=timezone.localdate() + dt.timedelta(days=5)
+    )
+    assert my_work("lead") == "" or "Which SDK" not in my_work("lead")
+    assert "escalated</span>" not in my_work("cse")

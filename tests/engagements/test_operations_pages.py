@@ -488,7 +488,7 @@ def test_my_work_lists_the_operations_waiting_on_each_side(
     move_issue(issue, actor=cse, to="waiting", note="Logs please")
     assert f"Answer issue #{issue.pk}: Login loops" in items(engineer_a)
     page = client_for(engineer_a).get(reverse("engagements:my-work"))
-    assert b"Operations waiting on you" in page.content
+    assert b"Waiting on you: operations, questions, escalations" in page.content
     assert b"Appliance B" not in page.content
 
 
