@@ -40,7 +40,7 @@ from engagements.models import (
     StandingDuty,
     TaskParty,
 )
-from engagements.rules import DUTY_TASK
+from engagements.rules import DUTY_TASK, RULES
 from engagements.selectors.common import (
     EVENTS_PAGE_SIZE,
     PeekPage,
@@ -98,6 +98,33 @@ def responsible_people(task: EngagementTask, members: list[Membership]) -> list[
     return [
         name for cell in task.parties.all() if cell.responsible for name in holders(cell, members)
     ]
+
+
+NEXT_MOVE = {
+    TaskStatus.NOT_STARTED: "to start it",
+    TaskStatus.IN_PROGRESS: "to finish it",
+    TaskStatus.BLOCKED: "to unblock it",
+    TaskStatus.DONE: "to sign it off",
+}
+
+
+def waiting_for(task: EngagementTask, members: list[Membership]) -> str:
+    """Whom an open task waits on, by name, and for what: "Alex Acme, to finish it" (the
+    holders of the letter its next move needs: the signers once done, else Responsible);
+    the party where no member holds the letter's role; "" when closed."""
+    side = policy.waiting_on(task)
+    if not side:
+        return ""
+    signing = task.status in (RULES["task.sign_off"].states or ())
+    ids = policy.signer_party_ids(task) if signing else policy.responsible_party_ids(task)
+    cells = [cell for cell in task.parties.all() if cell.party_id in ids]
+    names = [name for cell in cells for name in holders(cell, members)]
+    who = ", ".join(names) or " and ".join(
+        f"the {cell.party.name}"
+        + (f" {cell.role_title} (no one holds it)" if cell.role_title else "")
+        for cell in cells
+    )
+    return f"{who}, {NEXT_MOVE.get(TaskStatus(task.status), 'to act')}"
 
 
 def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership]) -> list[str]:
@@ -185,7 +212,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
             )
         task.url = task_url(task.pk)
         task.overdue = task.is_overdue  # read once: the page shows it and counts it
-        task.waiting = policy.waiting_on(task)
+        task.waiting = waiting_for(task, members)
         task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]

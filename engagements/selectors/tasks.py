@@ -10,6 +10,7 @@ from django.utils import timezone
 from engagements import policy
 from engagements.choices import SeedTask
 from engagements.models import EngagementTask, InfrastructureChecklist
+from engagements.selectors.engagements import members_with_roles, waiting_for
 from engagements.selectors.prerequisites import STARTING, waits_of
 
 
@@ -100,7 +101,7 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
         "overridden_by": (
             task.prerequisites_overridden_by if task.prerequisites_overridden_at else None
         ),
-        "waiting_on": policy.waiting_on(task),
+        "waiting_on": waiting_for(task, members_with_roles(task.engagement)),
         "checklist": checklist,
         "today": timezone.localdate(),
     }

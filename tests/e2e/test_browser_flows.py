@@ -118,6 +118,19 @@ def test_an_update_cycle_from_snapshots_to_production(page, engagement_a, engine
     expect(page.get_by_text("Preparation recorded.")).to_be_visible()
     expect(page.get_by_test_id("development-prepared")).to_contain_text("snap-development-2")
 
+    def allow_outside_window(environment: str):
+        # The windows are two days off: the subscriber (Accountable) lets the update start now.
+        label = f"Let the {environment} update start outside its window"
+        page.get_by_label(label).fill("Security fix; we are ready now")
+        form = page.locator("form").filter(has=page.get_by_label(label))
+        form.get_by_role("button", name="Allow a start outside the window").click()
+        expect(page.get_by_text("the update may start outside its window")).to_be_visible()
+        expect(page.get_by_test_id(f"{environment.lower()}-window")).to_contain_text(
+            "Security fix; we are ready now"
+        )
+
+    allow_outside_window("Development")
+
     # The CSE runs the Development update and marks it done.
     page.context.clear_cookies()
     sign_in(page, cse.username, PASSWORD)
@@ -143,6 +156,7 @@ def test_an_update_cycle_from_snapshots_to_production(page, engagement_a, engine
     expect(page.get_by_test_id("dev-test")).to_contain_text("passed")
     prepare("production")
     expect(page.get_by_test_id("production-prepared")).to_contain_text("snap-production-1")
+    allow_outside_window("Production")
 
     # The CSE completes Production.
     page.context.clear_cookies()

@@ -104,3 +104,28 @@ def test_exports(client_for, engagement_a, engineer_a):
     assert lines[0][:3] == ["time (UTC)", "actor", "event"]
     # Words, not the stored verb: the event's declared title.
     assert lines[-1][1:4] == ["engineer-a", "Monitoring: not started → in progress", "Monitoring"]
+
+
+def test_waiting_on_names_the_people_and_the_next_step(
+    client_for, engagement_a, cse, engineer_a, org_a
+):
+    """ "Waiting on" names people and the step: the Responsible holders to move it, the
+    signers once done (issue 12, item 1)."""
+    from engagements.actions.membership import add_member
+    from tests.factories import UserFactory, subscriber_party
+
+    named = UserFactory(username="dana", first_name="Dana", last_name="Doe", organization=org_a)
+    add_member(engagement_a, named, party=subscriber_party())
+    monitoring = task_of(engagement_a, "monitoring")  # Auth0 I; Subscriber R, A (no role)
+    page = client_for(cse).get(reverse("engagements:engagement-detail", args=[engagement_a.pk]))
+    html = page.content.decode()
+    assert "Dana Doe" in html and ", to start it</span>" in html
+    panel = client_for(cse).get(reverse("engagements:task-detail", args=[monitoring.pk]))
+    text = panel.content.decode()
+    waiting = text.split("waiting on ")[1].split("</")[0].strip()
+    assert "Dana Doe" in waiting and waiting.endswith("to start it")
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    transition_task(monitoring, to=TaskStatus.DONE, actor=engineer_a)
+    text = client_for(cse).get(reverse("engagements:task-detail", args=[monitoring.pk]))
+    waiting = text.content.decode().split("waiting on ")[1].split("</")[0].strip()
+    assert "Dana Doe" in waiting and waiting.endswith("to sign it off")
