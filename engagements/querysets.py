@@ -81,6 +81,15 @@ def escalated_task_q(prefix: str = "") -> Q:
     )
 
 
+def is_escalated(task: Any) -> bool:
+    """The same rule as escalated_task_q, for a task in hand."""
+    return (
+        task.status in OPEN_STATUSES
+        and task.escalated_for is not None
+        and task.escalated_for == task.due_date
+    )
+
+
 def escalated_issue_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}state": IssueState.OPEN, f"{prefix}escalated_at__isnull": False})
 

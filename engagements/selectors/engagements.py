@@ -17,6 +17,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from engagements.choices import (
 )
 from engagements.models import (
     Attestation,
+    Comment,
     Engagement,
     EngagementTask,
     Event,
@@ -40,6 +42,7 @@ from engagements.models import (
     StandingDuty,
     TaskParty,
 )
+from engagements.querysets import is_escalated
 from engagements.rules import DUTY_TASK, RULES
 from engagements.selectors.common import (
     EVENTS_PAGE_SIZE,
@@ -182,8 +185,17 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
             "party"
         )
     )
+    open_questions = (
+        Comment.objects.filter(task=OuterRef("pk"), addressed_to__isnull=False)
+        .filter(answered_at__isnull=True)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
     tasks = list(
         engagement.tasks.live()
+        .annotate(open_questions=Coalesce(Subquery(open_questions), 0))
         .prefetch_related(letters_prefetch())
         .order_by("position", "environment")
     )
@@ -213,6 +225,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         task.url = task_url(task.pk)
         task.overdue = task.is_overdue  # read once: the page shows it and counts it
         task.waiting = waiting_for(task, members)
+        task.escalated = is_escalated(task)
         task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]

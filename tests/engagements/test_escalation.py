@@ -253,6 +253,12 @@ def test_my_work_lists_the_cses_open_escalations_and_the_questions_put_to_a_part
         assert "escalated</span>" not in listed  # only the CSE's My work lists escalations
     assert "Which SDK" not in my_work("sales") and "escalated" not in my_work("sales")
 
+    # The engagement page marks the escalated task and counts the open question.
+    url = reverse("engagements:engagement-detail", args=[engagement_a.pk])
+    html = client_for(people["sales"]).get(url).content.decode()
+    assert f'data-testid="escalated-{infra.pk}"' in html
+    assert f'data-testid="questions-{integration.pk}">1 open question<' in html
+
     answer_question(question, actor=people["eng"], body="auth0-spa-js")
     # A new due date: the escalation for the old one is no longer open.
     EngagementTask.objects.filter(pk=infra.pk).update(
@@ -260,3 +266,5 @@ def test_my_work_lists_the_cses_open_escalations_and_the_questions_put_to_a_part
     )
     assert my_work("lead") == "" or "Which SDK" not in my_work("lead")
     assert "escalated</span>" not in my_work("cse")
+    html = client_for(people["sales"]).get(url).content.decode()
+    assert "escalated-" not in html.split("<table")[1] and "open question" not in html
