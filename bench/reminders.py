@@ -153,6 +153,23 @@ def run(args) -> None:
     print(
         f"batches of {args.batch_size}: {batches}; queries per batch: {len(ctx.captured_queries) / max(batches, 1):.1f}"
     )
+    # Escalation (issue 12): past the grace period each open task escalates once per due
+    # date, in its own transaction (an audited event and its notifications); a second
+    # sweep the same day finds nothing new.
+    from engagements.escalations import sweep_task_escalations
+    from engagements.models import Event
+
+    for run_no in (1, 2):
+        started = time.monotonic()
+        with CaptureQueriesContext(connection) as ctx:
+            escalated = sweep_task_escalations(batch_size=args.batch_size)
+        seconds = time.monotonic() - started
+        n = len(ctx.captured_queries)
+        print(
+            f"escalation sweep {run_no}: {seconds:.1f} s, {n} queries, {escalated} escalated"
+            + (f" ({n / escalated:.1f} queries each)" if escalated else "")
+        )
+    print(f"task.escalated events: {Event.objects.filter(verb='task.escalated').count()}")
     if args.send:
         sink = Sink()
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
