@@ -70,7 +70,9 @@ def endpoints(provider: Provider) -> dict[str, str]:
         )
     found = {k: document[k] for k in ENDPOINTS if isinstance(document.get(k), str)}
     if len(found) < len(ENDPOINTS):
-        raise Unavailable(f"{provider.name}'s discovery document lacks an endpoint the portal needs.")
+        raise Unavailable(
+            f"{provider.name}'s discovery document lacks an endpoint the portal needs."
+        )
     with _lock:
         _cache[key] = (now + settings.SSO_DISCOVERY_SECONDS, found)
     return {**found, **provider.endpoints}

@@ -98,7 +98,9 @@ def email_first(request):
     ):
         next_url = ""
     if form.is_valid():
-        return redirect(start_url(form.provider, next_url=next_url, email=form.cleaned_data["email"]))
+        return redirect(
+            start_url(form.provider, next_url=next_url, email=form.cleaned_data["email"])
+        )
     context = {
         "form": PortalAuthenticationForm(request),
         "email_form": form,

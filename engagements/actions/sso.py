@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from engagements.actions.invitations import account_for_email, organization_for, clean_email
+from engagements.actions.invitations import account_for_email, clean_email, organization_for
 from engagements.choices import InvitationState, OrganizationKind
 from engagements.errors import DomainError
 from engagements.models import Invitation, Organization, Profile

@@ -174,7 +174,10 @@ def test_an_invitation_is_accepted_through_the_provider(
     landed = browser.get(browser.sign_in_at_provider(authorize, "newcomer"))
     assert landed.url.endswith(link) and "Accept as Nora Newcomer" in landed.text
     account = User.objects.get(email="newcomer@customer.example")
-    assert not account.has_usable_password() and account.profile.organization == engagement_a.organization
+    assert (
+        not account.has_usable_password()
+        and account.profile.organization == engagement_a.organization
+    )
     joined = browser.post(
         browser.url(link), data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
     )
