@@ -68,7 +68,7 @@ class ProviderClient(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
         self.UserModel = get_user_model()
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         return provider_setting(self.provider, attr, *args)
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:

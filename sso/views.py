@@ -118,7 +118,7 @@ class StartView(OIDCAuthenticationRequestView):
     def __init__(self, **kwargs):
         View.__init__(self, **kwargs)  # the library would read one provider from settings
 
-    def get_settings(self, attr, *args):  # type: ignore[override]
+    def get_settings(self, attr, *args):
         return provider_setting(self.provider, attr, *args)
 
     def get(self, request, slug):
