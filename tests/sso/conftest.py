@@ -168,6 +168,6 @@ class Browser(requests.Session):
 
 
 @pytest.fixture
-def browser(live_server):
+def visitor(live_server):
     with Browser(live_server.url) as session:
         yield session
