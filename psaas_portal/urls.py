@@ -6,12 +6,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from sso import views as sso_views
+from sso.forms import AdminSignInForm
 
 from . import views as portal_views
 from .forms import PortalPasswordResetForm
 
 admin.site.site_header = "PSaaS Portal administration"
 admin.site.site_title = "PSaaS Portal admin"
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("healthz", portal_views.healthz, name="healthz"),

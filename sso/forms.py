@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from . import providers
@@ -31,9 +32,11 @@ class EmailFirstForm(forms.Form):
         return email
 
 
-class PortalAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form; an address (or the account's address) of a single sign-on
-    domain is refused before any password is checked."""
+class RefuseSsoDomains:
+    """An address (or the account's address) of a single sign-on domain is refused before
+    any password is checked: those people sign in at their provider."""
+
+    cleaned_data: dict
 
     def clean(self):
         username = (self.cleaned_data.get("username") or "").strip()
@@ -50,4 +53,13 @@ class PortalAuthenticationForm(AuthenticationForm):
             provider = providers.for_email(email)
             if provider is not None:
                 raise forms.ValidationError(sso_message(provider), code="sso_domain")
-        return super().clean()
+        return super().clean()  # type: ignore[misc]
+
+
+class PortalAuthenticationForm(RefuseSsoDomains, AuthenticationForm):
+    """The portal's sign-in form."""
+
+
+class AdminSignInForm(RefuseSsoDomains, AdminAuthenticationForm):
+    """The Django admin's sign-in form: the same refusal (staff of a provider's domain sign
+    in through it on the portal's sign-in page, then open the admin)."""

@@ -193,3 +193,13 @@ def test_two_accounts_with_the_address_are_not_guessed_between(db):
     UserFactory(username="two", email="TWIN@customer.example")
     with pytest.raises(DomainError, match="Several accounts use"):
         account_for_sso(email="twin@customer.example", vendor_provider=True)
+
+
+def test_the_admin_sign_in_refuses_a_single_sign_on_address_too(client, sso_on, settings):
+    UserFactory(username="root", email="root@customer.example", is_staff=True)
+    response = client.post(
+        f"/{settings.ADMIN_URL}login/", {"username": "root", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert "Accounts at customer.example sign in with Customer IdP" in response.text
+    assert "_auth_user_id" not in client.session
