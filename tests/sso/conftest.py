@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sso import providers
 from sso.config import Provider
+from tests.conftest import register_secret
 from tests.oidc_idp.serve import CLIENT_ID, CLIENT_SECRET, PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,10 @@ def _free_port() -> int:
 def idp(live_server, tmp_path_factory):
     """django-oauth-toolkit's OpenID Connect provider in its own process, with a fresh RSA key
     and the portal's live server registered as its client."""
+    # Neither the portal's logs nor the provider's (idp.log, searched at the end of the run)
+    # may hold the client secret or a password typed at the provider.
+    register_secret(CLIENT_SECRET, "OIDC client secret")
+    register_secret(PASSWORD, "password")
     home = tmp_path_factory.mktemp("idp")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
