@@ -84,6 +84,9 @@ class SignInView(LoginView):
             (p, start_url(p, next_url=next_url)) for p in providers.configured()
         ]
         context.setdefault("email_form", EmailFirstForm())
+        form = context.get("form")
+        if form is not None and form.is_bound and form.has_error("__all__", "sso_domain"):
+            context["sso_refusal"] = form.non_field_errors()[0]
         return context
 
 
