@@ -10,11 +10,12 @@ from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from engagements.actions.invitations import invite_member
 from engagements.actions.sso import account_for_sso
 from engagements.errors import DomainError
-from engagements.models import Invitation
+from engagements.models import Invitation, sign_invitation
 from sso import providers
 from sso.config import Provider, providers_from_env
 from tests.factories import PASSWORD, UserFactory, subscriber_party
@@ -203,3 +204,19 @@ def test_the_admin_sign_in_refuses_a_single_sign_on_address_too(client, sso_on, 
     assert response.status_code == 200
     assert "Accounts at customer.example sign in with Customer IdP" in response.text
     assert "_auth_user_id" not in client.session
+
+
+def test_an_invitation_to_a_single_sign_on_address_offers_the_provider(
+    client, sso_on, engagement_a, cse
+):
+    invitation = invite_member(
+        engagement_a, email="kim@customer.example", party=subscriber_party(), actor=cse
+    )
+    link = "/accounts/invitation/?" + urlencode({"token": sign_invitation(invitation)})
+    page = client.get(link).content.decode()
+    assert "Continue with Customer IdP" in page and "Create account and join" not in page
+    # Someone with an account of that address signs in at the provider, then comes back.
+    UserFactory(username="kim", email="kim@customer.example")
+    page = client.get(link).content.decode()
+    assert "Sign in with Customer IdP" in page
+    assert "/accounts/sso/customer/?next=%2Faccounts%2Finvitation%2F%3Ftoken%3D" in page
