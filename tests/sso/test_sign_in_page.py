@@ -220,3 +220,24 @@ def test_an_invitation_to_a_single_sign_on_address_offers_the_provider(
     page = client.get(link).content.decode()
     assert "Sign in with Customer IdP" in page
     assert "/accounts/sso/customer/?next=%2Faccounts%2Finvitation%2F%3Ftoken%3D" in page
+
+
+def test_the_sign_in_page_reads_nothing_for_its_providers(
+    client, sso_on, settings, django_assert_num_queries
+):
+    """The providers are settings: the page costs no query with one or with twenty."""
+    with django_assert_num_queries(0):
+        assert client.get("/accounts/login/").status_code == 200
+    settings.SSO_PROVIDERS = tuple(
+        Provider(
+            slug=f"p{i}",
+            name=f"Provider {i}",
+            issuer=f"https://idp{i}.example",
+            client_id="id",
+            client_secret="secret",
+            domains=(f"d{i}.example",),
+        )
+        for i in range(20)
+    )
+    with django_assert_num_queries(0):
+        assert b"Provider 19" in client.get("/accounts/login/").content
