@@ -4,6 +4,7 @@ browser. Each failure case checks the person is not signed in and the page says 
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -48,8 +49,9 @@ def alice(engagement_a, org_a):
     return user
 
 
-def test_sign_in_through_the_provider(sso_settings, visitor, alice, settings):
+def test_sign_in_through_the_provider(sso_settings, visitor, alice, settings, caplog):
     settings.TWO_FACTOR_REQUIRED_FOR_STAFF = True
+    caplog.set_level(logging.INFO, logger="psaas_portal.security")
     authorize = visitor.to_provider("/accounts/sso/customer/?next=/accounts/me/")
     assert authorize.startswith(sso_settings.SSO_PROVIDERS[0].issuer + "/authorize/")
     query = parse_qs(urlsplit(authorize).query)
@@ -61,6 +63,7 @@ def test_sign_in_through_the_provider(sso_settings, visitor, alice, settings):
     page = visitor.get(visitor.url("/accounts/me/"))
     assert "You sign in with Customer IdP" in page.text
     assert _signed_in_as(visitor) == "alice"
+    assert "single sign-on: alice@customer.example signed in with customer" in caplog.text
     # The portal's own second step is not asked for, and the engagement opens.
     assert visitor.get(visitor.url("/"), allow_redirects=False).status_code == 200
     # The same answer a second time is refused: its state was used up.
