@@ -9,7 +9,9 @@ checking it costs no query on each request:
 - "off": no second factor (none enrolled, none required);
 - "pending": signed in with the password, the second step not done yet;
 - "enrol": the second factor is required and none is enrolled yet;
-- "verified": the second step done (or enrolled in this session).
+- "verified": the second step done (or enrolled in this session);
+- "sso": signed in through an identity provider (sso/), which does the multi-factor part:
+  no local second step is asked for.
 
 Wrong codes count as failed sign-ins for django-axes under the account's second-step key,
 so the second step is throttled like the first, and a new password sign-in does not reset
@@ -30,7 +32,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from engagements import permissions
 
 STATE = "_two_factor"
-OFF, PENDING, ENROL, VERIFIED = "off", "pending", "enrol", "verified"
+OFF, PENDING, ENROL, VERIFIED, SSO = "off", "pending", "enrol", "verified", "sso"
 RECOVERY_CODES = 10
 
 

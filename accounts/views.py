@@ -28,6 +28,8 @@ from engagements.models import Profile
 from engagements.views.common import form_errors
 from psaas_portal.security import lockout_response
 from psaas_portal.sessions import end_sessions, sessions_of
+from sso import providers as sso_providers
+from sso.views import start_url
 
 from . import two_factor
 from .forms import AcceptInvitationForm, AccountForm
@@ -50,9 +52,14 @@ def invitation(request):
         return render(request, TEMPLATE, {"problem": str(exc)}, status=410)
     user = request.user if request.user.is_authenticated else None
     problem = account_problem(inv, user)
+    provider = sso_providers.for_email(inv.email)
     context = {
         "invitation": inv,
         "problem": problem,
+        "sso_provider": provider,
+        "sso_url": start_url(provider, next_url=request.get_full_path(), email=inv.email)
+        if provider
+        else "",
         "login_url": f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}",
         "form": AcceptInvitationForm(email=inv.email) if user is None else None,
     }
@@ -60,6 +67,13 @@ def invitation(request):
         return render(request, TEMPLATE, context, status=200 if request.method == "GET" else 400)
     form = None
     password, first, last = "", "", ""
+    if user is None and provider is not None:
+        messages.error(
+            request,
+            f"Addresses at {sso_providers.domain_of(inv.email)} sign in with {provider.name}: "
+            f"use “Continue with {provider.name}”, then accept. Nothing was saved.",
+        )
+        return render(request, TEMPLATE, context, status=400)
     if user is None:
         form = AcceptInvitationForm(request.POST, email=inv.email)
         if not form.is_valid():
@@ -129,6 +143,7 @@ def account(request):
             "recovery_codes_left": two_factor.recovery_codes_left(request.user),
             "two_factor_required": two_factor.required(request.user),
             "current_key": request.session.session_key,
+            "sso_provider": sso_providers.for_email(request.user.email),
         },
         status=status,
     )

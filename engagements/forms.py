@@ -401,3 +401,39 @@ class EngagementStartForm(forms.Form):
         if data.get("organization") and (data.get("new_organization") or "").strip():
             raise forms.ValidationError("Choose a subscriber or name a new one, not both.")
         return data
+
+
+class DueDatesForm(forms.Form):
+    """The due date of each task of the engagement being started, computed from the template's
+    offsets and the kickoff date and editable (empty: no due date). One field per task, named
+    `due:<key>:<environment>`; `rows` are engagements.actions.engagements.due_dates'."""
+
+    def __init__(self, *args, rows, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for row in rows:
+            label = f"{row.name} ({row.environment_label})" if row.environment else row.name
+            self.fields[self.name_of(row)] = forms.DateField(
+                required=False,
+                label=f"Due date of {label}",
+                initial=row.due,
+                widget=forms.DateInput(
+                    attrs={"type": "date", "aria-label": f"Due date of {label}"}
+                ),
+            )
+
+    @staticmethod
+    def name_of(row) -> str:
+        return f"due:{row.key}:{row.environment}"
+
+    def chosen(self) -> dict:
+        """{(key, environment): date or None} for the dates that differ from the computed."""
+        return {
+            (row.key, row.environment): self.cleaned_data[self.name_of(row)]
+            for row in self.rows
+            if self.cleaned_data[self.name_of(row)] != row.due
+        }
+
+    def table(self) -> list:
+        """(row, bound field) for the page."""
+        return [(row, self[self.name_of(row)]) for row in self.rows]

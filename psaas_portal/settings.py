@@ -8,12 +8,15 @@ and emails written as files under var/mail/. See README.md, "Configuration".
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from sso.config import providers_from_env
 
 from .env import envbool, envchoice, envint, envlist, envstr
 
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
     "raci",
     "engagements",
     "accounts",
+    "sso",
     "api",
 ]
 
@@ -163,6 +167,12 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # admins where this is on (the default wherever DEBUG is off), optional for subscribers.
 TWO_FACTOR_REQUIRED_FOR_STAFF = envbool("TWO_FACTOR_REQUIRED_FOR_STAFF", not DEBUG)
 OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "PSaaS Portal")
+
+# Single sign-on with OpenID Connect (sso/config.py): the identity providers, each with the
+# email domains whose people sign in there. None configured: everyone signs in with a password.
+SSO_PROVIDERS = providers_from_env(os.environ)
+SSO_TIMEOUT = envint("SSO_TIMEOUT", 10, minimum=1)  # seconds for each call to a provider
+SSO_DISCOVERY_SECONDS = envint("SSO_DISCOVERY_SECONDS", 3600, minimum=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "engagements:my-work"

@@ -5,20 +5,21 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from sso import views as sso_views
+from sso.forms import AdminSignInForm
+
 from . import views as portal_views
 from .forms import PortalPasswordResetForm
 
 admin.site.site_header = "PSaaS Portal administration"
 admin.site.site_title = "PSaaS Portal admin"
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("healthz", portal_views.healthz, name="healthz"),
     path("readyz", portal_views.readyz, name="readyz"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", sso_views.SignInView.as_view(), name="login"),
+    path("accounts/sso/", include("sso.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -133,6 +133,10 @@ COVERED = {
     "accounts:two-factor-enrol",
     "accounts:two-factor-codes",
     "accounts:two-factor-off",
+    # Single sign-on (sso/): the ways in, no object ids and nobody's data
+    "sso:email-first",
+    "sso:start",
+    "sso:callback",
     # The REST API (api/): programs, by token or session
     "api:engagement-list",
     "api:engagement-detail",
@@ -186,6 +190,9 @@ ACTIONS = {
 TOKEN_AUTH = {"engagements:api-attestations", "engagements:calendar-feed", "api:attestations"}
 # The schema and its reference page describe the API to anyone; they hold no data.
 PUBLIC = {"api:schema", "api:docs"}
+# Signing in through an identity provider: open to anyone; without a sign-in this browser
+# started they refuse (400/403), send to sign in (302) or know no such provider (404).
+SIGN_IN = {"sso:email-first", "sso:start", "sso:callback"}
 # The REST API's resources: anonymous gets a JSON 401 (no redirect to the sign-in page).
 # Their `pk` is the id of B's object of the resource the name starts with.
 API_PK = {
@@ -350,6 +357,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     api_token, _ = create_api_token(engineer_b, name="B sync", scope=Scope.READ_WRITE)
 
     ids = {
+        "slug": "customer",  # a provider's short name (sso:start)
         "engagement_id": engagement_b.pk,
         "task_id": deploy.pk,
         "checklist_id": InfrastructureChecklist.objects.get(
@@ -464,6 +472,12 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
                 assert response.status_code in (401, 404, 405), (name, method)
             elif name in PUBLIC:
                 assert response.status_code in (200, 405), (name, method, response.status_code)
+            elif name in SIGN_IN:
+                assert response.status_code in (302, 400, 403, 404, 405), (
+                    name,
+                    method,
+                    response.status_code,
+                )
             elif persona == "anonymous" and is_api_resource(name):
                 assert response.status_code == 401, (name, method, response.status_code)
                 assert response.json()["error"], (name, method)

@@ -49,6 +49,7 @@ def test_every_url_pattern_answers_with_the_headers(
         "action": "cancel",
         "uidb64": "MQ",  # the password reset link's parts (an invalid link is a page too)
         "token": "not-a-token",
+        "slug": "customer",  # a single sign-on provider's short name (none configured: 404)
     }
     assert_headers(client.get(reverse("login")), "login, anonymous")
     client.force_login(admin_user)

@@ -148,3 +148,15 @@ def test_a_start_permission_group_does_not_bypass_it(cse, settings):
     cse.groups.add(group)
     client = sign_in(cse)
     assert client.get(reverse("engagements:engagement-new")).status_code == 302
+
+
+def test_an_expired_code_is_refused_and_changes_nothing(engineer_a):
+    """A code the app showed five minutes ago (ten 30-second steps) no longer signs in."""
+    enrol(sign_in(engineer_a), engineer_a)
+    client = sign_in(engineer_a)
+    device = TOTPDevice.objects.get(user=engineer_a)
+    response = client.post(VERIFY, {"code": code_for(device, later=-10)})
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    assert client.session[two_factor.STATE] == two_factor.PENDING
+    assert client.get(MY_WORK).status_code == 302  # the second step is still owed

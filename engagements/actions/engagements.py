@@ -4,7 +4,8 @@ checklists and duties), and moving it between onboarding, live and closed."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from django.db import transaction
 
@@ -49,6 +50,19 @@ def check_new_engagement(
         raise DomainError(f"{organization.name} already has an engagement named {name!r}.")
 
 
+# A task of a new engagement, named by its template task's key and its environment ("" for
+# a task tracked once): the key of a due date chosen before the engagement is started.
+DueKey = tuple[str, str]
+
+
+class DueRow(NamedTuple):
+    key: str
+    environment: str
+    name: str
+    environment_label: str
+    due: dt.date | None
+
+
 @transaction.atomic
 def create_engagement(
     *,
@@ -57,11 +71,13 @@ def create_engagement(
     version: TemplateVersion,
     kickoff_date: dt.date,
     actor=None,
+    due: Mapping[DueKey, dt.date | None] | None = None,
 ) -> Engagement:
     """Creates an engagement with its tasks and letters copied from a published template version.
 
     Per-environment tasks become one task for Development and one for
-    Production; due dates are the kickoff date plus the template's offsets.
+    Production; due dates are the kickoff date plus the template's offsets, except those
+    chosen in `due` (None: no due date).
     """
     check_new_engagement(organization=organization, name=name, version=version)
     engagement = Engagement.objects.create(
@@ -72,29 +88,45 @@ def create_engagement(
         created_by=actor,
     )
     template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
-    tasks = copy_tasks(engagement, template_tasks)
+    tasks = copy_tasks(engagement, template_tasks, due=due)
     create_checklists(engagement, tasks)
     create_default_duties(engagement)
-    record_event(
-        engagement,
-        events.ENGAGEMENT_CREATED,
-        actor=actor,
-        data={"template": version.template.name, "version": version.number},
-    )
+    data: dict[str, Any] = {"template": version.template.name, "version": version.number}
+    changed = [t for t in tasks if due and (t.key, t.environment) in due]
+    if changed:
+        data["due_dates_chosen"] = len(changed)
+    record_event(engagement, events.ENGAGEMENT_CREATED, actor=actor, data=data)
     return engagement
 
 
-def due_dates(
-    version: TemplateVersion, kickoff_date: dt.date
-) -> list[tuple[str, str, dt.date | None]]:
-    """(task, environment, due date) as an engagement started on `kickoff_date` would have
-    them: shown before it is started."""
+def due_dates(version: TemplateVersion, kickoff_date: dt.date) -> list[DueRow]:
+    """Each task's due date as an engagement started on `kickoff_date` would have it: shown
+    (and editable) before it is started."""
     template_tasks = list(version.tasks.order_by("position"))
     engagement = Engagement(kickoff_date=kickoff_date)
     return [
-        (t.name, t.get_environment_display(), t.due_date)
+        DueRow(t.key, t.environment, t.name, t.get_environment_display(), t.due_date)
         for t in new_tasks(engagement, template_tasks)
     ]
+
+
+def choose_due_dates(
+    tasks: list[EngagementTask], due: Mapping[DueKey, dt.date | None]
+) -> list[EngagementTask]:
+    """The chosen due dates on the unsaved task rows; DomainError for a task that is not one
+    of them (nothing is saved then)."""
+    known = {(t.key, t.environment) for t in tasks}
+    unknown = sorted(set(due) - known)
+    if unknown:
+        key, env = unknown[0]
+        raise DomainError(
+            f"{key}{f' ({env})' if env else ''} is not a task of this template version; "
+            "show the due dates again."
+        )
+    for task in tasks:
+        if (task.key, task.environment) in due:
+            task.due_date = due[(task.key, task.environment)]
+    return tasks
 
 
 @transaction.atomic
@@ -107,10 +139,12 @@ def start_engagement(
     kickoff_date: dt.date,
     cse: Any,
     actor: Any,
+    due: Mapping[DueKey, dt.date | None] | None = None,
 ) -> Engagement:
     """Starts an engagement from the portal: portal admins and the vendor's managers. A new
     subscriber organisation is created by name; the engagement is made by create_engagement
-    (as in the admin and the demo); the CSE (a vendor person) joins as its manager."""
+    (as in the admin and the demo); the CSE (a vendor person) joins as its manager. `due`:
+    the due dates chosen on the page, by task."""
     policy.check_start_engagement(actor)
     name = clean_text(name, "engagement name", required=True)
     if organization is None:
@@ -129,6 +163,7 @@ def start_engagement(
         version=version,
         kickoff_date=kickoff_date,
         actor=actor,
+        due=due,
     )
     add_founding_members(engagement, cse=cse, actor=actor)
     return engagement
@@ -171,8 +206,16 @@ def new_letters(tasks: list[EngagementTask], cells_of: dict[int, list[Any]]) -> 
     ]
 
 
-def copy_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> list[EngagementTask]:
-    tasks = EngagementTask.objects.bulk_create(new_tasks(engagement, template_tasks))
+def copy_tasks(
+    engagement: Engagement,
+    template_tasks: list[TemplateTask],
+    *,
+    due: Mapping[DueKey, dt.date | None] | None = None,
+) -> list[EngagementTask]:
+    rows = new_tasks(engagement, template_tasks)
+    if due:
+        choose_due_dates(rows, due)
+    tasks = EngagementTask.objects.bulk_create(rows)
     TaskParty.objects.bulk_create(
         new_letters(tasks, {tt.pk: list(tt.cells.all()) for tt in template_tasks})
     )

@@ -63,7 +63,7 @@ def clean_email(raw: str) -> str:
     return email
 
 
-def _account_for(email: str) -> Any:
+def account_for_email(email: str) -> Any:
     """The one account using this address, None if there is none (DomainError if several:
     the portal cannot tell which person is meant)."""
     accounts = list(
@@ -109,7 +109,7 @@ def invite_member(
     email = clean_email(email)
     check_party_of(engagement, party)
     titles = clean_roles(engagement, party, roles)
-    account = _account_for(email)
+    account = account_for_email(email)
     if account is not None:
         if Membership.objects.filter(engagement=engagement, user=account).exists():
             raise DomainError(
@@ -257,7 +257,7 @@ def account_problem(invitation: Invitation, user: Any) -> str:
                 f"{user.email or user.get_username()}. Sign out, then open the link again."
             )
         return ""
-    if _account_for(invitation.email) is not None:
+    if account_for_email(invitation.email) is not None:
         return (
             f"An account with the address {invitation.email} already exists: sign in, "
             "then open the link again to accept."
@@ -265,7 +265,7 @@ def account_problem(invitation: Invitation, user: Any) -> str:
     return ""
 
 
-def _organization_for(invitation: Invitation) -> Organization:
+def organization_for(invitation: Invitation) -> Organization:
     if not invitation.party.is_vendor:
         return invitation.engagement.organization
     vendor = Organization.objects.filter(kind=OrganizationKind.VENDOR).order_by("pk").first()
@@ -309,7 +309,7 @@ def accept_invitation(
         user.set_password(password)
         user.save()
     if getattr(user, "profile", None) is None:
-        user.profile = Profile.objects.create(user=user, organization=_organization_for(invitation))
+        user.profile = Profile.objects.create(user=user, organization=organization_for(invitation))
     if not INVITATION.system_moves("accepted", invitation.state, InvitationState.ACCEPTED):
         raise InvitationUnusable("This invitation can no longer be accepted.")
     admit_invited(invitation, user)

@@ -13,7 +13,7 @@ from engagements import permissions, policy
 from engagements.actions.engagements import due_dates, start_engagement
 from engagements.choices import OrganizationKind
 from engagements.errors import DomainError, NotAllowed
-from engagements.forms import EngagementStartForm
+from engagements.forms import DueDatesForm, EngagementStartForm
 from engagements.lookups import (
     get_engagement_for_view,
 )
@@ -94,8 +94,10 @@ def _start_form(data=None):
 
 
 def engagement_new(request):
-    """Starts an engagement (portal admins and the vendor's managers): the form, a preview
-    of the due dates, then the engagement's page."""
+    """Starts an engagement (portal admins and the vendor's managers): the form, its tasks'
+    due dates shown and editable, then the engagement's page. The due dates edited are those
+    of the version and kickoff date they were shown for (`due_for`); if either changed, they
+    are shown again and nothing is saved."""
     if not policy.may_start_engagement(request.user):
         raise PermissionDenied("Only portal admins and the vendor's managers start engagements.")
     if request.method not in ("GET", "POST"):
@@ -104,35 +106,51 @@ def engagement_new(request):
     if request.method == "GET":
         form.initial["cse"] = request.user.pk
         return render(request, "engagements/engagement_new.html", {"form": form})
-    status, preview = 200, None
+    status, due_form, shown_for = 200, None, ""
     if not form.is_valid():
         messages.error(request, form_errors(form))
-        status = 400
-    elif "preview" in request.POST:
-        preview = due_dates(form.cleaned_data["version"], form.cleaned_data["kickoff_date"])
-    else:
-        d = form.cleaned_data
-        try:
-            engagement = start_engagement(
-                organization=d["organization"],
-                new_organization=d["new_organization"],
-                name=d["name"],
-                version=d["version"],
-                kickoff_date=d["kickoff_date"],
-                cse=d["cse"],
-                actor=request.user,
+        return render(request, "engagements/engagement_new.html", {"form": form}, status=400)
+    d = form.cleaned_data
+    shown_for = f"{d['version'].pk}:{d['kickoff_date'].isoformat()}"
+    rows = due_dates(d["version"], d["kickoff_date"])
+    posted_for = request.POST.get("due_for", "")
+    if "preview" in request.POST or (posted_for and posted_for != shown_for):
+        if "preview" not in request.POST:
+            messages.error(
+                request,
+                "The template version or kickoff date changed since the due dates were "
+                "shown: check them again. Nothing was saved.",
             )
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from None
-        except DomainError as exc:
-            messages.error(request, str(exc))
+            status = 400
+        due_form = DueDatesForm(rows=rows)
+    else:
+        due_form = DueDatesForm(request.POST, rows=rows) if posted_for else None
+        if due_form is not None and not due_form.is_valid():
+            messages.error(request, form_errors(due_form))
             status = 400
         else:
-            messages.success(request, f"{engagement} started.")
-            return redirect("engagements:engagement-detail", engagement.pk)
+            try:
+                engagement = start_engagement(
+                    organization=d["organization"],
+                    new_organization=d["new_organization"],
+                    name=d["name"],
+                    version=d["version"],
+                    kickoff_date=d["kickoff_date"],
+                    cse=d["cse"],
+                    actor=request.user,
+                    due=due_form.chosen() if due_form is not None else None,
+                )
+            except NotAllowed as exc:
+                raise PermissionDenied(str(exc)) from None
+            except DomainError as exc:
+                messages.error(request, str(exc))
+                status = 400
+            else:
+                messages.success(request, f"{engagement} started.")
+                return redirect("engagements:engagement-detail", engagement.pk)
     return render(
         request,
         "engagements/engagement_new.html",
-        {"form": form, "preview": preview},
+        {"form": form, "due_form": due_form, "due_for": shown_for},
         status=status,
     )

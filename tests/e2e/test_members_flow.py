@@ -61,9 +61,13 @@ def test_cse_starts_an_engagement_invites_an_engineer_who_joins_then_is_removed(
     page.get_by_label("Engagement name").fill("Appliance A2")
     page.get_by_role("button", name="Show due dates").click()
     expect(page.get_by_test_id("due-dates")).to_contain_text("Deployment")
+    # ...and moves one of them before starting.
+    first_due = page.get_by_test_id("due-dates").locator("input[type=date]").first
+    first_due.fill("2031-05-06")
     page.get_by_role("button", name="Start engagement").click()
     expect(page.get_by_role("heading", name="Appliance A2")).to_be_visible()
     started = Engagement.objects.get(name="Appliance A2")
+    assert started.tasks.filter(due_date="2031-05-06").count() == 1
     assert started.memberships.get().user == cse
 
     page.get_by_role("link", name="Members").click()

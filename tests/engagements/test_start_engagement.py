@@ -3,10 +3,15 @@ the same create_engagement the admin and the demo use; it opens at its page."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from engagements.actions.engagements import start_engagement
+from engagements.errors import DomainError
 from engagements.models import Engagement, Event, Membership, Organization
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +124,75 @@ def test_bad_input_is_refused_with_a_message(
     assert not_vendor.status_code == 400
     assert Engagement.objects.count() == 1
     assert not Organization.objects.filter(name="Initech").exists()
+
+
+def _due_field(task_key: str, environment: str = "") -> str:
+    return f"due:{task_key}:{environment}"
+
+
+def test_due_dates_shown_can_be_changed_before_starting(
+    client_for, admin_user, cse, template_version
+):
+    client = client_for(admin_user)
+    url = reverse("engagements:engagement-new")
+    shown = client.post(url, form(template_version, cse, preview="1")).content.decode()
+    due_for = re.search(r'name="due_for" value="([^"]+)"', shown).group(1)
+    fields = dict(re.findall(r'name="(due:[^"]+)"(?: value="([^"]*)")?', shown))
+    assert fields and due_for == f"{template_version.pk}:2027-01-04"
+    first, second = list(fields)[:2]
+    chosen = {**fields, first: "2027-03-01", second: ""}
+    response = client.post(url, form(template_version, cse, due_for=due_for, **chosen))
+    assert response.status_code == 302
+    engagement = Engagement.objects.get(name="Initech identity appliance")
+    _, key, env = first.split(":")
+    assert str(engagement.tasks.get(key=key, environment=env).due_date) == "2027-03-01"
+    _, key, env = second.split(":")
+    assert engagement.tasks.get(key=key, environment=env).due_date is None
+    # The others keep the template's offsets.
+    untouched = [f for f in fields if f not in (first, second) and fields[f]]
+    _, key, env = untouched[0].split(":")
+    assert str(engagement.tasks.get(key=key, environment=env).due_date) == fields[untouched[0]]
+    created = Event.objects.get(engagement=engagement, verb="engagement.created")
+    assert created.data["due_dates_chosen"] == 2
+
+
+def test_a_bad_due_date_names_the_task_and_starts_nothing(
+    client_for, admin_user, cse, template_version
+):
+    client = client_for(admin_user)
+    url = reverse("engagements:engagement-new")
+    shown = client.post(url, form(template_version, cse, preview="1")).content.decode()
+    due_for = re.search(r'name="due_for" value="([^"]+)"', shown).group(1)
+    first = re.search(r'name="(due:[^"]+)"', shown).group(1)
+    response = client.post(url, form(template_version, cse, due_for=due_for, **{first: "31/02"}))
+    assert response.status_code == 400
+    assert "Nothing was saved. Due date of " in response.content.decode()
+    assert "Enter a valid date." in response.content.decode()
+    assert not Engagement.objects.exists()
+
+
+def test_due_dates_shown_for_another_kickoff_are_shown_again(
+    client_for, admin_user, cse, template_version
+):
+    client = client_for(admin_user)
+    url = reverse("engagements:engagement-new")
+    stale = f"{template_version.pk}:2026-12-01"
+    response = client.post(url, form(template_version, cse, due_for=stale))
+    assert response.status_code == 400
+    assert "kickoff date changed since the due dates were shown" in response.content.decode()
+    assert 'value="2027-01-04"' in response.content.decode()
+    assert not Engagement.objects.exists()
+
+
+def test_a_task_the_version_does_not_have_is_refused(template_version, org_a, cse, admin_user):
+    with pytest.raises(DomainError, match="not a task of this template version"):
+        start_engagement(
+            organization=org_a,
+            name="X",
+            version=template_version,
+            kickoff_date=dt.date(2027, 1, 4),
+            cse=cse,
+            actor=admin_user,
+            due={("no-such-task", ""): None},
+        )
+    assert not Engagement.objects.exists()
