@@ -84,8 +84,11 @@ def cycle_page(cycle: UpdateCycle, *, user: Any) -> dict:
     now = timezone.now()
     for stage in stages:
         may_start = cycle.state in WINDOW_OVERRIDE_STATES[stage.environment]
-        stage.outside_window = may_start and not window_allows_start(stage, now)
-        stage.window_overridable = stage.outside_window and "cycle.override_window" in offered
+        outside = may_start and not window_allows_start(stage, now)
+        # What the page shows with each stage: outside its window now, and whether the
+        # viewer may let it start anyway.
+        setattr(stage, "outside_window", outside)  # noqa: B010
+        setattr(stage, "window_overridable", outside and "cycle.override_window" in offered)  # noqa: B010
     events = list(
         Event.objects.filter(engagement_id=cycle.engagement_id, data__cycle=cycle.pk)
         .select_related("actor", "task")
