@@ -24,10 +24,11 @@ SNIFF_BYTES = 4096
 NAME_MAX = 200
 
 # Refused always: markup a browser renders (and runs scripts in), scripts and executables.
-NEVER = frozenset(
+_NEVER = (
     "html htm xhtml xht shtml svg svgz xml xsl js mjs exe dll com bat cmd msi scr sh bash ps1 "
-    "vbs vbe jar app apk deb rpm bin elf so dylib php py pl rb cgi jsp asp aspx hta lnk".split()
+    "vbs vbe jar app apk deb rpm bin elf so dylib php py pl rb cgi jsp asp aspx hta lnk"
 )
+NEVER = frozenset(_NEVER.split())
 
 PDF, PNG, JPEG, GIF = (
     (b"%PDF-",),

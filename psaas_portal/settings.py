@@ -242,14 +242,10 @@ else:
 ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 # By extension; the content is sniffed too (attachments.limits). HTML, SVG,
 # scripts and executables are refused whatever this says.
+_ATTACHMENT_TYPES = "pdf png jpg jpeg gif webp txt log csv json yaml yml md pem crt cer der zip gz"
 ATTACHMENT_ALLOWED_TYPES = [
     t.lower().lstrip(".")
-    for t in envlist(
-        "ATTACHMENT_ALLOWED_TYPES",
-        "pdf,png,jpg,jpeg,gif,webp,txt,log,csv,json,yaml,yml,md,pem,crt,cer,der,zip,gz,docx,xlsx,pptx,odt,ods".split(
-            ","
-        ),
-    )
+    for t in envlist("ATTACHMENT_ALLOWED_TYPES", [*_ATTACHMENT_TYPES.split(), "docx", "xlsx"])
 ]
 
 # --- Email --------------------------------------------------------------------
