@@ -152,9 +152,12 @@ def add_attachment(owner: Any, *, actor: Any, upload: Any) -> Attachment:
         # Last: an error here rolls the rows back; what was written is deleted first.
         try:
             saved = storage().save(key, upload)
-        except Exception:
+        except Exception as exc:  # the storage's own errors vary (OSError, botocore's)
+            log.warning("could not store attachment %s", key, exc_info=True)
             _delete_quietly(key)
-            raise
+            raise DomainError(
+                "File: it could not be stored just now; nothing was saved. Try again."
+            ) from exc
         if saved != key:  # a storage that renamed it would break the row's link: refuse
             _delete_quietly(saved)
             raise DomainError("File: the storage did not keep the file's name; nothing was saved.")
