@@ -317,13 +317,14 @@ def snapshot(engagement_b, version):
 
 @pytest.mark.parametrize("persona", ["anonymous", "engineer_a", "vendor_outsider"])
 def test_no_one_outside_b_sees_or_changes_bs_data(
-    persona, request, client, engagement_a, engagement_b, template_version, cse, settings, tmp_path
+    persona, request, client, engagement_a, engagement_b, template_version, cse, tmp_path
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from engagements.choices import TaskStatus
 
-    settings.STORAGES = {
+    overrides = request.getfixturevalue("settings")  # B's files in a folder of the test's own
+    overrides.STORAGES = {
         **settings.STORAGES,
         "attachments": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -1,7 +1,7 @@
 """Deletes stored files that no attachment names: left by a commit that failed after the
 file was stored, or by an owner deleted with its attachments (a template version that drops
-a checklist item). Only files older than --older-than-hours, so an upload in progress is
-never touched."""
+a checklist item). Only files older than --older-than-hours (24 by default), so an upload
+in progress is not touched; 0 prunes every file no row names (with the portal stopped)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than_hours: int, dry_run: bool, **options):
         store = storage()
-        cutoff = timezone.now() - dt.timedelta(hours=max(older_than_hours, 1))
+        cutoff = timezone.now() - dt.timedelta(hours=max(older_than_hours, 0))
         names = list(stored_names(store))
         known = set(Attachment.objects.filter(key__in=names).values_list("key", flat=True))
         pruned = 0
