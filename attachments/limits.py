@@ -143,7 +143,8 @@ def check_upload(upload: Any) -> Checked:
 
 
 def _looks_like(head: bytes, kind: Kind) -> bool:
-    if kind.magic == TEXT:
+    magic = kind.magic
+    if isinstance(magic, str):  # TEXT
         try:
             text = head.decode("utf-8")
         except UnicodeDecodeError as exc:  # a multi-byte character cut at the sniff's end
@@ -151,6 +152,6 @@ def _looks_like(head: bytes, kind: Kind) -> bool:
                 return False
             text = head[: exc.start].decode("utf-8")
         return "\x00" not in text and not MARKUP.search(head)
-    if kind.magic == (b"RIFF",):
+    if magic == (b"RIFF",):
         return head.startswith(b"RIFF") and head[8:12] == b"WEBP"
-    return head.startswith(kind.magic)
+    return head.startswith(magic)

@@ -113,7 +113,7 @@ def checklist_page(
     can_edit = "checklist.edit" in offered
     errors = errors or {}
     # Each item's files in the items' own query (no query per item).
-    items = list(checklist.items.annotate(attached_rows=attached_json("checklist_item")))
+    items: list[Any] = list(checklist.items.annotate(attached_rows=attached_json("checklist_item")))
     can_attach = "checklist.attach" in offered
     removal = Removal(user, checklist.engagement, can_attach=can_attach)
     for item in items:

@@ -12,7 +12,7 @@ from engagements.selectors.engagements import seed_tasks_of
 
 
 def handover_page(engagement: Engagement, *, user: Any) -> dict:
-    handovers = list(
+    handovers: list[Any] = list(
         engagement.handovers.select_related("organizer")
         .prefetch_related("attendees")
         .annotate(attached_rows=attached_json("handover"))
