@@ -84,16 +84,20 @@ def get_checklist_for_view(user, checklist_id: int) -> InfrastructureChecklist:
     return permissions.remember_owner_perms(checklist, user)
 
 
-def get_owned_for_view(user, model, pk: int, *, related=()):
+def get_owned_for_view(user, model, pk: int, *, related=(), files: str = ""):
     """One object of an engagement (a cycle, handover, duty, token, issue) with the same
     check: 404 when its engagement is not visible. What the person may do with it is the
-    policy's to say (engagements.policy), in the service the view calls."""
-    obj = (
+    policy's to say (engagements.policy), in the service the view calls. `files`: the
+    attachments' foreign key to it, to read its files (and whether the viewer administers
+    the engagement) in the same query."""
+    objects = (
         model.objects.filter(engagement__in=Engagement.objects.visible_to(user))
         .select_related("engagement__organization", *related)
         .filter(pk=pk)
-        .first()
     )
+    if files:
+        objects = _with_administers(objects.annotate(attached_rows=attached_json(files)), user)
+    obj = objects.first()
     if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
-    return obj
+    return permissions.remember_owner_perms(obj, user)
