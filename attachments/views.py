@@ -115,6 +115,6 @@ def download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     )
     response["Content-Length"] = str(attachment.size)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response

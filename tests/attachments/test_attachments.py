@@ -87,6 +87,7 @@ def test_download_is_always_a_download_with_nosniff(client_for, engagement_a, en
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Type"] == "image/png"
     assert response["Content-Length"] == str(len(PNG))
+    assert "sandbox" in response["Content-Security-Policy"]  # nothing in it can run
     assert b"".join(response.streaming_content) == PNG
 
 
