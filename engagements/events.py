@@ -181,6 +181,23 @@ TASK_QUESTION_ANSWERED = _kind(
     reach=(Reach("addressed", Reason.CONSULTED, conditional=False),),
     issue=True,  # the end of the question: whoever asked hears it was answered
 )
+# Attachments (the attachments app): told like a comment, to the parties working the owner's
+# task (R, A), and to its Consulted party, who reviews or answers there (the checklist's
+# reviewer, the vendor on an issue). The owner's task: the task itself; for a checklist item
+# the environment's Preparing VM Infrastructure; for an issue Issue Identification; for the
+# handover the Operations Handover task.
+ATTACHMENT_ADDED = _kind(
+    "attachment.added",
+    "File attached to {owner}: {name}",
+    "attached <em>{name}</em> to {owner}",
+    reach=(INVOLVED, CONSULTED),
+)
+ATTACHMENT_REMOVED = _kind(
+    "attachment.removed",
+    "File removed from {owner}: {name}",
+    "removed <em>{name}</em> from {owner}",
+    reach=(INVOLVED, CONSULTED),
+)
 # --- The Infrastructure Checklist ------------------------------------------------------------
 CHECKLIST_SAVED = _kind(
     "checklist.saved",

@@ -9,6 +9,7 @@ from django.http import Http404
 
 from . import permissions, policy
 from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
+from .selectors.attached import attached_json
 
 
 def get_engagement_for_view(user, engagement_id: int) -> Engagement:
@@ -39,12 +40,23 @@ def get_task_for_view(user, task_id: int) -> EngagementTask:
         .prefetch_related(
             Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
         )
+        .annotate(attached_rows=attached_json("task"))  # its files, in the same query
         .filter(pk=task_id)
-        .first()
     )
+    task = _with_administers(task, user).first()
     if task is None:
         raise Http404("No such task.")
-    return task
+    return permissions.remember_owner_perms(task, user)
+
+
+def _with_administers(queryset, user):
+    """Whether the viewer administers the object's engagement, read in the same query (who
+    may remove any attachment listed on the page)."""
+    if not user.is_authenticated or not user.is_active:
+        return queryset
+    return queryset.annotate(
+        viewer_administers=permissions.administers_exists(user, "engagement_id")
+    )
 
 
 def get_task_for_action(user, task_id: int) -> EngagementTask:
@@ -65,23 +77,27 @@ def get_checklist_for_view(user, checklist_id: int) -> InfrastructureChecklist:
         InfrastructureChecklist.objects.filter(engagement__in=Engagement.objects.visible_to(user))
         .select_related("engagement__organization", "submitted_by", "reviewed_by")
         .filter(pk=checklist_id)
-        .first()
     )
+    checklist = _with_administers(checklist, user).first()
     if checklist is None:
         raise Http404("No such checklist.")
-    return checklist
+    return permissions.remember_owner_perms(checklist, user)
 
 
-def get_owned_for_view(user, model, pk: int, *, related=()):
+def get_owned_for_view(user, model, pk: int, *, related=(), files: str = ""):
     """One object of an engagement (a cycle, handover, duty, token, issue) with the same
     check: 404 when its engagement is not visible. What the person may do with it is the
-    policy's to say (engagements.policy), in the service the view calls."""
-    obj = (
+    policy's to say (engagements.policy), in the service the view calls. `files`: the
+    attachments' foreign key to it, to read its files (and whether the viewer administers
+    the engagement) in the same query."""
+    objects = (
         model.objects.filter(engagement__in=Engagement.objects.visible_to(user))
         .select_related("engagement__organization", *related)
         .filter(pk=pk)
-        .first()
     )
+    if files:
+        objects = _with_administers(objects.annotate(attached_rows=attached_json(files)), user)
+    obj = objects.first()
     if obj is None:
         raise Http404(f"No such {model._meta.verbose_name}.")
-    return obj
+    return permissions.remember_owner_perms(obj, user)

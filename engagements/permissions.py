@@ -73,13 +73,25 @@ def with_viewer_perms(engagements: QuerySet[Engagement], user: Any) -> QuerySet[
     so that `engagement_perms` does not read the permission rows a second time."""
     if not user.is_authenticated or not user.is_active:
         return engagements
-    return engagements.annotate(
-        viewer_administers=Exists(
-            EngagementUserObjectPermission.objects.filter(
-                user=user, permission__codename=ADMINISTER, content_object=OuterRef("pk")
-            )
+    return engagements.annotate(viewer_administers=administers_exists(user))
+
+
+def administers_exists(user: Any, ref: str = "pk") -> Exists:
+    """Whether the viewer administers the engagement `ref` names, as an annotation."""
+    return Exists(
+        EngagementUserObjectPermission.objects.filter(
+            user=user, permission__codename=ADMINISTER, content_object=OuterRef(ref)
         )
     )
+
+
+def remember_owner_perms(obj: Any, user: Any) -> Any:
+    """For an object of an engagement read with `viewer_administers` (administers_exists on
+    its engagement_id): its engagement keeps the answer, as remember_viewer_perms does."""
+    if hasattr(obj, "viewer_administers"):
+        obj.engagement.viewer_administers = obj.viewer_administers
+        remember_viewer_perms(obj.engagement, user)
+    return obj
 
 
 def remember_viewer_perms(engagement: Engagement, user: Any) -> Engagement:

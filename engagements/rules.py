@@ -82,6 +82,11 @@ RuleName = Literal[
     "member.invite",
     "member.change",
     "member.remove",
+    "task.attach",
+    "checklist.attach",
+    "issue.attach",
+    "handover.attach",
+    "attachment.remove_any",
 ]
 
 # The standing duties and the seed tasks whose letters govern them.
@@ -358,6 +363,18 @@ RULES: dict[RuleName, Rule] = {
     "member.invite": Rule("engagement", "manager", "invite or add members"),
     "member.change": Rule("engagement", "manager", "change members' roles"),
     "member.remove": Rule("engagement", "manager", "remove members"),
+    # Attachments (the attachments app): any member attaches files where members comment and
+    # work (a task, a checklist item, an issue, the handover); the person who attached a
+    # file removes it while they are a member, and the engagement's managers remove any.
+    "task.attach": Rule("task", "member", "attach files to its tasks"),
+    "checklist.attach": Rule(
+        "checklist", "member", "attach files to this checklist", SeedTask.INFRASTRUCTURE
+    ),
+    "issue.attach": Rule("issue", "member", "attach files to this issue", IDENT),
+    "handover.attach": Rule(
+        "handover", "member", "attach files to the Operations Handover", SeedTask.HANDOVER
+    ),
+    "attachment.remove_any": Rule("engagement", "manager", "remove other people's attachments"),
 }
 assert set(RULES) == set(get_args(RuleName)), "every rule name is declared once"
 

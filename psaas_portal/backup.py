@@ -25,6 +25,8 @@ from django.apps import apps
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from . import backup_files
+
 MANIFEST = "manifest.json"
 
 
@@ -90,7 +92,7 @@ def _counts_with(cursor, tables: list[str], quote) -> dict[str, int]:
     return counts
 
 
-def _pg_dump(dump: Path) -> tuple[dict[str, int], list[list[str]], str]:
+def _pg_dump(dump: Path) -> tuple[dict[str, int], list[list[str]], str, dict[str, str]]:
     """pg_dump of one exported snapshot; the row counts and the applied migrations are read
     in that same snapshot, so they describe exactly what the dump holds even while the
     portal keeps writing."""
@@ -107,6 +109,7 @@ def _pg_dump(dump: Path) -> tuple[dict[str, int], list[list[str]], str]:
             counts = _counts_with(cursor, tables, quote)
             cursor.execute("SELECT app, name FROM django_migrations")
             migrations = sorted([app, name] for app, name in cursor.fetchall())
+            files = backup_files.rows_in(cursor, quote)  # the attachment files it names
             # The snapshot lives as long as this transaction: pg_dump runs meanwhile.
             result = subprocess.run(
                 [
@@ -130,7 +133,7 @@ def _pg_dump(dump: Path) -> tuple[dict[str, int], list[list[str]], str]:
         snap.close()
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()[:500]}")
-    return counts, migrations, str(server)
+    return counts, migrations, str(server), files
 
 
 def backup(output: Path) -> dict:
@@ -139,7 +142,7 @@ def backup(output: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / ("database.dump" if engine == "postgresql" else "database.sqlite3")
         if engine == "postgresql":
-            counts, migrations, server = _pg_dump(dump)
+            counts, migrations, server, files = _pg_dump(dump)
         elif engine == "sqlite":
             source = sqlite3.connect(connection.settings_dict["NAME"])
             target = sqlite3.connect(dump)
@@ -151,6 +154,7 @@ def backup(output: Path) -> dict:
             counts = _counts_with(cursor, table_names(), connection.ops.quote_name)
             cursor.execute("SELECT app, name FROM django_migrations")
             migrations = sorted([app, name] for app, name in cursor.fetchall())
+            files = backup_files.rows_in(cursor, connection.ops.quote_name)
             target.close()
             server = sqlite3.sqlite_version
         else:
@@ -166,12 +170,20 @@ def backup(output: Path) -> dict:
             "sha256": _sha256(dump),
         }
         output.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(output, "w") as tar:
-            data = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-            tar.add(dump, arcname=dump.name)
+        try:
+            with tarfile.open(output, "w") as tar:
+                tar.add(dump, arcname=dump.name)
+                # The attachment files the dump's rows name (psaas_portal.backup_files).
+                copied, gone = backup_files.add_files(tar, files)
+                manifest["attachment_files"] = copied
+                manifest["attachment_files_gone"] = gone
+                data = json.dumps(manifest, indent=2).encode()
+                info = tarfile.TarInfo(MANIFEST)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        except backup_files.FileBackupError as exc:
+            output.unlink(missing_ok=True)
+            raise BackupError(str(exc)) from None
     return manifest
 
 
@@ -207,6 +219,9 @@ def restore(path: Path, *, force: bool = False) -> dict:
         raise BackupError(
             "the database is not empty; restore into an empty database, or pass --force to replace it"
         )
+    files_refused = backup_files.refusal(manifest, force=force)
+    if files_refused:
+        raise BackupError(files_refused)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(path) as tar:
             tar.extract(manifest["file"], tmp, filter="data")
@@ -248,4 +263,11 @@ def restore(path: Path, *, force: bool = False) -> dict:
         raise BackupError(
             f"row counts differ after the restore (table: restored, expected): {wrong}"
         )
+    try:
+        with tarfile.open(path) as tar:
+            manifest["attachment_files_restored"] = backup_files.restore_files(
+                tar, manifest, force=force
+            )
+    except backup_files.FileBackupError as exc:
+        raise BackupError(f"the database was restored, but not its files: {exc}") from None
     return manifest

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "accounts",
     "sso",
     "api",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,43 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Attachments ----------------------------------------------------------------
+# Files attached to tasks, checklist items, issues and handover notes, stored through the
+# "attachments" storage alias: local files under the var directory by default, an
+# S3-compatible bucket (django-storages with boto3) when ATTACHMENT_S3_BUCKET is set. They
+# are never served from a public URL: the portal's download view checks access first.
+ATTACHMENT_ROOT = Path(envstr("ATTACHMENT_ROOT", str(VAR_DIR / "attachments")))
+ATTACHMENT_S3_BUCKET = envstr("ATTACHMENT_S3_BUCKET")
+if ATTACHMENT_S3_BUCKET:
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENT_S3_BUCKET,
+            "endpoint_url": envstr("ATTACHMENT_S3_ENDPOINT_URL") or None,
+            "access_key": envstr("ATTACHMENT_S3_ACCESS_KEY_ID") or None,
+            "secret_key": envstr("ATTACHMENT_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": envstr("ATTACHMENT_S3_REGION") or None,
+            "location": envstr("ATTACHMENT_S3_PREFIX", "attachments"),
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,
+            "file_overwrite": False,  # keys are unique anyway; never replace a stored file
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No URL of their own: they are served by the access-checked view only.
+        "OPTIONS": {"location": str(ATTACHMENT_ROOT)},
+    }
+ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# By extension; the content is sniffed too (attachments.limits). HTML, SVG,
+# scripts and executables are refused whatever this says.
+_ATTACHMENT_TYPES = "pdf png jpg jpeg gif webp txt log csv json yaml yml md pem crt cer der zip gz"
+ATTACHMENT_ALLOWED_TYPES = [
+    t.lower().lstrip(".")
+    for t in envlist("ATTACHMENT_ALLOWED_TYPES", [*_ATTACHMENT_TYPES.split(), "docx", "xlsx"])
+]
 
 # --- Email --------------------------------------------------------------------
 EMAIL_BACKEND = envchoice(

@@ -51,6 +51,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("raci/", include("raci.urls")),
     path("", include("api.urls")),
+    path("", include("attachments.urls")),
     path("", include("engagements.urls")),
 ]
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from api.models import ApiToken, Scope
 from api.tokens import create_api_token
+from attachments.actions import add_attachment
+from attachments.models import Attachment
 from engagements.actions.cycles import propose_cycle
 from engagements.actions.handover import schedule_handover
 from engagements.actions.invitations import invite_member
@@ -167,6 +169,13 @@ COVERED = {
     "api:docs",
     "api:tokens",
     "api:token-revoke",
+    # Attachments (attachments/): uploads to each owner, the download, the removal
+    "attachments:task-upload",
+    "attachments:checklist-upload",
+    "attachments:issue-upload",
+    "attachments:handover-upload",
+    "attachments:download",
+    "attachments:remove",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -309,14 +318,26 @@ def snapshot(engagement_b, version):
             )
         ),
         list(ApiToken.objects.filter(user__username="engineer-b").values_list("revoked_at")),
+        list(Attachment.objects.order_by("pk").values_list("pk", "name", "key", "size")),
     )
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "engineer_a", "vendor_outsider"])
 def test_no_one_outside_b_sees_or_changes_bs_data(
-    persona, request, client, engagement_a, engagement_b, template_version, cse
+    persona, request, client, engagement_a, engagement_b, template_version, cse, tmp_path
 ):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from engagements.choices import TaskStatus
+
+    overrides = request.getfixturevalue("settings")  # B's files in a folder of the test's own
+    overrides.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments")},
+        },
+    }
 
     # Give B a little history, so there is something to leak.
     deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
@@ -355,6 +376,12 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         engagement_b, email="new@subscriber-b.example", party=subscriber_party(), actor=cse
     )
     api_token, _ = create_api_token(engineer_b, name="B sync", scope=Scope.READ_WRITE)
+    attachment = add_attachment(
+        deploy,
+        actor=engineer_b,
+        upload=SimpleUploadedFile("b.txt", b"Secret of subscriber B", content_type="text/plain"),
+    )
+    stored = sorted(p.name for p in (tmp_path / "attachments").rglob("*") if p.is_file())
 
     ids = {
         "slug": "customer",  # a provider's short name (sso:start)
@@ -376,6 +403,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "invitation_id": invitation.pk,
         "event_id": Event.objects.filter(engagement=engagement_b).first().pk,
         "api_token_id": api_token.pk,
+        "attachment_id": attachment.pk,
     }
     post_data = {
         "to": "done",
@@ -425,6 +453,14 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "organization": str(engagement_b.organization_id),
         "kickoff_date": "2030-01-01",
         "cse": str(cse.pk),
+        "item": str(
+            InfrastructureChecklist.objects.get(
+                engagement=engagement_b, environment=Environment.DEVELOPMENT
+            )
+            .items.first()
+            .pk
+        ),
+        "file": SimpleUploadedFile("injected.txt", b"injected", content_type="text/plain"),
     }
     # What a program might send to each API route: B's ids wherever an id is taken.
     api_post_data = {
@@ -499,6 +535,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             assert b"Appliance B" not in body, (name, method)
             assert b"Secret of subscriber B" not in body, (name, method)
     assert snapshot(engagement_b, draft) == before
+    assert sorted(p.name for p in (tmp_path / "attachments").rglob("*") if p.is_file()) == stored
 
 
 # --- Visible but not allowed: the member pages are the managers' ------------------------------

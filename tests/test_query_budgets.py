@@ -255,3 +255,53 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     # forward], UPDATE, the event, the recipients, their preferences, the notifications,
     # COMMIT.
     assert counts[0] <= 15 and counts[1] <= 14, counts
+
+
+def test_pages_listing_attachments_at_1_and_25_files(
+    client_for, engagement_a, engineer_a, cse, settings, tmp_path
+):
+    """The task page and the checklist page read their files inside their own queries (a
+    JSON subquery per owner row): 1 file or 25, by the viewer or by someone else, the same
+    number of queries, within the pages' budgets (task 10, checklist 11)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+    from engagements.models import InfrastructureChecklist
+    from tests.conftest import task_of
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+
+    def attach(owner, n):
+        for i in range(n):
+            add_attachment(
+                owner,
+                actor=(engineer_a, cse)[i % 2],
+                upload=SimpleUploadedFile(f"f{i}.txt", b"log line\n", content_type="text/plain"),
+            )
+
+    small, large = task_of(engagement_a, "monitoring"), task_of(engagement_a, "backup")
+    attach(small, 1)
+    attach(large, 25)
+    dev, prod = (
+        InfrastructureChecklist.objects.get(engagement=engagement_a, environment=env)
+        for env in ("development", "production")
+    )
+    attach(dev.items.first(), 1)
+    for item in prod.items.all()[:5]:
+        attach(item, 5)
+    for user in (engineer_a, cse):
+        client = client_for(user)
+        tasks = [
+            count(client, reverse("engagements:task-detail", args=[t.pk])) for t in (small, large)
+        ]
+        lists = [
+            count(client, reverse("engagements:checklist-detail", args=[c.pk])) for c in (dev, prod)
+        ]
+        assert tasks[0] == tasks[1] <= 10, (user.username, tasks)
+        assert lists[0] == lists[1] <= 11, (user.username, lists)

@@ -41,7 +41,7 @@ def test_every_url_pattern_answers_with_the_headers(
         **dict.fromkeys(
             [
                 *("cycle_id", "handover_id", "duty_id", "token_id", "issue_id"),
-                *("membership_id", "invitation_id"),
+                *("membership_id", "invitation_id", "attachment_id"),
             ],
             999999,
         ),

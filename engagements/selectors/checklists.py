@@ -11,6 +11,7 @@ from engagements import policy
 from engagements.choices import SeedTask
 from engagements.errors import DomainError
 from engagements.models import ChecklistItem, InfrastructureChecklist, VirtualMachine
+from engagements.selectors.attached import Removal, attached, attached_json
 from raci.checklist_values import PARTS, VM_FIELDS, form_values
 
 BLANK_VM_ROWS = 3  # empty rows offered for more VMs (no script needed to add one)
@@ -111,7 +112,12 @@ def checklist_page(
     offered = policy.offered(user, checklist, tasks={SeedTask.INFRASTRUCTURE: task})
     can_edit = "checklist.edit" in offered
     errors = errors or {}
-    items = list(checklist.items.all())
+    # Each item's files in the items' own query (no query per item).
+    items: list[Any] = list(checklist.items.annotate(attached_rows=attached_json("checklist_item")))
+    can_attach = "checklist.attach" in offered
+    removal = Removal(user, checklist.engagement, can_attach=can_attach)
+    for item in items:
+        item.attached = removal.mark(attached(item.attached_rows))
     vm_rows = _vm_rows(checklist, posted, can_edit)
     return {
         "checklist": checklist,
@@ -125,4 +131,6 @@ def checklist_page(
         "inventory": inventory_of(checklist.engagement_id, checklist.environment),
         "can_edit": can_edit,
         "can_review": "checklist.review" in offered,
+        "can_attach": can_attach,
+        "has_attachments": any(item.attached for item in items),
     }

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from engagements import policy
 from engagements.choices import OPEN_ISSUE_STATES, IssueScope, IssueState, SeedTask
 from engagements.models import Engagement, Event, Issue
+from engagements.selectors.attached import Removal, attached, attached_to
 from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of
 from engagements.states import ISSUE
 
@@ -43,7 +44,15 @@ def issue_page(issue: Issue, *, user: Any) -> dict:
         .select_related("actor", "task")
         .order_by("created_at", "id")
     )
+    can_attach = "issue.attach" in offered
+    rows = (
+        attached(issue.attached_rows)
+        if hasattr(issue, "attached_rows")
+        else attached_to(Issue.objects.filter(pk=issue.pk), "issue")
+    )
     return {
+        "attached": Removal(user, issue.engagement, can_attach=can_attach).mark(rows),
+        "can_attach": can_attach,
         "engagement": issue.engagement,
         "issue": issue,
         "moves": moves,

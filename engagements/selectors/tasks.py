@@ -11,6 +11,7 @@ from engagements import policy
 from engagements.choices import SeedTask
 from engagements.models import EngagementTask, InfrastructureChecklist
 from engagements.selectors.engagements import members_with_roles, waiting_for
+from engagements.selectors.attached import Removal, attached, attached_to
 from engagements.selectors.prerequisites import STARTING, waits_of
 
 
@@ -48,6 +49,7 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
             "task.consult",
             "task.answer",
             "task.override_order",
+            "task.attach",
         ],
     )
     waits = waits_of(task)
@@ -68,7 +70,15 @@ def task_page(task: EngagementTask, *, user: Any) -> dict:
             .prefetch_related("items")
             .first()
         )
+    rows = (
+        attached(task.attached_rows)
+        if hasattr(task, "attached_rows")
+        else attached_to(EngagementTask.objects.filter(pk=task.pk), "task")
+    )
+    can_attach = "task.attach" in offered and task.retired_at is None
     return {
+        "attached": Removal(user, task.engagement, can_attach=can_attach).mark(rows),
+        "can_attach": can_attach,
         "task": task,
         "engagement": task.engagement,
         "cells": cells,

@@ -76,7 +76,9 @@ def issues(request, engagement_id: int):
 
 
 def _render_issue(request, issue, *, status=200):
-    issue = get_owned_for_view(request.user, Issue, issue.pk, related=("raised_by", "cycle"))
+    issue = get_owned_for_view(
+        request.user, Issue, issue.pk, related=("raised_by", "cycle"), files="issue"
+    )
     context = issue_page(issue, user=request.user)
     return render(request, "engagements/ops/issue_detail.html", context, status=status)
 

@@ -359,9 +359,31 @@ def grow(engagement, cse, engineer, n: int):
 
 
 def test_operations_pages_at_two_sizes(
-    client_for, template_version, org_a, cse, engineer_a, vendor_org
+    client_for, template_version, org_a, cse, engineer_a, vendor_org, settings, tmp_path
 ):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+    from engagements.models import Handover
     from tests.factories import make_engagement
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+
+    def attach(owners, n):
+        """n files on each owner, by both sides (the issue and handover pages list them)."""
+        for owner in owners:
+            for i in range(n):
+                add_attachment(
+                    owner,
+                    actor=(engineer_a, cse)[i % 2],
+                    upload=SimpleUploadedFile(f"f{i}.log", b"line\n", content_type="text/plain"),
+                )
 
     def member(engagement):
 
@@ -375,6 +397,8 @@ def test_operations_pages_at_two_sizes(
     large = member(make_engagement(org_a, "Large", version=template_version))
     small_cycle = grow(small, cse, engineer_a, 1)
     large_cycle = grow(large, cse, engineer_a, 12)
+    for engagement, n in ((small, 1), (large, 6)):
+        attach([engagement.issues.first(), *Handover.objects.filter(engagement=engagement)], n)
     for user in (engineer_a, cse):
         client = client_for(user)
         for name, small_url, large_url, budget in [

@@ -117,6 +117,7 @@ def test_every_rule_is_covered_below():
         | set(ISSUE_SERVICES)
         | set(ENGAGEMENT_SERVICES)
         | set(MEMBER_SERVICES)
+        | set(ATTACHMENT_SERVICES)
         | {"task.move", "task.override_order", "task.answer"}
         | {"issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
         | {"issue.close", "issue.reopen", "token.revoke", "handover.schedule"}
@@ -520,3 +521,69 @@ MEMBER_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
 def test_member_rules(engagement_a, personas):
     for name, call in MEMBER_SERVICES.items():
         check_rule(name, in_state(engagement_a, "state", None), call, personas)
+
+
+# --- Attachments (the attachments app) ---------------------------------------------------------
+def _attach(owner, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+
+    return add_attachment(
+        owner,
+        actor=user,
+        upload=SimpleUploadedFile("note.txt", b"a note", content_type="text/plain"),
+    )
+
+
+def _remove(engagement, user):
+    """Removes a file the CSE attached: the manager rule, unless the person is the CSE."""
+    from attachments.actions import remove_attachment
+    from attachments.models import Attachment
+
+    remove_attachment(Attachment.objects.get(engagement=engagement, name="by-cse.txt"), actor=user)
+
+
+ATTACHMENT_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
+    "task.attach": _attach,
+    "checklist.attach": lambda c, u: _attach(c.items.first(), u),
+    "issue.attach": _attach,
+    "handover.attach": _attach,
+    "attachment.remove_any": _remove,
+}
+
+
+def test_attachment_rules(engagement_a, personas, cse, engineer_a, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    task = EngagementTask.objects.get(engagement=engagement_a, key=SeedTask.MONITORING)
+    checklist = InfrastructureChecklist.objects.filter(engagement=engagement_a).first()
+    issue = ISSUE_SERVICES["issue.raise"](engagement_a, engineer_a)
+    meeting = handover.schedule_handover(
+        engagement_a, actor=cse, starts_at=_start(), attendee_ids=[cse.pk, engineer_a.pk]
+    )
+    for name, obj in (
+        ("task.attach", task),
+        ("checklist.attach", checklist),
+        ("issue.attach", issue),
+        ("handover.attach", meeting),
+    ):
+        check_rule(name, lambda obj=obj: fresh(obj), ATTACHMENT_SERVICES[name], personas)
+    add_attachment(
+        task, actor=cse, upload=SimpleUploadedFile("by-cse.txt", b"x", content_type="text/plain")
+    )
+    check_rule(
+        "attachment.remove_any",
+        lambda: fresh(engagement_a),
+        ATTACHMENT_SERVICES["attachment.remove_any"],
+        personas,
+    )

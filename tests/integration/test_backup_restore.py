@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from attachments.actions import add_attachment
+from attachments.models import Attachment
 from engagements.actions.tasks import add_comment, transition_task
 from engagements.choices import TaskStatus
+from engagements.models import InfrastructureChecklist
 from psaas_portal.backup import table_names
 from tests.conftest import task_of
 from tests.integration.conftest import _database_url_for_tests
@@ -26,8 +30,8 @@ from tests.integration.conftest import _database_url_for_tests
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
+def manage(database_url: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, **extra_env}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -84,19 +88,55 @@ def rows_of(conn, table: str) -> list[tuple]:
     return [tuple(str(v) for v in row) for row in cur.fetchall()]
 
 
-def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse):
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse, settings):
+    source_files, restored_files = tmp_path / "files", tmp_path / "restored-files"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(source_files)},
+        },
+    }
     monitoring = task_of(engagement_a, "monitoring")
     transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     add_comment(monitoring, actor=engineer_a, body="Prometheus alerts go to #ops")
+    item = InfrastructureChecklist.objects.filter(engagement=engagement_a).first().items.first()
+    for owner, name, content in (
+        (monitoring, "alerts.pdf", b"%PDF-1.7 alert routing"),
+        (item, "cert.pem", b"-----BEGIN CERTIFICATE-----\nMIIB\n"),
+    ):
+        add_attachment(owner, actor=engineer_a, upload=SimpleUploadedFile(name, content))
     backup_file = tmp_path / "portal.tar"
-    made = manage(_database_url_for_tests(), "backup", "--output", str(backup_file))
+    made = manage(
+        _database_url_for_tests(),
+        "backup",
+        "--output",
+        str(backup_file),
+        ATTACHMENT_ROOT=str(source_files),
+    )
     assert made.returncode == 0, made.stderr
-    assert "Backed up" in made.stdout
+    assert "Backed up" in made.stdout and "2 attachment files" in made.stdout
 
     url, connect = fresh_database
-    restored = manage(url, "restore", str(backup_file))
+    # A storage holding another file under one of the names: refused before the database
+    # is touched (the restore then goes ahead into the still empty database).
+    clash = restored_files / Attachment.objects.get(name="alerts.pdf").key
+    clash.parent.mkdir(parents=True)
+    clash.write_bytes(b"%PDF another file")
+    refused = manage(url, "restore", str(backup_file), ATTACHMENT_ROOT=str(restored_files))
+    assert refused.returncode != 0 and "holds another file" in refused.stderr
+    clash.unlink()
+    restored = manage(url, "restore", str(backup_file), ATTACHMENT_ROOT=str(restored_files))
     assert restored.returncode == 0, restored.stderr
     assert "row counts verified" in restored.stdout
+    assert "2 attachment files restored" in restored.stdout
+    # The files came back, byte for byte, under the names the restored rows hold.
+    assert files_in(restored_files) == files_in(source_files)
+    assert len(files_in(restored_files)) == 2
 
     other = connect()
     tables = table_names()
@@ -110,9 +150,16 @@ def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse):
         other.close()
 
     # Refusals: a database that is not empty, unless forced.
-    again = manage(url, "restore", str(backup_file))
+    again = manage(url, "restore", str(backup_file), ATTACHMENT_ROOT=str(restored_files))
     assert again.returncode != 0 and "not empty" in again.stderr
-    assert manage(url, "restore", str(backup_file), "--force").returncode == 0
+    # Forced over a storage whose copy of a file was changed: replaced from the backup.
+    changed = restored_files / Attachment.objects.get(name="alerts.pdf").key
+    changed.write_bytes(b"%PDF tampered")
+    forced = manage(
+        url, "restore", str(backup_file), "--force", ATTACHMENT_ROOT=str(restored_files)
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert files_in(restored_files) == files_in(source_files)
 
 
 def _raw_connection_to_the_test_database():

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Backed up {len(manifest['row_counts'])} tables, {rows} rows ({manifest['engine']} "
-                f"{manifest['server_version']}) to {output}; sha256 {manifest['sha256'][:16]}…"
+                f"{manifest['server_version']}) and {len(manifest['attachment_files'])} attachment "
+                f"files to {output}; sha256 {manifest['sha256'][:16]}…"
             )
         )

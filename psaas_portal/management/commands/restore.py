@@ -28,6 +28,11 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Restored the backup of {manifest['created_at']}: {len(manifest['row_counts'])} tables, "
-                "row counts verified."
+                f"row counts verified; {manifest.get('attachment_files_restored', 0)} attachment "
+                "files restored, checksums verified."
             )
         )
+        for key in manifest.get("attachment_files_gone", []):
+            self.stderr.write(
+                f"The attachment {key} was removed while the backup ran: its row has no file."
+            )
