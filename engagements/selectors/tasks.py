@@ -10,8 +10,8 @@ from django.utils import timezone
 from engagements import policy
 from engagements.choices import SeedTask
 from engagements.models import EngagementTask, InfrastructureChecklist
-from engagements.selectors.engagements import members_with_roles, waiting_for
 from engagements.selectors.attached import Removal, attached, attached_to
+from engagements.selectors.engagements import members_with_roles, waiting_for
 from engagements.selectors.prerequisites import STARTING, waits_of
 
 
