@@ -303,5 +303,5 @@ def test_pages_listing_attachments_at_1_and_25_files(
         lists = [
             count(client, reverse("engagements:checklist-detail", args=[c.pk])) for c in (dev, prod)
         ]
-        assert tasks[0] == tasks[1] <= 10, (user.username, tasks)
+        assert tasks[0] == tasks[1] <= 11, (user.username, tasks)  # with "waiting on" names
         assert lists[0] == lists[1] <= 11, (user.username, lists)
