@@ -97,9 +97,7 @@ def test_a_move_on_my_work_refreshes_its_counters_and_list(client_for, engagemen
     assert "line-" not in other and "mywork" not in other
 
 
-def test_a_refused_move_still_answers_with_the_current_state(
-    client_for, engagement_a, engineer_a
-):
+def test_a_refused_move_still_answers_with_the_current_state(client_for, engagement_a, engineer_a):
     """The subscriber may not move the CSE's deployment: a 403 with the message, in the
     panel, and no half change."""
     dev = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
