@@ -29,16 +29,13 @@ DEMO_USERS = ["admin", "cse", "acme-engineer", "initech-engineer", "globex-engin
 # axe runs at both widths on every main page as the CSE (who sees every kind of page), and
 # on the pages whose forms differ for the subscriber as Acme's engineer (the run is ~1 s a
 # page and width: every page as every user would take minutes); the overflow check runs
-# on every main page as every demo user.
-SUBSCRIBER_AXE = {
-    "my-work",
-    "engagement-detail",
-    "task-detail",
-    "checklist-detail",
-    "cycle-detail",
-    "issue-detail",
-    "duties",
-}
+# on every main page as the CSE and Acme's engineer, and on the pages whose rows differ as
+# the other demo users.
+SUBSCRIBER_AXE = {"my-work", "engagement-detail", "task-detail", "checklist-detail"}
+# The CSE and Acme's engineer visit every main page; the others (the portal admin, and the
+# engineers of the engagements in onboarding) the pages whose rows differ for them.
+EVERY_PAGE = {"cse", "acme-engineer"}
+THEIR_PAGES = {"my-work", "portfolio", "engagement-detail", "task-detail", "checklist-detail"}
 
 
 def main_pages(user) -> list[str]:
@@ -150,6 +147,8 @@ def test_every_main_page_fits_a_phone_and_passes_axe(browser, live_server):
             sign_in(page, username, DEMO_PASSWORD)
             pages = main_pages(users[username])
             for url in pages:
+                if username not in EVERY_PAGE and resolve(url).url_name not in THEIR_PAGES:
+                    continue
                 response = page.goto(url)
                 assert response.status == 200, (username, url, response.status)
                 no_overflow(page, url)
@@ -165,5 +164,5 @@ def test_every_main_page_fits_a_phone_and_passes_axe(browser, live_server):
                 matrix_region_says_it_scrolls(page, engagement)
         finally:
             context.close()
-    assert seen >= 40 and axed >= 18, (seen, axed)  # every demo user's pages were visited
+    assert seen >= 40 and axed >= 19, (seen, axed)  # every demo user's pages were visited
     print(f"\n{seen} pages ({axed} through axe at two widths) in {time.monotonic() - started:.1f}s")
