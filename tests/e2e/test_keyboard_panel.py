@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from engagements.choices import Environment, TaskStatus
 from engagements.selectors.notifications import unread_count
 from tests.conftest import task_of
+from tests.e2e.a11y import serious_violations
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -66,6 +67,7 @@ def test_keyboard_only_move_and_sign_off_refresh_the_page_in_place(page, engagem
     page.keyboard.press("Enter")
     focus_is(page, f"task-title-{dev.pk}")  # the panel's heading takes focus
     panel = page.locator("#panel")
+    assert not serious_violations(page)  # with the panel open too
 
     press_in_panel(page, dev, "Start")
     expect(panel.get_by_test_id("task-status")).to_have_text("In progress")
