@@ -20,6 +20,12 @@ $(VENV)/.installed-dev: pyproject.toml requirements.lock | $(PY)
 	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
 	touch $@ $(VENV)/.installed-run
 
+# Test-only JavaScript (axe-core for the browser tests' accessibility checks), pinned by
+# package-lock.json; nothing of it is served.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
 run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -31,7 +37,7 @@ run: $(VENV)/.installed-run
 	  $(VENV)/bin/celery -A psaas_portal beat --loglevel=WARNING & \
 	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)'
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # schemathesis over every operation of the API schema, against a live server with a
@@ -57,4 +63,4 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf var/ .pytest_cache
+	rm -rf var/ .pytest_cache node_modules

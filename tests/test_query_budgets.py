@@ -305,3 +305,47 @@ def test_pages_listing_attachments_at_1_and_25_files(
         ]
         assert tasks[0] == tasks[1] <= 11, (user.username, tasks)  # with "waiting on" names
         assert lists[0] == lists[1] <= 11, (user.username, lists)
+
+
+def test_status_change_in_the_panel_at_two_sizes(client_for, sized, engineer_a):
+    """A move in the task panel (htmx) answers with the panel and the out-of-band fragments
+    of the page it is on: their queries are a fixed number, whatever the engagement's size."""
+    from engagements.choices import TaskStatus
+
+    def post(engagement, from_url: str) -> int:
+        task = (
+            engagement.tasks.filter(parties__party__name="Subscriber", parties__responsible=True)
+            .order_by("pk")
+            .first()
+        )
+        url = reverse("engagements:task-transition", args=[task.pk])
+        to = TaskStatus.NOT_STARTED if task.status == TaskStatus.IN_PROGRESS else "in_progress"
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(
+                url,
+                {"to": to, "reason": "", "revision": task.revision},
+                HTTP_HX_REQUEST="true",
+                HTTP_HX_CURRENT_URL=f"http://testserver{from_url(engagement)}",
+            )
+        assert response.status_code == 200, response.content[:300]
+        assert b'hx-swap-oob="true"' in response.content
+        return len(ctx.captured_queries)
+
+    client = client_for(engineer_a)
+    small, large = sized
+    pages = {
+        # The move (as test_status_change_post, without the redirect), the task re-read
+        # with its letters and the panel's reads (as the task page), the unread count for
+        # the header's fragment; then on the engagement page its tasks, their letters, the
+        # version's prerequisites and members with roles (4 more: 22); on My work its
+        # counts, page, letters, seats and which operations wait (5 more: 23).
+        "engagement": (
+            lambda e: reverse("engagements:engagement-detail", args=[e.pk]),
+            22,
+        ),
+        "my-work": (lambda e: reverse("engagements:my-work"), 23),
+    }
+    for name, (from_url, budget) in pages.items():
+        n_small, n_large = post(small, from_url), post(large, from_url)
+        assert n_small == n_large, (name, n_small, n_large)
+        assert n_small <= budget, (name, n_small)

@@ -25,6 +25,7 @@ from engagements.lookups import (
 from engagements.models import Comment
 from engagements.selectors.tasks import task_page
 from engagements.views.common import act
+from engagements.views.fragments import panel_context
 from raci.models import Party
 
 
@@ -34,6 +35,7 @@ def _render_task(
     if not fresh:  # after an action: read the state it left, letters prefetched
         task = get_task_for_view(request.user, task.pk)
     context = task_page(task, user=request.user)
+    context.update(panel_context(request, task))
     template = (
         "engagements/partials/task_panel.html" if request.htmx else "engagements/task_detail.html"
     )
