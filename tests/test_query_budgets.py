@@ -337,13 +337,14 @@ def test_status_change_in_the_panel_at_two_sizes(client_for, sized, engineer_a):
         # The move (as test_status_change_post, without the redirect), the task re-read
         # with its letters and the panel's reads (as the task page), the unread count for
         # the header's fragment; then on the engagement page its tasks, their letters, the
-        # version's prerequisites and members with roles (4 more: 22); on My work its
-        # counts, page, letters, seats and which operations wait (5 more: 23).
+        # version's prerequisites and members with roles (4 more: 23, the panel reading
+        # the members its "waiting on" names); on My work its counts, page, letters,
+        # seats and which operations wait (5 more: 24).
         "engagement": (
             lambda e: reverse("engagements:engagement-detail", args=[e.pk]),
-            22,
+            23,
         ),
-        "my-work": (lambda e: reverse("engagements:my-work"), 23),
+        "my-work": (lambda e: reverse("engagements:my-work"), 24),
     }
     for name, (from_url, budget) in pages.items():
         n_small, n_large = post(small, from_url), post(large, from_url)

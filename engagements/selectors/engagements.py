@@ -140,6 +140,39 @@ def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership])
     return sorted({title for party_id, title in named - held})
 
 
+def matrix_tasks(engagement: Engagement) -> list[EngagementTask]:
+    """The engagement's live tasks in matrix order, letters prefetched, each with its
+    number of open questions (a subquery: no query more), 2 queries."""
+    open_questions = (
+        Comment.objects.filter(task=OuterRef("pk"), addressed_to__isnull=False)
+        .filter(answered_at__isnull=True)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return list(
+        engagement.tasks.live()
+        .annotate(open_questions=Coalesce(Subquery(open_questions), 0))
+        .prefetch_related(letters_prefetch())
+        .order_by("position", "environment")
+    )
+
+
+def mark_lines(tasks: list[EngagementTask], members: list[Membership], waits) -> None:
+    """What a task's status line in the matrix shows (partials/task_line.html, inlined by
+    the engagement page): its url, overdue, whom it waits on, escalated, and the
+    prerequisites it waits on with their people. Shared by the page and the panel's
+    out-of-band refresh, so the two never differ."""
+    task_url = url_maker("engagements:task-detail")
+    for task in tasks:
+        task.url = task_url(task.pk)
+        task.overdue = task.is_overdue  # read once: the page shows it and counts it
+        task.waiting = waiting_for(task, members)
+        task.escalated = is_escalated(task)
+        task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
+
+
 def members_with_roles(engagement: Engagement) -> list[Membership]:
     """The engagement's members with their party and named roles, one query (a row per
     role held, joined)."""
@@ -185,24 +218,10 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
             "party"
         )
     )
-    open_questions = (
-        Comment.objects.filter(task=OuterRef("pk"), addressed_to__isnull=False)
-        .filter(answered_at__isnull=True)
-        .order_by()
-        .values("task")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    tasks = list(
-        engagement.tasks.live()
-        .annotate(open_questions=Coalesce(Subquery(open_questions), 0))
-        .prefetch_related(letters_prefetch())
-        .order_by("position", "environment")
-    )
+    tasks = matrix_tasks(engagement)
     members = members_with_roles(engagement)
-    waits = waits_of_tasks(tasks, engagement.template_version_id)
+    mark_lines(tasks, members, waits_of_tasks(tasks, engagement.template_version_id))
     rows: dict[int, MatrixRow] = {}
-    task_url = url_maker("engagements:task-detail")
     letters_html = letters_memo()
     for task in tasks:
         row = rows.get(task.position)
@@ -222,11 +241,6 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
                 cells=cells,
                 people=[holders(cell, members) for cell in cells],
             )
-        task.url = task_url(task.pk)
-        task.overdue = task.is_overdue  # read once: the page shows it and counts it
-        task.waiting = waiting_for(task, members)
-        task.escalated = is_escalated(task)
-        task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
         row.tasks.append(task)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
     status_counts = Counter(task.status for task in onboarding)

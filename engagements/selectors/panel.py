@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from engagements import policy
 from engagements.choices import TaskStatus
 from engagements.models import Engagement
-from engagements.selectors.common import letters_prefetch, progress, url_maker
-from engagements.selectors.engagements import members_with_roles, responsible_people
+from engagements.selectors.common import progress
+from engagements.selectors.engagements import mark_lines, matrix_tasks, members_with_roles
 from engagements.selectors.prerequisites import waits_of_tasks
 from raci.choices import Phase
 
@@ -21,20 +20,10 @@ def engagement_refresh(engagement: Engagement) -> dict:
 
     Queries: the tasks (1), their letters (1), the version's prerequisites (1), members
     with their roles (1), whatever the engagement's size."""
-    tasks = list(
-        engagement.tasks.live()
-        .prefetch_related(letters_prefetch())
-        .order_by("position", "environment")
-    )
-    members = members_with_roles(engagement)
-    waits = waits_of_tasks(tasks, engagement.template_version_id)
-    task_url = url_maker("engagements:task-detail")
+    tasks = matrix_tasks(engagement)
     onboarding = [t for t in tasks if t.phase == Phase.ONBOARDING]
-    for task in onboarding:
-        task.url = task_url(task.pk)
-        task.overdue = task.is_overdue
-        task.waiting = policy.waiting_on(task)
-        task.waits = [(w, responsible_people(w.task, members)) for w in waits[task.pk]]
+    members = members_with_roles(engagement)
+    mark_lines(onboarding, members, waits_of_tasks(tasks, engagement.template_version_id))
     status_counts = Counter(task.status for task in onboarding)
     return {
         "engagement": engagement,
