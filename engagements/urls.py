@@ -30,6 +30,11 @@ urlpatterns = [
         "engagements/<int:engagement_id>/", engagements.engagement_detail, name="engagement-detail"
     ),
     path(
+        "engagements/<int:engagement_id>/timeline/",
+        engagements.engagement_timeline,
+        name="engagement-timeline",
+    ),
+    path(
         "engagements/<int:engagement_id>/template/",
         templates.engagement_template,
         name="engagement-template",

@@ -69,6 +69,7 @@ COVERED = {
     "engagements:engagement-list",
     "engagements:portfolio",
     "engagements:engagement-detail",
+    "engagements:engagement-timeline",
     "engagements:engagement-template",
     "engagements:engagement-template-apply",
     "engagements:export-matrix",
