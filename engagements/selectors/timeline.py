@@ -32,7 +32,7 @@ STATUS_LOOK = {
     TaskStatus.BLOCKED: ("#b3261e", "■"),
     TaskStatus.DONE: ("#5e9c3a", "✓"),
     TaskStatus.SIGNED_OFF: ("#1f6b3a", "✔"),
-    TaskStatus.NOT_APPLICABLE: ("#9aa3ad", "–"),
+    TaskStatus.NOT_APPLICABLE: ("#9aa3ad", "⊘"),
     TaskStatus.REOPENED: ("#c77700", "↺"),
 }
 LANE_TITLES = {"": "Whole engagement", **dict(Environment.choices)}
