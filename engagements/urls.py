@@ -23,6 +23,7 @@ app_name = "engagements"
 
 urlpatterns = [
     path("", mywork.my_work, name="my-work"),
+    path("admin-home/", mywork.admin_home, name="admin-home"),
     path("engagements/", engagements.engagement_list, name="engagement-list"),
     path("engagements/new/", engagements.engagement_new, name="engagement-new"),
     path("portfolio/", engagements.portfolio, name="portfolio"),

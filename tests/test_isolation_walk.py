@@ -66,6 +66,7 @@ NOT_WALKED = {
 }
 COVERED = {
     "engagements:my-work",
+    "engagements:admin-home",
     "engagements:engagement-list",
     "engagements:portfolio",
     "engagements:engagement-detail",

@@ -262,3 +262,28 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     # forward], UPDATE, the event, the recipients, their preferences, the notifications,
     # COMMIT.
     assert counts[0] <= 15 and counts[1] <= 14, counts
+
+
+def test_admin_home_at_two_sizes(client_for, template_version, admin_user, cse):
+    """The admins' home (6): session, user, who the viewer is, the drafts, the engagements
+    behind their template's newest version, those templates' newest versions. Landing on
+    "/" with an empty My work first reads My work (its counts and page, my seats) and then
+    the same home."""
+    from engagements.models import Engagement
+    from raci.services import publish_version, start_draft
+
+    def grow(to: int):
+        for i in range(to - Engagement.objects.count()):
+            make_engagement(OrganizationFactory(), f"H{i}", version=template_version)
+
+    client = client_for(admin_user)
+    grow(2)
+    publish_version(start_draft(template_version, actor=admin_user), actor=admin_user)
+    start_draft(template_version, actor=admin_user)
+    n_small = count(client, reverse("engagements:admin-home"))
+    grow(60)
+    big_template(3)  # another template with a published version and nobody behind
+    n_large = count(client, reverse("engagements:admin-home"))
+    landing = count(client, reverse("engagements:my-work"))
+    assert n_small == n_large <= 6, (n_small, n_large)
+    assert landing <= 10, landing
