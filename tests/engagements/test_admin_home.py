@@ -44,7 +44,7 @@ def test_publishing_asks_for_a_change_note_and_shows_it(
     listing = client.get(reverse("raci:template-list")).content.decode()
     assert NOTE in listing.split(f'data-testid="change-note-{draft.pk}"')[1][:200]
     compare = client.get(reverse("raci:compare") + f"?a={template_version.pk}&b={draft.pk}")
-    assert f"v2</strong> (" in compare.content.decode() and NOTE in compare.content.decode()
+    assert "v2</strong> (" in compare.content.decode() and NOTE in compare.content.decode()
     detail = client.get(reverse("raci:version-detail", args=[draft.pk])).content.decode()
     assert NOTE in detail and 'name="change_note"' not in detail
 
