@@ -18,6 +18,8 @@ PAD_RIGHT = 24
 ROW_HEIGHT = 30
 LANE_HEADER = 30
 AXIS_HEIGHT = 40
+TODAY_LABEL_HEIGHT = 18  # under the lanes: "Today" at the foot of its line
+STATUS_TEXT_ROOM = 190  # the width a marker's status words take after it
 
 
 @dataclass(frozen=True)

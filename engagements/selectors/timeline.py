@@ -102,6 +102,15 @@ class Row:
         return str(TaskStatus(self.task.status).label)
 
     @property
+    def text_before(self) -> bool:
+        """Near the right edge the status words go before the marker, not off the picture."""
+        return self.x > geo.WIDTH - geo.STATUS_TEXT_ROOM
+
+    @property
+    def text_x(self) -> float:
+        return round(self.x - 14, 1) if self.text_before else round(self.x + 14, 1)
+
+    @property
     def slip_width(self) -> float:
         return round(self.x - self.planned_x, 1) if self.planned_x is not None else 0.0
 
@@ -228,7 +237,7 @@ def engagement_timeline(engagement: Engagement, *, today: dt.date | None = None)
         "ticks": geo.ticks(scale),
         "today": today,
         "today_x": scale.x(today),
-        "height": height,
+        "height": height + geo.TODAY_LABEL_HEIGHT,
         "width": geo.WIDTH,
         "label_width": geo.LABEL_WIDTH,
         "legend": [(TaskStatus(s).label, fill, sym) for s, (fill, sym) in STATUS_LOOK.items()],
