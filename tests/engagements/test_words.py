@@ -180,3 +180,19 @@ def test_a_meeting_address_is_a_link_only_when_it_is_a_web_address(
         '<a href="https://meet.example.com/handover" rel="noopener noreferrer">'
         in page.content.decode()
     )
+
+
+def test_membership_events_name_the_person_not_their_username(engagement_a, cse, org_a):
+    from engagements.actions.membership import add_member, remove_member
+    from tests.factories import UserFactory, subscriber_party
+
+    newcomer = UserFactory(
+        username="dana7", first_name="Dana", last_name="Scully", organization=org_a
+    )
+    add_member(engagement_a, newcomer, party=subscriber_party(), actor=cse)
+    remove_member(engagement_a, newcomer, actor=cse)
+    added, removed = Event.objects.filter(engagement=engagement_a).order_by("-id")[:2][::-1]
+    assert events.sentence(added).startswith(f"{cse.get_full_name()} added Dana Scully to ")
+    assert events.sentence(removed) == f"{cse.get_full_name()} removed Dana Scully from Subscriber."
+    assert events.title(added) == "Dana Scully added to Subscriber"
+    assert added.data["username"] == "dana7"  # kept for the audit trail's data column
