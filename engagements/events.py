@@ -379,10 +379,23 @@ def kind_of(event: Any) -> EventKind:
 # --- Words -----------------------------------------------------------------------------------
 
 
-def _person(user: Any) -> str:
+def person(user: Any) -> str:
+    """A person as the portal names them everywhere: their full name, their username only
+    when they have no name ("" for nobody). The `person` template filter is this."""
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+_person = person
+
+
+def _state_words(label: str, state: str, machine: Any) -> str:
+    """A state as words: its machine's label in lower case; a state the machine does not
+    know with its underscores as spaces (never a stored code such as "in_progress")."""
+    if label == state:
+        return state.replace("_", " ")
+    return label.lower() if machine else label
 
 
 def _context(event: Any, task: Any = None) -> dict[str, str]:
@@ -400,8 +413,8 @@ def _context(event: Any, task: Any = None) -> dict[str, str]:
     ctx.update(
         {
             "task": task.label if task is not None else "",
-            "from": str(label(event.from_state)).lower() if machine else event.from_state,
-            "to": str(label(event.to_state)).lower() if machine else event.to_state,
+            "from": _state_words(str(label(event.from_state)), event.from_state, machine),
+            "to": _state_words(str(label(event.to_state)), event.to_state, machine),
             "actor": actor or "System",
             "actor_prefix": f"{actor} " if actor else "",
             "environment": str(dict(Environment.choices).get(data.get("environment", ""), "")),
@@ -438,6 +451,23 @@ def plain_timeline(event: Any, task: Any = None) -> str:
     if detail and isinstance(detail, str):
         text += f": “{detail}”"
     return text
+
+
+def sentence(event: Any, task: Any = None) -> str:
+    """The event as one plain sentence, who first: "Casey Engineer signed off Monitoring."
+    (CSV rows; the portal itself when nobody acted)."""
+    actor = person(event.actor) if event.actor_id else "The portal"
+    text = f"{actor} {plain_timeline(event, task)}".strip()
+    return text if text.endswith((".", "”", "!", "?")) else text + "."
+
+
+def state_label(event: Any, state: str) -> str:
+    """A from/to state in words (its state machine's label), not its stored code."""
+    machine = MACHINES.get(kind_of(event).machine)
+    if not state:
+        return ""
+    label = str(machine.label(state)) if machine else state
+    return label.replace("_", " ") if label == state else label
 
 
 DETAIL_KEYS = (("reason", "Reason"), ("comment", "Comment"), ("note", "Note"))

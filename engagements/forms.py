@@ -318,7 +318,11 @@ class TokenForm(forms.Form):
 class IssueForm(forms.Form):
     title = text("Title", max_length=200)
     environment = forms.ChoiceField(choices=Environment.choices)
-    severity = forms.ChoiceField(choices=Severity.choices)
+    # Required, with nothing chosen at first: a pre-selected "Critical" was sent unread.
+    severity = forms.ChoiceField(
+        choices=[("", "Choose how severe it is"), *Severity.choices],
+        error_messages={"required": "Choose how severe the issue is."},
+    )
     description = text("Description", rows=4)
     ticket_reference = text("Support Center ticket (if submitted)", required=False, max_length=60)
     scope = forms.ChoiceField(

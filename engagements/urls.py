@@ -23,11 +23,17 @@ app_name = "engagements"
 
 urlpatterns = [
     path("", mywork.my_work, name="my-work"),
+    path("admin-home/", mywork.admin_home, name="admin-home"),
     path("engagements/", engagements.engagement_list, name="engagement-list"),
     path("engagements/new/", engagements.engagement_new, name="engagement-new"),
     path("portfolio/", engagements.portfolio, name="portfolio"),
     path(
         "engagements/<int:engagement_id>/", engagements.engagement_detail, name="engagement-detail"
+    ),
+    path(
+        "engagements/<int:engagement_id>/timeline/",
+        engagements.engagement_timeline,
+        name="engagement-timeline",
     ),
     path(
         "engagements/<int:engagement_id>/template/",

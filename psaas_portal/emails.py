@@ -8,7 +8,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
+
+
+def render_plain(name: str, context: dict[str, Any]) -> str:
+    """A plain-text template (a subject, a text part) with autoescaping off, whatever the
+    template says: "subscriber's", never "subscriber&#x27;s"."""
+    template = get_template(name).template  # the Django engine's own Template
+    return template.render(Context(context, autoescape=False))
 
 
 def render_email(
@@ -16,8 +24,8 @@ def render_email(
 ) -> EmailMultiAlternatives:
     """templates/emails/<name>_subject.txt, <name>.txt and <name>.html, as one message."""
     context = {"site_url": settings.SITE_URL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    text = render_to_string(f"emails/{name}.txt", context)
+    subject = " ".join(render_plain(f"emails/{name}_subject.txt", context).split())
+    text = render_plain(f"emails/{name}.txt", context)
     html = render_to_string(f"emails/{name}.html", context)
     headers = {"Message-ID": message_id} if message_id else {}
     message = EmailMultiAlternatives(

@@ -86,6 +86,9 @@ class TemplateVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What changed and why, written by whoever published it (the editor asks for it; versions
+    # published by an import or the seed may have none). Shown in the version list and diffs.
+    change_note = models.TextField(blank=True)
 
     objects = TemplateVersionQuerySet.as_manager()
 

@@ -232,7 +232,18 @@ def create_version(
 
 
 @transaction.atomic
-def publish_version(version: TemplateVersion, *, actor=None) -> TemplateVersion:
+def publish_version(
+    version: TemplateVersion, *, actor=None, change_note: str | None = None
+) -> TemplateVersion:
+    """Publishes a draft. `change_note`: what changed, required when given (the editor always
+    asks; None for an import or the seed, which publish without one)."""
+    note = ""
+    if change_note is not None:
+        note = change_note.replace("\r\n", "\n").strip()
+        if not note:
+            raise TemplateError("Change note: say what changed in this version.")
+        if len(note) > 2000:
+            raise TemplateError("Change note: at most 2000 characters.")
     version = TemplateVersion.objects.select_for_update().get(pk=version.pk)
     if not version.is_draft:
         raise TemplateError(f"{version} is already published.")
@@ -244,8 +255,20 @@ def publish_version(version: TemplateVersion, *, actor=None) -> TemplateVersion:
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = actor
-    version.save(update_fields=["status", "published_at", "published_by"])
+    version.change_note = note
+    version.save(update_fields=["status", "published_at", "published_by", "change_note"])
     return version
+
+
+def change_notes(old: TemplateVersion, new: TemplateVersion) -> list[TemplateVersion]:
+    """The published versions after `old` up to `new` of the same template, newest first:
+    what their publishers said changed (one query)."""
+    low, high = sorted((old.number, new.number))
+    return list(
+        TemplateVersion.objects.published()
+        .filter(template_id=new.template_id, number__gt=low, number__lte=high)
+        .order_by("-number")
+    )
 
 
 def load_seed_template(*, actor=None, path: Path = SEED_TEMPLATE_PATH) -> TemplateVersion:

@@ -12,14 +12,14 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psaas_portal.params import parse_id
 
 from . import checklists, prerequisites, services
 from .choices import ENVIRONMENTS, NUMERIC_KINDS, Phase, PrerequisiteUntil, Tracking, ValueKind
 from .matrix import compare
-from .models import TemplateVersion
+from .models import Party, TemplateCell, TemplateTask, TemplateVersion
 from .permissions import require_template_editor
 
 
@@ -185,8 +185,33 @@ def add_task(request, version_id: int):
     )
 
 
-@require_POST
+def _confirm_removal(request, version_id: int, what: str) -> HttpResponse:
+    """The step before removing a task or a party from a draft: a page that says what goes
+    with it and asks (a plain form, so it works without JavaScript)."""
+    version = _version(request, version_id)
+    if not version.is_draft:
+        messages.error(request, f"{version} is published: start a draft to change it.")
+        return redirect("raci:version-detail", version.pk)
+    ident = parse_id(request.POST.get(what) or request.GET.get(what))
+    model = TemplateTask if what == "task" else Party
+    filters = {"version": version} if what == "task" else {"versions": version}
+    obj = model.objects.filter(pk=ident, **filters).first() if ident is not None else None
+    if obj is None:
+        raise Http404(f"No such {what} in this draft.")
+    letters = TemplateCell.objects.filter(
+        **({"task": obj} if what == "task" else {"task__version": version, "party": obj})
+    )
+    return render(
+        request,
+        "raci/confirm_remove.html",
+        {"version": version, "what": what, "obj": obj, "letters": letters.count()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
 def remove_task(request, version_id: int):
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return _confirm_removal(request, version_id, "task")
     return _edit(
         request,
         version_id,
@@ -224,8 +249,10 @@ def add_party(request, version_id: int):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def remove_party(request, version_id: int):
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        return _confirm_removal(request, version_id, "party")
     return _edit(
         request,
         version_id,
@@ -342,7 +369,9 @@ def remove_prerequisite(request, version_id: int):
 def publish(request, version_id: int):
     version = _version(request, version_id)
     try:
-        version = services.publish_version(version, actor=request.user)
+        version = services.publish_version(
+            version, actor=request.user, change_note=request.POST.get("change_note", "")
+        )
     except services.TemplateError as exc:
         messages.error(request, str(exc))
         return _render_version(request, version, status=400)
@@ -376,4 +405,7 @@ def compare_versions(request):
     if old is None or new is None:
         raise Http404("No such template version.")
     diff = compare(services.version_matrix(old), services.version_matrix(new))
-    return render(request, "raci/compare.html", {"old": old, "new": new, "diff": diff})
+    notes = services.change_notes(old, new)
+    return render(
+        request, "raci/compare.html", {"old": old, "new": new, "diff": diff, "notes": notes}
+    )

@@ -68,9 +68,11 @@ NOT_WALKED = {
 }
 COVERED = {
     "engagements:my-work",
+    "engagements:admin-home",
     "engagements:engagement-list",
     "engagements:portfolio",
     "engagements:engagement-detail",
+    "engagements:engagement-timeline",
     "engagements:engagement-template",
     "engagements:engagement-template-apply",
     "engagements:export-matrix",

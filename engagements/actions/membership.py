@@ -226,7 +226,8 @@ def _put_member(
     )
     permissions.sync_member_permissions(engagement, user)
     data.update(
-        user=user.get_username(),
+        user=_name(user),  # the timeline's words: the full name (the username alongside)
+        username=user.get_username(),
         party=party.name,
         roles=titles,
         role_title=", ".join(titles),
@@ -274,7 +275,7 @@ def remove_member(engagement: Engagement, user, *, actor=None) -> None:
         engagement,
         events.MEMBER_REMOVED,
         actor=actor,
-        data={"user": user.get_username(), "party": party},
+        data={"user": _name(user), "username": user.get_username(), "party": party},
     )
     revoke_tokens_of_departed(engagement, user, actor=actor)
     if not Membership.objects.filter(user=user).exists() and not permissions.is_portal_admin(user):

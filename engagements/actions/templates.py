@@ -191,7 +191,7 @@ def apply_template_version(engagement: Engagement, version: TemplateVersion, *, 
             "changed": {c.new.display_name: c.changes for c in diff.changed},
             "retired_tasks": retired,
             "deleted_tasks": deleted,
-            "roles_lost": [f"{r.membership.user.get_username()}: {r.title}" for r in lost],
+            "roles_lost": [f"{events.person(r.membership.user)}: {r.title}" for r in lost],
             "checklist_items": {
                 "added": [s.label for s in diff.checklist.added],
                 "removed": [s.label for s in diff.checklist.removed],

@@ -92,7 +92,7 @@ def revoke_tokens_of_departed(engagement: Engagement, user: Any, *, actor: Any =
             actor=actor,
             data={
                 "summary": f"revoked the attestation token {token.name!r} ({token.prefix}…): "
-                f"its creator {user.get_username()} is no longer Responsible for backups",
+                f"its creator {events.person(user)} is no longer Responsible for backups",
                 "reason": "creator left the role",
             },
         )

@@ -33,6 +33,7 @@ from engagements.models import (
     MemberRole,
     Membership,
 )
+from engagements.selectors.timeline import portfolio_bars
 from psaas_portal.params import parse_id
 from raci.choices import Phase
 
@@ -72,8 +73,9 @@ def portfolio(
     """The engagements visible to the user with their progress and who they wait on.
 
     Queries: the page count (1), the page with its annotated counts (1), the status
-    counts, waiting-on counts and unheld roles of the page's tasks (1), the CSEs of the
-    page (1), and the CSE filter's choices (1). Subscribers are searched by name, so the
+    counts, waiting-on counts and unheld roles of the page's tasks (1), the timeline bar of
+    the page's onboarding tasks (1), the CSEs of the page (1), and the CSE filter's
+    choices (1). Subscribers are searched by name, so the
     page does not list every subscriber.
     """
     today = timezone.localdate()
@@ -128,6 +130,7 @@ def portfolio(
     engagements = list(page_obj.object_list)
     ids = [e.pk for e in engagements]
     stats, unheld = _page_facts(ids)
+    bars = portfolio_bars(engagements, today=today)
     cses = defaultdict(list)
     for m in Membership.objects.filter(engagement_id__in=ids, party__is_vendor=True).select_related(
         "user"
@@ -138,6 +141,7 @@ def portfolio(
             "engagement": e,
             "cses": cses[e.pk],
             "unheld_roles": unheld.get(e.pk, []),
+            "bar": bars.get(e.pk),
             **stats.get(e.pk, {"status_counts": [], "waiting_vendor": 0, "waiting_subscriber": 0}),
         }
         for e in engagements

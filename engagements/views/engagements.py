@@ -19,6 +19,7 @@ from engagements.lookups import (
 )
 from engagements.models import Organization
 from engagements.selectors import portfolio as portfolio_reads
+from engagements.selectors import timeline as timeline_reads
 from engagements.selectors.checklists import inventory_of
 from engagements.selectors.engagements import engagement_page, engagement_rows
 from engagements.views.common import form_errors
@@ -154,3 +155,11 @@ def engagement_new(request):
         {"form": form, "due_form": due_form, "due_for": shown_for},
         status=status,
     )
+
+
+@require_GET
+def engagement_timeline(request, engagement_id: int):
+    engagement = get_engagement_for_view(request.user, engagement_id)
+    context = timeline_reads.engagement_timeline(engagement)
+    context["engagement"] = engagement
+    return render(request, "engagements/timeline.html", context)

@@ -8,6 +8,7 @@ from django.http import (
 from django.views.decorators.http import require_GET
 
 from engagements import events
+from engagements.choices import TaskStatus
 from engagements.lookups import (
     get_engagement_for_view,
 )
@@ -31,6 +32,11 @@ def _csv_response(filename: str, rows) -> StreamingHttpResponse:
     return response
 
 
+def _status_words(value: str) -> str:
+    """A status as the pages say it ("Not started"), not its stored code."""
+    return str(TaskStatus(value).label) if value in TaskStatus.values else value
+
+
 @require_GET
 def export_matrix(request, engagement_id: int):
     engagement = get_engagement_for_view(request.user, engagement_id)
@@ -51,7 +57,7 @@ def export_matrix(request, engagement_id: int):
                 row.display_name,
                 *(row.cells[p].text() if p in row.cells else "" for p in matrix.party_names),
                 row.notes,
-                *(status.get(e, {}).get("status", "") for e in environments),
+                *(_status_words(status.get(e, {}).get("status", "")) for e in environments),
                 *(status.get(e, {}).get("due_date") or "" for e in environments),
             ]
 
@@ -83,13 +89,13 @@ def export_events(request, engagement_id: int):
             task = event.task
             yield [
                 event.created_at.isoformat(),
-                event.actor.get_username() if event.actor else "",
+                events.person(event.actor) or "The portal",
                 events.title(event, task),
                 task.name if task else "",
-                task.environment if task else "",
-                event.from_state,
-                event.to_state,
-                events.plain_timeline(event, task),
+                task.get_environment_display() if task else "",
+                events.state_label(event, event.from_state),
+                events.state_label(event, event.to_state),
+                events.sentence(event, task),
                 json.dumps(event.data, sort_keys=True),
             ]
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from engagements import permissions
 from engagements.selectors import mywork as mywork_reads
+from engagements.selectors.admin_home import admin_home as admin_home_reads
 from engagements.selectors.mywork import waiting_on_me
 
 
@@ -11,4 +14,17 @@ from engagements.selectors.mywork import waiting_on_me
 def my_work(request):
     context = mywork_reads.my_work(request.user, page=request.GET.get("page", 1))
     context["operations"] = waiting_on_me(request.user, present=context["operations_present"])
+    empty = not (context["rows"] or context["to_review"] or context["operations"])
+    if empty and permissions.is_portal_admin(request.user):
+        # A portal admin with nothing of their own to do lands on the admins' home.
+        return render(
+            request, "engagements/admin_home.html", {**admin_home_reads(), "my_work_empty": True}
+        )
     return render(request, "engagements/my_work.html", context)
+
+
+@require_GET
+def admin_home(request):
+    if not permissions.is_portal_admin(request.user):
+        raise PermissionDenied("The admins' home is for portal admins.")
+    return render(request, "engagements/admin_home.html", admin_home_reads())

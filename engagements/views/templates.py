@@ -29,6 +29,7 @@ def engagement_template(request, engagement_id: int):
     )
     diff = template_diff(engagement, chosen) if chosen else None
     lost = roles_lost(engagement, chosen) if chosen else []
+    notes = [v for v in newer if chosen and v.number <= chosen.number]
     return render(
         request,
         "engagements/engagement_template.html",
@@ -38,6 +39,7 @@ def engagement_template(request, engagement_id: int):
             "chosen": chosen,
             "diff": diff,
             "roles_lost": lost,
+            "notes": notes,
         },
     )
 

@@ -64,6 +64,7 @@ def test_admin_toggles_a_letter_sees_the_warning_change_and_publishes(
     expect(page.get_by_role("button", name="A for Auth0 on Operations Handover")).to_have_attribute(
         "aria-pressed", "true"
     )
+    page.get_by_label("Change note for v2").fill("Auth0 is Accountable for the handover")
     page.get_by_role("button", name="Publish v2").click()
     expect(page.get_by_test_id("version-status")).to_have_text("Published")
 

@@ -374,5 +374,5 @@ def test_applying_a_version_that_drops_a_role_says_who_loses_it(
     )
     assert 'data-testid="roles-lost"' in page and "loses <strong>Auth0 Customer Success" in page
     event = apply_template_version(engagement_a, newer, actor=cse)
-    assert event.data["roles_lost"] == [f"{cse.username}: {CSE}"]
+    assert event.data["roles_lost"] == [f"{cse.get_full_name()}: {CSE}"]
     assert not MemberRole.objects.filter(membership__user=cse, membership__engagement=engagement_a)

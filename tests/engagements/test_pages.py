@@ -98,12 +98,23 @@ def test_exports(client_for, engagement_a, engineer_a):
     assert matrix["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(matrix.streaming_content).decode())))
     assert rows[0][:4] == ["task", "Auth0", "Subscriber", "notes"]
-    assert rows[5][0] == "Monitoring" and rows[5][4] == "in_progress"
+    assert rows[5][0] == "Monitoring" and rows[5][4] == "In progress"  # words, not codes
     events = client.get(reverse("engagements:export-events", args=[engagement_a.pk]))
     lines = list(csv.reader(io.StringIO(b"".join(events.streaming_content).decode())))
     assert lines[0][:3] == ["time (UTC)", "actor", "event"]
     # Words, not the stored verb: the event's declared title.
-    assert lines[-1][1:4] == ["engineer-a", "Monitoring: not started → in progress", "Monitoring"]
+    # The person's full name, never a username.
+    assert lines[-1][1:4] == [
+        engineer_a.get_full_name(),
+        "Monitoring: not started → in progress",
+        "Monitoring",
+    ]
+    # From and to in words, and what happened as a sentence, who first.
+    assert lines[-1][5:8] == [
+        "Not started",
+        "In progress",
+        f"{engineer_a.get_full_name()} moved Monitoring from not started to in progress.",
+    ]
 
 
 def test_waiting_on_names_the_people_and_the_next_step(

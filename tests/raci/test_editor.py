@@ -112,7 +112,11 @@ def test_editor_over_http(client_for, draft, admin_user, engineer_a):
     assert client.post(toggle, {"task": "x", "party": c.party_id, "letter": "A"}).status_code == 400
     assert client.post(toggle, {**data, "letter": "Z"}).status_code == 400
     assert client.get(toggle).status_code == 405
-    assert client.post(reverse("raci:publish", args=[draft.pk])).status_code == 302
-    assert client.post(reverse("raci:publish", args=[draft.pk])).status_code == 400
+    publish = reverse("raci:publish", args=[draft.pk])
+    assert (
+        client.post(publish, {"change_note": "Auth0 is Accountable for the handover"}).status_code
+        == 302
+    )
+    assert client.post(publish, {"change_note": "again"}).status_code == 400
     page = client.get(reverse("raci:compare") + f"?a={draft.pk - 1}&b={draft.pk}")
     assert "Auth0: R → R, A" in page.content.decode()
