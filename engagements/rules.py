@@ -80,6 +80,8 @@ RuleName = Literal[
     "member.invite",
     "member.change",
     "member.remove",
+    "engagement.manage_webhooks",
+    "engagement.manage_chat",
 ]
 
 # The standing duties and the seed tasks whose letters govern them.
@@ -349,6 +351,8 @@ RULES: dict[RuleName, Rule] = {
     "member.invite": Rule("engagement", "manager", "invite or add members"),
     "member.change": Rule("engagement", "manager", "change members' roles"),
     "member.remove": Rule("engagement", "manager", "remove members"),
+    "engagement.manage_webhooks": Rule("engagement", "manager", "manage its webhooks"),
+    "engagement.manage_chat": Rule("engagement", "manager", "manage its chat channels"),
 }
 assert set(RULES) == set(get_args(RuleName)), "every rule name is declared once"
 
