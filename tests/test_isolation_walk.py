@@ -45,6 +45,8 @@ from engagements.models import (
 from raci.models import ChecklistRequirement, TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
 from tests.factories import subscriber_party
+from webhooks.actions import create_endpoint
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +165,12 @@ COVERED = {
     "api:docs",
     "api:tokens",
     "api:token-revoke",
+    # Webhooks (webhooks/): the engagement's managers
+    "webhooks:endpoints",
+    "webhooks:endpoint",
+    "webhooks:endpoint-enable",
+    "webhooks:endpoint-delete",
+    "webhooks:delivery-replay",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -302,6 +310,16 @@ def snapshot(engagement_b, version):
             )
         ),
         list(ApiToken.objects.filter(user__username="engineer-b").values_list("revoked_at")),
+        list(
+            WebhookEndpoint.objects.filter(engagement=engagement_b).values_list(
+                "url", "enabled", "kinds"
+            )
+        ),
+        list(
+            WebhookDelivery.objects.filter(endpoint__engagement=engagement_b).values_list(
+                "delivered_at", "given_up_at", "window_start"
+            )
+        ),
     )
 
 
@@ -312,6 +330,13 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     from engagements.choices import TaskStatus
 
     # Give B a little history, so there is something to leak.
+    endpoint, _ = create_endpoint(
+        engagement_b,
+        actor=cse,
+        url="https://93.184.216.34/appliance-b-hook",
+        kinds=["task.status_changed"],
+        description="Appliance B hook",
+    )
     deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
     transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     add_comment(deploy, actor=cse, body="Secret of subscriber B")
@@ -368,6 +393,8 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "invitation_id": invitation.pk,
         "event_id": Event.objects.filter(engagement=engagement_b).first().pk,
         "api_token_id": api_token.pk,
+        "endpoint_id": endpoint.pk,
+        "delivery_id": WebhookDelivery.objects.filter(endpoint=endpoint).first().pk,
     }
     post_data = {
         "to": "done",
@@ -417,6 +444,8 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "organization": str(engagement_b.organization_id),
         "kickoff_date": "2030-01-01",
         "cse": str(cse.pk),
+        "url": "https://93.184.216.34/injected",
+        "kinds": ["task.commented"],
     }
     # What a program might send to each API route: B's ids wherever an id is taken.
     api_post_data = {

@@ -253,5 +253,39 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     # session, user, who the viewer is (portal admin for visibility), the task; BEGIN, the
     # locked task, its letters with their parties, the seat, [the prerequisites, when moving
     # forward], UPDATE, the event, the recipients, their preferences, the notifications,
-    # COMMIT.
-    assert counts[0] <= 15 and counts[1] <= 14, counts
+    # the engagement's webhook endpoints (webhooks.outbox), COMMIT.
+    assert counts[0] <= 16 and counts[1] <= 15, counts
+
+
+def test_webhook_pages_at_two_sizes(client_for, engagement_a, cse):
+    """The endpoints list (1 and 10 endpoints) and an endpoint's delivery log (2 and 60
+    deliveries, 50 shown)."""
+    from engagements.actions.tasks import add_comment
+    from tests.conftest import task_of
+    from webhooks.actions import create_endpoint
+
+    def endpoint():
+        return create_endpoint(
+            engagement_a, actor=cse, url="https://93.184.216.34/h", kinds=["task.commented"]
+        )[0]
+
+    task = task_of(engagement_a, "monitoring")
+    client = client_for(cse)
+    first = endpoint()
+    for _ in range(2):
+        add_comment(task, actor=cse, body="x")
+    list_url = reverse("webhooks:endpoints", args=[engagement_a.pk])
+    one_url = reverse("webhooks:endpoint", args=[first.pk])
+    n_list_small, n_one_small = count(client, list_url), count(client, one_url)
+    for _ in range(9):
+        endpoint()
+    for _ in range(58):
+        add_comment(task, actor=cse, body="x")
+    analyze()
+    n_list_large, n_one_large = count(client, list_url), count(client, one_url)
+    # 2 per request + the engagement (visibility, administers?), the manage rule's seat
+    # check, the endpoints with their counts, the navigation flags and the unread count.
+    assert n_list_small == n_list_large <= 9, (n_list_small, n_list_large)
+    # 2 per request + the endpoint (visibility), the rule's check, the deliveries with
+    # their events, the navigation flags and the unread count.
+    assert n_one_small == n_one_large <= 9, (n_one_small, n_one_large)
