@@ -94,9 +94,7 @@ def create_endpoint(
 
 def _locked(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return (
-        WebhookEndpoint.objects.select_for_update()
-        .select_related("engagement")
-        .get(pk=endpoint.pk)
+        WebhookEndpoint.objects.select_for_update().select_related("engagement").get(pk=endpoint.pk)
     )
 
 

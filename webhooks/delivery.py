@@ -84,14 +84,23 @@ def send_one(delivery: WebhookDelivery, now: dt.datetime) -> bool:
     rows = WebhookDelivery.objects.filter(pk=delivery.pk, delivered_at__isnull=True)
     if not error:
         rows.update(
-            delivered_at=now, claimed_at=None, response_code=code, last_error="", last_attempt_at=now
+            delivered_at=now,
+            claimed_at=None,
+            response_code=code,
+            last_error="",
+            last_attempt_at=now,
         )
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
             failing_since=None
         )
         return True
     window = dt.timedelta(seconds=settings.WEBHOOKS_RETRY_FOR)
-    update = {"claimed_at": None, "response_code": code, "last_error": error, "last_attempt_at": now}
+    update = {
+        "claimed_at": None,
+        "response_code": code,
+        "last_error": error,
+        "last_attempt_at": now,
+    }
     if now - delivery.window_start >= window:
         rows.update(given_up_at=now, **update)
         log.error("webhook %s to endpoint %s given up: %s", delivery.message_id, endpoint.pk, error)

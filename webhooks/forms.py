@@ -17,4 +17,6 @@ class EndpointForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kinds"].choices = [(k, k) for k in choosable_kinds()]
+        kinds = self.fields["kinds"]
+        assert isinstance(kinds, forms.MultipleChoiceField)
+        kinds.choices = [(k, k) for k in choosable_kinds()]

@@ -60,9 +60,7 @@ def endpoint_for_view(user: Any, endpoint_id: int) -> WebhookEndpoint | None:
 
 def delivery_for_view(user: Any, delivery_id: int) -> WebhookDelivery | None:
     return (
-        WebhookDelivery.objects.filter(
-            endpoint__engagement__in=Engagement.objects.visible_to(user)
-        )
+        WebhookDelivery.objects.filter(endpoint__engagement__in=Engagement.objects.visible_to(user))
         .select_related("endpoint__engagement")
         .filter(pk=delivery_id)
         .first()

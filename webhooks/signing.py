@@ -54,7 +54,12 @@ def payload(event: Any) -> dict[str, Any]:
             "event": event.pk,
             "engagement": {"id": event.engagement_id, "name": event.engagement.name},
             "task": (
-                {"id": task.pk, "key": task.key, "environment": task.environment, "name": task.label}
+                {
+                    "id": task.pk,
+                    "key": task.key,
+                    "environment": task.environment,
+                    "name": task.label,
+                }
                 if task is not None
                 else None
             ),

@@ -36,7 +36,9 @@ class ChatChannel(models.Model):
     engagement = models.ForeignKey(
         Engagement, null=True, blank=True, on_delete=models.CASCADE, related_name="chat_channels"
     )
-    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(max_length=10, choices=ChatKind.choices)
     url = models.CharField(max_length=2000)
     delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE)

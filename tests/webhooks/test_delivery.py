@@ -45,7 +45,9 @@ def make_events(engagement, engineer, cse, n_moves: int = 4) -> list[int]:
         transition_task(task, to=to, actor=engineer)
     add_comment(task, actor=cse, body="Looks fine")
     return list(
-        Event.objects.filter(engagement=engagement, verb__in=["task.status_changed", "task.commented"])
+        Event.objects.filter(
+            engagement=engagement, verb__in=["task.status_changed", "task.commented"]
+        )
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -115,9 +117,7 @@ def test_a_forged_or_altered_message_does_not_verify(receiver, engagement_a, eng
     altered = request.body.replace(b"in_progress", b"signed_off")
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(altered, request.headers)
-    _, other = create_endpoint(
-        engagement_a, actor=cse, url=receiver.url, kinds=["task.commented"]
-    )
+    _, other = create_endpoint(engagement_a, actor=cse, url=receiver.url, kinds=["task.commented"])
     with pytest.raises(WebhookVerificationError):
         Webhook(other).verify(request.body, request.headers)
 

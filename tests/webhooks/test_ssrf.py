@@ -55,9 +55,7 @@ def test_a_public_https_address_is_accepted():
     assert (target.port, target.path) == (8443, "/hook?x=1")
 
 
-def test_registering_a_private_url_names_the_field_and_saves_nothing(
-    client_for, engagement_a, cse
-):
+def test_registering_a_private_url_names_the_field_and_saves_nothing(client_for, engagement_a, cse):
     client = client_for(cse)
     events_before = Event.objects.count()
     response = client.post(
@@ -69,7 +67,9 @@ def test_registering_a_private_url_names_the_field_and_saves_nothing(
     assert WebhookEndpoint.objects.count() == 0
     assert Event.objects.count() == events_before
     with pytest.raises(DomainError, match="URL"):
-        create_endpoint(engagement_a, actor=cse, url="http://127.0.0.1:1/x", kinds=["task.commented"])
+        create_endpoint(
+            engagement_a, actor=cse, url="http://127.0.0.1:1/x", kinds=["task.commented"]
+        )
 
 
 def test_the_address_is_checked_again_at_delivery(settings, monkeypatch, engagement_a, cse):
@@ -80,9 +80,7 @@ def test_the_address_is_checked_again_at_delivery(settings, monkeypatch, engagem
     try:
         port = receiver.server.server_address[1]
         answers = iter([("93.184.216.34",)])
-        monkeypatch.setattr(
-            outbound, "_resolve", lambda host, p: next(answers, ("127.0.0.1",))
-        )
+        monkeypatch.setattr(outbound, "_resolve", lambda host, p: next(answers, ("127.0.0.1",)))
         endpoint, _ = create_endpoint(
             engagement_a,
             actor=cse,
