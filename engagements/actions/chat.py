@@ -100,7 +100,7 @@ def set_engagement_chat(
 @transaction.atomic
 def remove_engagement_chat(channel: ChatChannel, *, actor: Any) -> None:
     channel = (
-        ChatChannel.objects.select_for_update()
+        ChatChannel.objects.select_for_update(of=("self",))
         .select_related("engagement", "party")
         .get(pk=channel.pk)
     )
