@@ -24,6 +24,7 @@ from engagements.choices import Environment
 from engagements.models import (
     Attestation,
     AttestationToken,
+    ChatChannel,
     ChecklistItem,
     ChecklistVM,
     Comment,
@@ -171,6 +172,10 @@ COVERED = {
     "webhooks:endpoint-enable",
     "webhooks:endpoint-delete",
     "webhooks:delivery-replay",
+    # Chat channels: a person's own, an engagement's (its managers)
+    "engagements:chat-personal",
+    "engagements:chat-channels",
+    "engagements:chat-remove",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -311,6 +316,12 @@ def snapshot(engagement_b, version):
         ),
         list(ApiToken.objects.filter(user__username="engineer-b").values_list("revoked_at")),
         list(
+            ChatChannel.objects.filter(engagement=engagement_b).values_list(
+                "url", "kind", "delivery"
+            )
+        ),
+        list(ChatChannel.objects.filter(user__username="engineer-b").values_list("url")),
+        list(
             WebhookEndpoint.objects.filter(engagement=engagement_b).values_list(
                 "url", "enabled", "kinds"
             )
@@ -336,6 +347,17 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         url="https://93.184.216.34/appliance-b-hook",
         kinds=["task.status_changed"],
         description="Appliance B hook",
+    )
+    chat = ChatChannel.objects.create(  # hooks.slack.com is not resolvable here: no service call
+        engagement=engagement_b,
+        party=subscriber_party(),
+        kind="slack",
+        url="https://hooks.slack.com/services/appliance-b",
+    )
+    ChatChannel.objects.create(
+        user=engagement_b.memberships.get(party__is_vendor=False).user,
+        kind="slack",
+        url="https://hooks.slack.com/services/engineer-b",
     )
     deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
     transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
@@ -394,6 +416,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "event_id": Event.objects.filter(engagement=engagement_b).first().pk,
         "api_token_id": api_token.pk,
         "endpoint_id": endpoint.pk,
+        "channel_id": chat.pk,
         "delivery_id": WebhookDelivery.objects.filter(endpoint=endpoint).first().pk,
     }
     post_data = {
@@ -446,6 +469,9 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "cse": str(cse.pk),
         "url": "https://93.184.216.34/injected",
         "kinds": ["task.commented"],
+        "kind": "slack",
+        "delivery": "immediate",
+        "remove": "1",
     }
     # What a program might send to each API route: B's ids wherever an id is taken.
     api_post_data = {

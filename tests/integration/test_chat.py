@@ -52,9 +52,9 @@ def test_an_informed_party_hears_in_slack_and_a_party_not_told_does_not(
         transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
         wait_until(lambda: len(receiver.received) >= 2, 30, "two chat messages")
         wait_until(
-            lambda: not Notification.objects.filter(
-                channel=Channel.CHAT, sent_at__isnull=True
-            ).exists(),
+            lambda: (
+                not Notification.objects.filter(channel=Channel.CHAT, sent_at__isnull=True).exists()
+            ),
             10,
             "the chat rows marked sent",
         )
