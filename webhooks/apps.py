@@ -14,6 +14,7 @@ class WebhooksConfig(AppConfig):
         # outbox rows in the same transaction.
         from engagements.audit import event_recorded
 
+        from . import checks  # noqa: F401 - registers the deploy check
         from .outbox import write_deliveries
 
         event_recorded.connect(write_deliveries, dispatch_uid="webhooks.outbox")
