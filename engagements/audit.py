@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.dispatch import Signal
+
 from . import notifications
 from .events import EventKind
 from .models import Engagement, EngagementTask, Event
+
+# Sent with `event` inside the transaction that records it: the cross-app hook the webhooks
+# app uses to write its outbox rows in the same transaction (engagements never imports it).
+event_recorded = Signal()
 
 
 def record_event(
@@ -31,6 +37,7 @@ def record_event(
         to_state=to_state,
         data=data or {},
     )
-    if task is not None:
+    if task is not None or notifications.listed(event):
         notifications.fan_out(event, task)
+    event_recorded.send(sender=Event, event=event)
     return event

@@ -76,6 +76,14 @@ class ChecklistStatus(models.TextChoices):
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     PORTAL = "portal", "In the portal"
+    CHAT = "chat", "Chat (Slack or Teams)"
+
+
+class ChatKind(models.TextChoices):
+    """The chat services whose incoming webhooks the portal posts to."""
+
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
 
 
 class Delivery(models.TextChoices):
@@ -95,6 +103,7 @@ class NotificationReason(models.TextChoices):
     ATTENDEE = "attendee", "You are invited"
     YOUR_TURN = "your_turn", "It is your turn: the next step is yours"
     ESCALATED = "escalated", "It was escalated to you"
+    MANAGER = "manager", "You manage this engagement"
 
 
 class ReminderKind(models.TextChoices):

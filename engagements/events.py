@@ -348,6 +348,21 @@ DUTY_MISSED = _kind(
 TOKEN_CREATED = _kind("token.created", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
 TOKEN_REVOKED = _kind("token.revoked", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
 
+# --- Webhooks and chat channels (webhooks/, engagements.chat) ----------------------------------
+# The engagement's managers the event names (`to_ids`): whom a disabled endpoint concerns.
+MANAGERS = Reach("listed", Reason.MANAGER, conditional=False)
+WEBHOOK_CREATED = _kind("webhook.created", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+WEBHOOK_CHANGED = _kind("webhook.changed", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+WEBHOOK_DELETED = _kind("webhook.deleted", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+WEBHOOK_DISABLED = _kind(
+    "webhook.disabled",
+    "Webhook disabled: {url} failed for {hours} hours",
+    "disabled the webhook to {url}: every delivery failed for {hours} hours",
+    reach=(MANAGERS,),
+)
+CHAT_CHANNEL_SET = _kind("chat.channel_set", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+CHAT_CHANNEL_REMOVED = _kind("chat.channel_removed", SUMMARY_TITLE, SUMMARY, reach=AUDIT_ONLY)
+
 
 # --- Issues -------------------------------------------------------------------------------------
 def _issue(verb: str, *, then: tuple[Reach, ...] = ()) -> EventKind:
@@ -501,6 +516,8 @@ WHO_WORDS = {
 def _reach_words(reach: Reach) -> str:
     if reach.who == "turn":
         words = f"your turn: whoever rule `{reach.rule}` lets act"
+    elif reach.who == "listed" and reach.reason == Reason.MANAGER:
+        words = "the engagement's managers"
     else:
         words = WHO_WORDS[reach.who]
     if reach.conditional and reach.who in ("informed", "consulted"):

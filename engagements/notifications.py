@@ -14,11 +14,12 @@ from functools import partial
 from django.db import transaction
 
 from . import policy
+from .chat import deliver_chat_event
 from .choices import Channel, Delivery
 from .choices import NotificationReason as Reason
 from .errors import DomainError
 from .events import kind_of
-from .models import Event, Membership, Notification, Profile
+from .models import ChatChannel, Event, Membership, Notification, Profile
 from .rules import RULES
 from .tasks import deliver_event
 
@@ -122,9 +123,9 @@ def invitees(event: Event) -> list[int]:
     return [*event.data.get("attendee_ids", ()), *event.data.get("removed_ids", ())]
 
 
-def recipients(event: Event, task) -> dict[int, str]:
+def recipients(event: Event, task, reached: list[Audience] | None = None) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
-    reached = audiences(event, task)
+    reached = audiences(event, task) if reached is None else list(reached)
     if not reached and not invitees(event) and not listed(event):
         return {}
     # Your turn first: a person reached twice hears the reason that asks them to act.
@@ -155,38 +156,67 @@ def recipients(event: Event, task) -> dict[int, str]:
 
 def fan_out(event: Event, task=None) -> list[Notification]:
     """Writes the event's notification rows (inside the caller's transaction) and enqueues
-    their delivery after commit. Preferences decide the channels: immediate, digest or off."""
-    people = recipients(event, task)
-    if not people:
-        return []
-    prefs = dict(
-        (user_id, (email, portal))
-        for user_id, email, portal in Profile.objects.filter(user_id__in=people).values_list(
-            "user_id", "email_delivery", "portal_delivery"
+    their delivery after commit. Preferences decide the channels: immediate, digest or off,
+    for email, the portal and a person's chat channel; an engagement's chat channel for a
+    party gets what that party's letters reach, with its own preference."""
+    reached = audiences(event, task)
+    people = recipients(event, task, reached)
+    party_ids = {a.party_id for a in reached}
+    channels = (
+        list(
+            ChatChannel.objects.filter(
+                engagement_id=event.engagement_id, party_id__in=party_ids
+            ).exclude(delivery=Delivery.OFF)
         )
+        if party_ids
+        else []
     )
+    if not people and not channels:
+        return []
+    prefs = {
+        user_id: (email, portal, chat)
+        for user_id, email, portal, chat in Profile.objects.filter(user_id__in=people).values_list(
+            "user_id", "email_delivery", "portal_delivery", "user__chat_channel__delivery"
+        )
+    }
     rows = []
+    common = {
+        "engagement_id": event.engagement_id,
+        "event": event,
+        "task": task,
+        "kind": event.verb,
+    }
     for user_id, reason in people.items():
-        email, portal = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
+        email, portal, chat = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE, None))
         if reason == Reason.ATTENDEE and email == Delivery.DIGEST:
             email = Delivery.IMMEDIATE  # an invitation cannot wait for tomorrow's digest
-        common = {
-            "engagement_id": event.engagement_id,
-            "event": event,
-            "task": task,
-            "recipient_id": user_id,
-            "kind": event.verb,
-            "reason": reason,
-        }
+        person = {**common, "recipient_id": user_id, "reason": reason}
         if email != Delivery.OFF:
             rows.append(
-                Notification(channel=Channel.EMAIL, digest=email == Delivery.DIGEST, **common)
+                Notification(channel=Channel.EMAIL, digest=email == Delivery.DIGEST, **person)
             )
         if portal != Delivery.OFF:
-            rows.append(Notification(channel=Channel.PORTAL, **common))
+            rows.append(Notification(channel=Channel.PORTAL, **person))
+        if chat and chat != Delivery.OFF:
+            rows.append(
+                Notification(channel=Channel.CHAT, digest=chat == Delivery.DIGEST, **person)
+            )
+    reasons = {a.party_id: a.reason for a in reversed(reached)}  # the first reason per party
+    for channel in channels:
+        rows.append(
+            Notification(
+                channel=Channel.CHAT,
+                chat=channel,
+                digest=channel.delivery == Delivery.DIGEST,
+                reason=reasons.get(channel.party_id, ""),
+                **common,
+            )
+        )
     created = Notification.objects.bulk_create(rows)
     if any(n.channel == Channel.EMAIL and not n.digest for n in created):
         transaction.on_commit(partial(enqueue_delivery, event.pk))
+    if any(n.channel == Channel.CHAT and not n.digest for n in created):
+        transaction.on_commit(partial(enqueue_chat, event.pk))
     return created
 
 
@@ -199,3 +229,11 @@ def enqueue_delivery(event_id: int) -> None:
         log.warning(
             "broker unreachable; event %s's emails wait for the sweep", event_id, exc_info=True
         )
+
+
+def enqueue_chat(event_id: int) -> None:
+    """After commit: hand the event's chat messages to a worker (the sweep if Redis is down)."""
+    try:
+        deliver_chat_event.delay(event_id)
+    except Exception:  # kombu raises several types for an unreachable broker
+        log.warning("broker unreachable; event %s's chat messages wait for the sweep", event_id)

@@ -87,6 +87,8 @@ RuleName = Literal[
     "issue.attach",
     "handover.attach",
     "attachment.remove_any",
+    "engagement.manage_webhooks",
+    "engagement.manage_chat",
 ]
 
 # The standing duties and the seed tasks whose letters govern them.
@@ -375,6 +377,8 @@ RULES: dict[RuleName, Rule] = {
         "handover", "member", "attach files to the Operations Handover", SeedTask.HANDOVER
     ),
     "attachment.remove_any": Rule("engagement", "manager", "remove other people's attachments"),
+    "engagement.manage_webhooks": Rule("engagement", "manager", "manage its webhooks"),
+    "engagement.manage_chat": Rule("engagement", "manager", "manage its chat channels"),
 }
 assert set(RULES) == set(get_args(RuleName)), "every rule name is declared once"
 

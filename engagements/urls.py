@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     api,
     calendar,
+    chat,
     checklists,
     cycles,
     duties,
@@ -80,6 +81,9 @@ urlpatterns = [
     ),
     path("tasks/<int:task_id>/comments/", tasks.task_comment, name="task-comment"),
     path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/chat/", chat.chat_personal, name="chat-personal"),
+    path("engagements/<int:engagement_id>/chat/", chat.chat_channels, name="chat-channels"),
+    path("chat-channels/<int:channel_id>/remove/", chat.chat_channel_remove, name="chat-remove"),
     path(
         "notifications/read-all/",
         notifications.notification_read_all,

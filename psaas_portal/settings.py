@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "sso",
     "api",
     "attachments",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -386,8 +387,27 @@ NOTIFY_RETENTION_DAYS = envint("NOTIFY_RETENTION_DAYS", 180, minimum=7)
 
 HEARTBEAT_SECONDS = envint("HEARTBEAT_SECONDS", 30, minimum=1)
 HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", 120, minimum=1)
-# Task modules besides each app's tasks.py (autodiscovered): the reminder sweeps.
-CELERY_IMPORTS = ("engagements.reminders",)
+# --- Outgoing HTTP: webhooks (webhooks/) and chat channels (Slack, Teams) -------------
+# Only https, and never to loopback, private, link-local or otherwise non-public addresses
+# (server-side request forgery), checked when a URL is saved and again at each delivery.
+# Both switches are for development and tests only (a receiver on 127.0.0.1).
+WEBHOOKS_ALLOW_HTTP = envbool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOW_PRIVATE = envbool("WEBHOOKS_ALLOW_PRIVATE", False)
+# Seconds to connect, and to wait for the answer; redirects are never followed.
+WEBHOOKS_TIMEOUT = envint("WEBHOOKS_TIMEOUT", 5, minimum=1)
+# A refused delivery is retried after WEBHOOKS_BACKOFF_BASE * 2**(attempt-1) seconds (capped
+# at WEBHOOKS_BACKOFF_MAX, jittered) until WEBHOOKS_RETRY_FOR seconds after the event; an
+# endpoint failing for WEBHOOKS_DISABLE_AFTER seconds is disabled and its managers emailed.
+WEBHOOKS_BACKOFF_BASE = envint("WEBHOOKS_BACKOFF_BASE", 30, minimum=1)
+WEBHOOKS_BACKOFF_MAX = envint("WEBHOOKS_BACKOFF_MAX", 3600, minimum=1)
+WEBHOOKS_RETRY_FOR = envint("WEBHOOKS_RETRY_FOR", 24 * 3600, minimum=60)
+WEBHOOKS_DISABLE_AFTER = envint("WEBHOOKS_DISABLE_AFTER", 24 * 3600, minimum=60)
+WEBHOOKS_SWEEP_SECONDS = envint("WEBHOOKS_SWEEP_SECONDS", 30, minimum=5)
+WEBHOOKS_CLAIM_LEASE = envint("WEBHOOKS_CLAIM_LEASE", max(60, 4 * WEBHOOKS_TIMEOUT), minimum=1)
+WEBHOOKS_BATCH_SIZE = envint("WEBHOOKS_BATCH_SIZE", 50, minimum=1)
+
+# Task modules besides each app's tasks.py (autodiscovered): the reminder sweeps, chat.
+CELERY_IMPORTS = ("engagements.reminders", "engagements.chat")
 CELERY_BEAT_SCHEDULER = "psaas_portal.beat:HeartbeatScheduler"
 
 CELERY_BEAT_SCHEDULE: dict = {
@@ -410,6 +430,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "prune-notifications": {
         "task": "engagements.tasks.prune_notifications",
         "schedule": crontab(minute=30, hour=3),
+    },
+    "deliver-due-webhooks": {
+        "task": "webhooks.tasks.deliver_due",
+        "schedule": WEBHOOKS_SWEEP_SECONDS,
+    },
+    "deliver-pending-chat": {
+        "task": "engagements.chat.deliver_pending_chat",
+        "schedule": NOTIFY_SWEEP_SECONDS,
+    },
+    "send-chat-digests": {
+        "task": "engagements.chat.send_chat_digests",
+        "schedule": crontab(minute=5, hour=DIGEST_HOUR),
     },
 }
 

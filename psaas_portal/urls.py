@@ -52,6 +52,7 @@ urlpatterns = [
     path("raci/", include("raci.urls")),
     path("", include("api.urls")),
     path("", include("attachments.urls")),
+    path("", include("webhooks.urls")),
     path("", include("engagements.urls")),
 ]
 

@@ -26,6 +26,7 @@ from engagements.choices import Environment
 from engagements.models import (
     Attestation,
     AttestationToken,
+    ChatChannel,
     ChecklistItem,
     ChecklistVM,
     Comment,
@@ -47,6 +48,8 @@ from engagements.models import (
 from raci.models import ChecklistRequirement, TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
 from tests.factories import subscriber_party
+from webhooks.actions import create_endpoint
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +181,16 @@ COVERED = {
     "attachments:handover-upload",
     "attachments:download",
     "attachments:remove",
+    # Webhooks (webhooks/): the engagement's managers
+    "webhooks:endpoints",
+    "webhooks:endpoint",
+    "webhooks:endpoint-enable",
+    "webhooks:endpoint-delete",
+    "webhooks:delivery-replay",
+    # Chat channels: a person's own, an engagement's (its managers)
+    "engagements:chat-personal",
+    "engagements:chat-channels",
+    "engagements:chat-remove",
 }
 # Patterns with an action in the URL: every action is walked.
 ACTIONS = {
@@ -321,6 +334,22 @@ def snapshot(engagement_b, version):
         ),
         list(ApiToken.objects.filter(user__username="engineer-b").values_list("revoked_at")),
         list(Attachment.objects.order_by("pk").values_list("pk", "name", "key", "size")),
+        list(
+            ChatChannel.objects.filter(engagement=engagement_b).values_list(
+                "url", "kind", "delivery"
+            )
+        ),
+        list(ChatChannel.objects.filter(user__username="engineer-b").values_list("url")),
+        list(
+            WebhookEndpoint.objects.filter(engagement=engagement_b).values_list(
+                "url", "enabled", "kinds"
+            )
+        ),
+        list(
+            WebhookDelivery.objects.filter(endpoint__engagement=engagement_b).values_list(
+                "delivered_at", "given_up_at", "window_start"
+            )
+        ),
     )
 
 
@@ -342,6 +371,24 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     }
 
     # Give B a little history, so there is something to leak.
+    endpoint, _ = create_endpoint(
+        engagement_b,
+        actor=cse,
+        url="https://93.184.216.34/appliance-b-hook",
+        kinds=["task.status_changed"],
+        description="Appliance B hook",
+    )
+    chat = ChatChannel.objects.create(  # hooks.slack.com is not resolvable here: no service call
+        engagement=engagement_b,
+        party=subscriber_party(),
+        kind="slack",
+        url="https://hooks.slack.com/services/appliance-b",
+    )
+    ChatChannel.objects.create(
+        user=engagement_b.memberships.get(party__is_vendor=False).user,
+        kind="slack",
+        url="https://hooks.slack.com/services/engineer-b",
+    )
     deploy = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
     transition_task(deploy, to=TaskStatus.IN_PROGRESS, actor=cse)
     add_comment(deploy, actor=cse, body="Secret of subscriber B")
@@ -406,6 +453,9 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
         "event_id": Event.objects.filter(engagement=engagement_b).first().pk,
         "api_token_id": api_token.pk,
         "attachment_id": attachment.pk,
+        "endpoint_id": endpoint.pk,
+        "channel_id": chat.pk,
+        "delivery_id": WebhookDelivery.objects.filter(endpoint=endpoint).first().pk,
     }
     post_data = {
         "to": "done",
@@ -463,6 +513,11 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             .pk
         ),
         "file": SimpleUploadedFile("injected.txt", b"injected", content_type="text/plain"),
+        "url": "https://93.184.216.34/injected",
+        "kinds": ["task.commented"],
+        "kind": "slack",
+        "delivery": "immediate",
+        "remove": "1",
     }
     # What a program might send to each API route: B's ids wherever an id is taken.
     api_post_data = {

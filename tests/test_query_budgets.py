@@ -260,8 +260,9 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     # session, user, who the viewer is (portal admin for visibility), the task; BEGIN, the
     # locked task, its letters with their parties, the seat, [the prerequisites, when moving
     # forward], UPDATE, the event, the recipients, their preferences, the notifications,
-    # COMMIT.
-    assert counts[0] <= 15 and counts[1] <= 14, counts
+    # the engagement's chat channels of the parties reached, the engagement's webhook
+    # endpoints (webhooks.outbox), COMMIT.
+    assert counts[0] <= 17 and counts[1] <= 16, counts
 
 
 def test_admin_home_at_two_sizes(client_for, template_version, admin_user, cse):
@@ -287,3 +288,61 @@ def test_admin_home_at_two_sizes(client_for, template_version, admin_user, cse):
     landing = count(client, reverse("engagements:my-work"))
     assert n_small == n_large <= 6, (n_small, n_large)
     assert landing <= 10, landing
+
+
+def test_webhook_pages_at_two_sizes(client_for, engagement_a, cse):
+    """The endpoints list (1 and 10 endpoints) and an endpoint's delivery log (2 and 60
+    deliveries, 50 shown)."""
+    from engagements.actions.tasks import add_comment
+    from tests.conftest import task_of
+    from webhooks.actions import create_endpoint
+
+    def endpoint():
+        return create_endpoint(
+            engagement_a, actor=cse, url="https://93.184.216.34/h", kinds=["task.commented"]
+        )[0]
+
+    task = task_of(engagement_a, "monitoring")
+    client = client_for(cse)
+    first = endpoint()
+    for _ in range(2):
+        add_comment(task, actor=cse, body="x")
+    list_url = reverse("webhooks:endpoints", args=[engagement_a.pk])
+    one_url = reverse("webhooks:endpoint", args=[first.pk])
+    n_list_small, n_one_small = count(client, list_url), count(client, one_url)
+    for _ in range(9):
+        endpoint()
+    for _ in range(58):
+        add_comment(task, actor=cse, body="x")
+    analyze()
+    n_list_large, n_one_large = count(client, list_url), count(client, one_url)
+    # session, user, who the viewer is (one read), the engagement (visibility and whether
+    # the viewer administers it: the manage rule costs nothing more), the endpoints with
+    # their counts.
+    assert n_list_small == n_list_large <= 5, (n_list_small, n_list_large)
+    # session, user, who the viewer is, the endpoint (visibility), whether the viewer
+    # administers its engagement, the deliveries with their events.
+    assert n_one_small == n_one_large <= 6, (n_one_small, n_one_large)
+
+
+def test_chat_pages_at_two_sizes(client_for, engagement_a, cse):
+    """An engagement's chat channels (none, and one per party) and the preferences page
+    (without and with a personal channel)."""
+    from engagements.models import ChatChannel
+    from tests.factories import subscriber_party
+
+    client = client_for(cse)
+    url = reverse("engagements:chat-channels", args=[engagement_a.pk])
+    prefs = reverse("engagements:notification-preferences")
+    n_small, p_small = count(client, url), count(client, prefs)
+    for party in (subscriber_party(), vendor_party()):
+        ChatChannel.objects.create(
+            engagement=engagement_a, party=party, kind="slack", url="https://hooks.slack.com/x"
+        )
+    ChatChannel.objects.create(user=cse, kind="teams", url="https://x.webhook.office.com/y")
+    n_large, p_large = count(client, url), count(client, prefs)
+    # session, user, who the viewer is (one read), the engagement (visibility and whether
+    # the viewer administers it), the version's parties, the channels.
+    assert n_small == n_large <= 6, (n_small, n_large)
+    # session, user, who the viewer is, the profile, the personal channel.
+    assert p_small == p_large <= 5, (p_small, p_large)

@@ -42,6 +42,7 @@ def test_every_url_pattern_answers_with_the_headers(
             [
                 *("cycle_id", "handover_id", "duty_id", "token_id", "issue_id"),
                 *("membership_id", "invitation_id", "attachment_id"),
+                *("endpoint_id", "delivery_id", "channel_id"),  # webhooks, chat channels
             ],
             999999,
         ),

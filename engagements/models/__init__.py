@@ -17,7 +17,7 @@ from .core import (
     TaskParty,
 )
 from .invitations import Invitation, read_invitation_token, sign_invitation
-from .notifications import Notification
+from .notifications import ChatChannel, Notification
 from .operations import (
     Attestation,
     AttestationToken,
@@ -34,6 +34,7 @@ __all__ = [
     "Attestation",
     "AttestationToken",
     "CalendarFeed",
+    "ChatChannel",
     "ChecklistItem",
     "ChecklistVM",
     "Comment",

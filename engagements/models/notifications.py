@@ -1,16 +1,80 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from engagements.choices import (
     Channel,
+    ChatKind,
+    Delivery,
     NotificationReason,
 )
+from raci.models import Party
 
 from .core import Engagement, EngagementTask, Event
 from .invitations import Invitation
+
+
+class ChatChannel(models.Model):
+    """A Slack or Microsoft Teams incoming webhook the portal posts notifications to: a
+    person's own (beside email and the portal, told what they are told), or an engagement's
+    for one of its parties (told what that party's letters reach), set by its managers.
+
+    The URL is a secret of the chat service (whoever holds it may post to the channel): it
+    is shown only as its host."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chat_channel",
+    )
+    engagement = models.ForeignKey(
+        Engagement, null=True, blank=True, on_delete=models.CASCADE, related_name="chat_channels"
+    )
+    party = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=ChatKind.choices)
+    url = models.CharField(max_length=2000)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(user__isnull=False, engagement__isnull=True, party__isnull=True)
+                    | Q(user__isnull=True, engagement__isnull=False, party__isnull=False)
+                ),
+                name="chat_channel_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["engagement", "party"],
+                condition=Q(engagement__isnull=False),
+                name="chat_channel_once_per_party",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ChatKind.values) & Q(delivery__in=Delivery.values),
+                name="chat_channel_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.host}"
+
+    @property
+    def host(self) -> str:
+        """What a page shows of the URL (the rest is the secret)."""
+        return urlsplit(self.url).hostname or ""
 
 
 class Notification(models.Model):
@@ -49,6 +113,11 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="notifications",
+    )
+    # A chat message goes to a person's own chat channel (recipient set) or to an
+    # engagement's channel for a party (chat set, recipient empty).
+    chat = models.ForeignKey(
+        ChatChannel, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=40, help_text="The event's verb, or the reminder's kind.")
@@ -92,8 +161,15 @@ class Notification(models.Model):
                 condition=Q(channel__in=Channel.values), name="notification_channel_valid"
             ),
             models.CheckConstraint(
-                condition=Q(recipient__isnull=False) | Q(invitation__isnull=False),
+                condition=Q(recipient__isnull=False)
+                | Q(invitation__isnull=False)
+                | Q(chat__isnull=False),
                 name="notification_has_addressee",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "chat"],
+                condition=Q(event__isnull=False, chat__isnull=False),
+                name="notification_once_per_chat",
             ),
         ]
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engagements.actions.notifications import mark_all_read, mark_read, set_delivery_preferences
 from engagements.errors import DomainError
+from engagements.selectors.chat import personal_chat
 from engagements.selectors.notifications import inbox, preferences
 
 
@@ -53,11 +54,12 @@ def notification_preferences(request):
             return render(
                 request,
                 "engagements/preferences.html",
-                preferences(request.user),
+                {**preferences(request.user), **personal_chat(request.user)},
                 status=400,
             )
         messages.success(request, "Preferences saved.")
         return redirect("engagements:notification-preferences")
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
-    return render(request, "engagements/preferences.html", preferences(request.user))
+    context = {**preferences(request.user), **personal_chat(request.user)}
+    return render(request, "engagements/preferences.html", context)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from engagements import policy
@@ -29,6 +30,7 @@ from engagements.actions import (
     tokens,
 )
 from engagements.actions import tasks as task_actions
+from engagements.actions.chat import set_engagement_chat
 from engagements.choices import (
     AttestationResult,
     ChecklistStatus,
@@ -56,6 +58,7 @@ from engagements.models import (
 from engagements.rules import RULES
 from engagements.states import CYCLE, ENGAGEMENT, HANDOVER, ISSUE, TASK, person_may_reach
 from tests.factories import checklist_items, checklist_vms, update_windows
+from webhooks.actions import create_endpoint
 
 pytestmark = pytest.mark.django_db
 DEV = Environment.DEVELOPMENT
@@ -118,6 +121,7 @@ def test_every_rule_is_covered_below():
         | set(ENGAGEMENT_SERVICES)
         | set(MEMBER_SERVICES)
         | set(ATTACHMENT_SERVICES)
+        | set(OUTBOUND_SERVICES)
         | {"task.move", "task.override_order", "task.answer"}
         | {"issue.investigate", "issue.ask", "issue.resolve", "issue.answer"}
         | {"issue.close", "issue.reopen", "token.revoke", "handover.schedule"}
@@ -587,3 +591,31 @@ def test_attachment_rules(engagement_a, personas, cse, engineer_a, settings, tmp
         ATTACHMENT_SERVICES["attachment.remove_any"],
         personas,
     )
+
+
+# --- Webhooks and chat channels (the engagement's managers) ------------------------------------
+def _set_chat(e: Any, u: Any) -> Any:
+    with override_settings(WEBHOOKS_ALLOW_PRIVATE=True):  # any host: no DNS in tests
+        return set_engagement_chat(
+            e,
+            actor=u,
+            party_id=_engineer_membership(e).party_id,
+            kind="slack",
+            url="https://93.184.216.34/services/x",
+            delivery="off",
+        )
+
+
+def _register_webhook(e: Any, u: Any) -> Any:
+    return create_endpoint(e, actor=u, url="https://93.184.216.34/h", kinds=["task.commented"])
+
+
+OUTBOUND_SERVICES: dict[str, Callable[[Any, Any], Any]] = {
+    "engagement.manage_webhooks": _register_webhook,
+    "engagement.manage_chat": _set_chat,
+}
+
+
+def test_webhook_and_chat_rules(engagement_a, personas):
+    for name, call in OUTBOUND_SERVICES.items():
+        check_rule(name, in_state(engagement_a, "state", None), call, personas)

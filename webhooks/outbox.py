@@ -1,0 +1,55 @@
+"""The outbox: an event recorded on an engagement writes one delivery row per enabled
+endpoint that chose its kind, in the event's own transaction (so a change and its webhooks
+commit or roll back together); a worker sends them after commit."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from psaas_portal.celery import app
+
+from .models import WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "webhooks.tasks.deliver_event"
+SWEEP_TASK = "webhooks.tasks.deliver_due"
+
+
+def write_deliveries(sender: Any, event: Any, **kwargs: Any) -> list[WebhookDelivery]:
+    """Receiver of engagements.audit.event_recorded (one query when nobody listens)."""
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(
+            engagement_id=event.engagement_id, enabled=True
+        ).only("pk", "kinds")
+        if event.verb in e.kinds
+    ]
+    if not endpoints:
+        return []
+    rows = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=e, event=event, window_start=event.created_at) for e in endpoints
+    )
+    transaction.on_commit(partial(enqueue, event.pk))
+    return rows
+
+
+def enqueue(event_id: int) -> None:
+    """After commit: a worker sends the event's deliveries (by task name: this module sits
+    below the tasks). A broker outage loses nothing: the sweep finds the rows."""
+    try:
+        app.send_task(DELIVER_TASK, args=[event_id])
+    except Exception:  # kombu raises several types for an unreachable broker
+        log.warning("broker unreachable; event %s's webhooks wait for the sweep", event_id)
+
+
+def enqueue_sweep() -> None:
+    """After commit: a worker sends whatever is due now (an endpoint enabled again)."""
+    try:
+        app.send_task(SWEEP_TASK)
+    except Exception:  # the beat sweep runs every WEBHOOKS_SWEEP_SECONDS anyway
+        log.warning("broker unreachable; the webhook sweep will send what is due")
