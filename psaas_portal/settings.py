@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "engagements",
     "accounts",
     "api",
+    "search",
 ]
 
 MIDDLEWARE = [

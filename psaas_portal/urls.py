@@ -50,6 +50,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("raci/", include("raci.urls")),
     path("", include("api.urls")),
+    path("", include("search.urls")),
     path("", include("engagements.urls")),
 ]
 
