@@ -13,8 +13,13 @@ from .selectors import MAX_LENGTH, PER_KIND, SearchInputError, search
 def results(request):
     raw = request.GET.get("q", "")
     kind = BY_KEY.get(request.GET.get("kind", ""))
-    context = {"query": raw, "max_length": MAX_LENGTH, "kinds": KINDS, "kind": kind,
-               "per_kind": PER_KIND}
+    context = {
+        "query": raw,
+        "max_length": MAX_LENGTH,
+        "kinds": KINDS,
+        "kind": kind,
+        "per_kind": PER_KIND,
+    }
     try:
         context["results"] = search(request.user, raw, kinds=(kind,) if kind else KINDS)
     except SearchInputError as error:

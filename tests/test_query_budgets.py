@@ -257,7 +257,9 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     assert counts[0] <= 15 and counts[1] <= 14, counts
 
 
-def test_search_at_two_sizes(client_for, template_version, org_a, org_b, cse, engineer_a, engineer_b):
+def test_search_at_two_sizes(
+    client_for, template_version, org_a, org_b, cse, engineer_a, engineer_b
+):
     """The search page (search/): one ranked query per kind whatever the number of hits
     (each kind capped at PER_KIND): 2 per request + who the viewer is (header) + 4 kinds
     (engagements, tasks, issues, comments; each selects its engagement and organisation,

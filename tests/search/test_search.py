@@ -12,7 +12,7 @@ from engagements.actions.tasks import add_comment
 from engagements.choices import Environment
 from search import selectors
 from search.kinds import BY_KEY, KINDS
-from search.selectors import MAX_LENGTH, SearchInputError, search, tsquery, words_of
+from search.selectors import MAX_LENGTH, search, tsquery, words_of
 from tests.conftest import service_missing, task_of
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def keys(results) -> list[tuple[str, str]]:
 def story(engagement_a, engagement_b, cse, engineer_a, engineer_b):
     deploy_a = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
     deploy_b = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
-    add_comment(deploy_a, actor=cse, body="The firewall rule for ports 8443 & 8444 is <b>open</b> now.")
+    add_comment(
+        deploy_a, actor=cse, body="The firewall rule for ports 8443 & 8444 is <b>open</b> now."
+    )
     add_comment(deploy_b, actor=cse, body="Firewall of subscriber B: secret layout.")
     raise_issue(
         engagement_a,
@@ -62,7 +64,9 @@ def test_a_member_finds_their_engagements_things_and_none_of_another_tenants(
 
 def test_tasks_engagements_prefixes_and_stems(story, engineer_a, cse):
     found = search(engineer_a, "deploy")  # stems: "Deployment", "deploy"
-    assert {(h.kind.key, h.title.replace("<mark>", "").replace("</mark>", "")) for h in found.hits} >= {
+    assert {
+        (h.kind.key, h.title.replace("<mark>", "").replace("</mark>", "")) for h in found.hits
+    } >= {
         ("task", "Deployment to Development and Production environments [Development]"),
     }
     assert all(e == "Subscriber A: Appliance A" for _, e in keys(found))
@@ -115,7 +119,9 @@ def test_the_results_page_and_the_kind_filter(client_for, story, engineer_a):
     nothing = client.get(reverse("search:results"), {"q": "zebra"}).content.decode()
     assert 'data-testid="search-empty"' in nothing
     # The header carries the box on every page.
-    assert 'data-testid="header-search"' in client.get(reverse("engagements:my-work")).content.decode()
+    assert (
+        'data-testid="header-search"' in client.get(reverse("engagements:my-work")).content.decode()
+    )
 
 
 def test_more_hits_than_shown_are_said(engagement_a, cse, engineer_a, monkeypatch):
@@ -132,9 +138,7 @@ def test_the_sqlite_fallback_matches_every_word_and_cuts_a_snippet(story, engine
     """The icontains fallback (SQLite), run here on the same rows: the same visibility."""
     words = ["firewall"]
     found = [
-        hit
-        for kind in KINDS
-        for hit in selectors._fallback(kind, kind.visible(engineer_a), words)
+        hit for kind in KINDS for hit in selectors._fallback(kind, kind.visible(engineer_a), words)
     ]
     assert sorted((h.kind.key, h.engagement) for h in found) == [
         ("comment", "Subscriber A: Appliance A"),
