@@ -20,8 +20,11 @@ from django.urls import reverse
 
 from engagements.models import Comment, Engagement, EngagementTask, Issue
 
-# The text search configuration: English stemming ("installing" finds "install").
-CONFIG = "english"
+# Each document is indexed twice: English stems ("installing" finds "install") and the
+# plain lower-cased words ("deploym" is a prefix of "deployment", not of its stem "deploy").
+CONFIGS = ("english", "simple")
+# The snippet is cut on plain words, so both kinds of match are highlighted.
+HEADLINE_CONFIG = "simple"
 
 
 def _name(user: Any) -> str:
@@ -45,11 +48,12 @@ class Kind:
 
     def vector(self) -> SearchVector:
         vector = None
-        for weight in "ABCD":
-            fields = [f for f, w in self.weighted if w == weight]
-            if fields:
-                part = SearchVector(*fields, weight=weight, config=CONFIG)
-                vector = part if vector is None else vector + part
+        for config in CONFIGS:
+            for weight in "ABCD":
+                fields = [f for f, w in self.weighted if w == weight]
+                if fields:
+                    part = SearchVector(*fields, weight=weight, config=config)
+                    vector = part if vector is None else vector + part
         assert vector is not None
         return vector
 

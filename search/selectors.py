@@ -21,7 +21,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .kinds import CONFIG, KINDS, Kind
+from .kinds import CONFIGS, HEADLINE_CONFIG, KINDS, Kind
 
 MAX_LENGTH = 100  # characters of the query
 MAX_WORDS = 8
@@ -91,8 +91,16 @@ def search(user: Any, raw: str, *, kinds: tuple[Kind, ...] = KINDS) -> Results:
 
 
 def tsquery(words: list[str]) -> SearchQuery:
-    """Every word, each as a prefix ("firew" finds "firewall"), in the search configuration."""
-    return SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config=CONFIG)
+    """Every word, each as a prefix ("firew" finds "firewall") of an English stem or of a
+    plain word (both are in the document's vector, see search.kinds)."""
+
+    def either(word: str) -> SearchQuery:
+        return functools.reduce(
+            operator.or_,
+            (SearchQuery(f"{word}:*", search_type="raw", config=config) for config in CONFIGS),
+        )
+
+    return functools.reduce(operator.and_, (either(w) for w in words))
 
 
 def _postgres(kind: Kind, visible: models.QuerySet, words: list[str]) -> list[Hit]:
@@ -105,7 +113,7 @@ def _postgres(kind: Kind, visible: models.QuerySet, words: list[str]) -> list[Hi
             _snippet=SearchHeadline(
                 kind.snippet_text(),
                 query,
-                config=CONFIG,
+                config=HEADLINE_CONFIG,
                 start_sel=_START,
                 stop_sel=_STOP,
                 max_words=30,
@@ -167,10 +175,13 @@ def _marked(headline: str | None) -> SafeString:
 
 def highlight(text: str, words: list[str], *, prefix: bool = False) -> SafeString:
     """The text escaped, each match of a word in <mark> (with `prefix`, whole words that
-    start with one of the words; otherwise the word anywhere, as icontains found it)."""
+    start with one of the words or its rough stem; otherwise the word anywhere, as icontains
+    found it)."""
     if not words:
         return escape(text)
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    if prefix:  # a word's rough stem too ("deploying" marks "Deployment", as PostgreSQL found it)
+        words = [*words, *(w[: max(4, len(w) - 3)] for w in words if len(w) > 5)]
+    alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
     pattern = rf"(\b(?:{alternatives})\w*)" if prefix else rf"({alternatives})"
     out = []
     for i, part in enumerate(re.split(pattern, text, flags=re.I)):

@@ -12,16 +12,17 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
-CONFIG = "english"
+CONFIGS = ("english", "simple")
 
 
 def _vector(*weighted):
     vector = None
-    for weight in "ABCD":
-        fields = [f for f, w in weighted if w == weight]
-        if fields:
-            part = SearchVector(*fields, weight=weight, config=CONFIG)
-            vector = part if vector is None else vector + part
+    for config in CONFIGS:
+        for weight in "ABCD":
+            fields = [f for f, w in weighted if w == weight]
+            if fields:
+                part = SearchVector(*fields, weight=weight, config=config)
+                vector = part if vector is None else vector + part
     return vector
 
 

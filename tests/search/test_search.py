@@ -70,6 +70,14 @@ def test_tasks_engagements_prefixes_and_stems(story, engineer_a, cse):
         ("task", "Deployment to Development and Production environments [Development]"),
     }
     assert all(e == "Subscriber A: Appliance A" for _, e in keys(found))
+    # A prefix of the plain word ("deploym": not a prefix of the stem "deploy") and another
+    # form of the word ("deploying": the same stem) both find it, and mark it.
+    for typed in ("deploym", "deploying"):
+        titles = [h.title for h in search(engineer_a, typed).hits if h.kind.key == "task"]
+        assert (
+            "<mark>Deployment</mark> to Development and Production environments [Development]"
+            in titles
+        )
     # A prefix finds the whole word; every word must match.
     assert ("engagement", "Subscriber A: Appliance A") in keys(search(engineer_a, "applia"))
     assert search(engineer_a, "firew checks").hits[0].kind.key == "issue"
