@@ -46,8 +46,9 @@ class Kind:
     url: Callable[[Any], str]
     related: tuple[str, ...] = ()
 
-    def vector(self) -> SearchVector:
-        vector = None
+    def vector(self) -> Any:
+        """The weighted tsvector expression (a SearchVector, or several combined with ||)."""
+        vector: Any = None
         for config in CONFIGS:
             for weight in "ABCD":
                 fields = [f for f, w in self.weighted if w == weight]

@@ -8,6 +8,8 @@ checks with EXPLAIN that every kind's query is served by its index, so a changed
 without a new index fails there.
 """
 
+from typing import Any
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations
@@ -16,7 +18,7 @@ CONFIGS = ("english", "simple")
 
 
 def _vector(*weighted):
-    vector = None
+    vector: Any = None
     for config in CONFIGS:
         for weight in "ABCD":
             fields = [f for f, w in weighted if w == weight]
