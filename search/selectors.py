@@ -198,6 +198,9 @@ def _cut(text: str | None, words: list[str]) -> SafeString:
     if start:
         start = text.find(" ", start) + 1 or start
     window = text[start : start + SNIPPET_CHARS]
+    cut = start + SNIPPET_CHARS < len(text)
+    if cut and " " in window:
+        window = window[: window.rindex(" ")]  # end on a whole word
     lead = "… " if start else ""
-    tail = " …" if start + SNIPPET_CHARS < len(text) else ""
+    tail = " …" if cut else ""
     return mark_safe(lead + highlight(window, words) + tail)  # escaped by highlight()
