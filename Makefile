@@ -26,16 +26,17 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# The banner (URL and demo logins) is printed once the web server answers; the worker and
+# beat run quiet (-q: no start-up banners; warnings still show), and load_demo has already
+# delivered the demo's emails (nothing is queued for the worker; a second start sends none).
 run: $(VENV)/.installed-run
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	@echo
-	@echo "PSaaS Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops the web server, the worker and beat)"
-	@echo "Emails the portal sends are written to var/mail/."
-	@SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} bash -c 'trap "kill 0" EXIT; \
-	  $(VENV)/bin/celery -A psaas_portal worker --loglevel=WARNING --concurrency=1 & \
-	  $(VENV)/bin/celery -A psaas_portal beat --loglevel=WARNING & \
-	  $(PY) manage.py runserver --noreload $(HOST):$(PORT)'
+	$(PY) manage.py migrate --noinput -v 0
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py load_demo -v 0
+	@SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} DJANGO_RUNSERVER_HIDE_WARNING=true bash -c 'trap "kill 0" EXIT; \
+	  $(VENV)/bin/celery -A psaas_portal -q worker --loglevel=WARNING --concurrency=1 & \
+	  $(VENV)/bin/celery -A psaas_portal -q beat --loglevel=WARNING & \
+	  $(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
+	  $(PY) manage.py run_banner http://$(HOST):$(PORT)/; wait'
 
 test: $(VENV)/.installed-dev node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -81,6 +81,28 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class ExpectedRefusalFilter(logging.Filter):
+    """Keeps django.request's one line for an expected refusal and drops its traceback.
+
+    Django logs a PermissionDenied (403: the policy said no) with the exception's traceback,
+    and an Http404 raised in a view would carry one as well; both are the portal working as
+    designed, so the console shows one warning line per refusal. Anything answered with a
+    5xx, and every other exception, keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if (
+            isinstance(exc, (PermissionDenied, Http404))
+            and getattr(record, "status_code", 500) < 500
+        ):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 # Defense in depth: the code logs no secret (the test suite's log scrubber checks every
 # record), but a message built from outside input might carry one, so the formatters mask
 # `password=…`-like pairs, session cookies and the token of a password reset link.

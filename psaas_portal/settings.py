@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "api",
     "attachments",
     "webhooks",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -282,7 +283,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://localhost//")
+if CELERY_BROKER_URL in ("filesystem://", "filesystem:///"):
+    # The filesystem transport has no host; naming one keeps kombu from warning "No
+    # hostname was supplied" at every connection.
+    CELERY_BROKER_URL = "filesystem://localhost//"
 REDIS_TRANSPORT_OPTIONS = {
     # Above the longest task's time limit, so a slow task is never redelivered
     # to a second worker while the first is still on it.
@@ -567,7 +572,10 @@ LOG_FORMAT = envchoice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "psaas_portal.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "psaas_portal.logs.ContextFilter"},
+        "expected_refusals": {"()": "psaas_portal.logs.ExpectedRefusalFilter"},
+    },
     "formatters": {
         "text": {
             "()": "psaas_portal.logs.TextFormatter",
@@ -584,4 +592,11 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print each line a second time,
+        # without the context: its records go to the root handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 403 or 404 is one warning line, without a traceback (5xx keep theirs).
+        "django.request": {"filters": ["expected_refusals"], "propagate": True},
+    },
 }

@@ -53,6 +53,7 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", include("attachments.urls")),
     path("", include("webhooks.urls")),
+    path("", include("search.urls")),
     path("", include("engagements.urls")),
 ]
 

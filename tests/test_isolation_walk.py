@@ -135,6 +135,7 @@ COVERED = {
     "engagements:member-remove",
     "engagements:invitation-action",
     "accounts:account",
+    "search:results",
     "accounts:end-other-sessions",
     "accounts:two-factor-verify",
     "accounts:two-factor-enrol",
@@ -558,7 +559,10 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
                 )
             else:
                 response = getattr(client, method)(
-                    url, post_data if method == "post" else {"a": draft.pk, "b": draft.pk}
+                    url,
+                    post_data
+                    if method == "post"
+                    else {"a": draft.pk, "b": draft.pk, "q": "secret"},
                 )
             body = b"".join(response.streaming_content) if response.streaming else response.content
             if persona == "anonymous" and name in TOKEN_AUTH:
@@ -593,6 +597,31 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
             assert b"Secret of subscriber B" not in body, (name, method)
     assert snapshot(engagement_b, draft) == before
     assert sorted(p.name for p in (tmp_path / "attachments").rglob("*") if p.is_file()) == stored
+
+
+def test_search_finds_a_task_of_the_users_engagement_and_not_another_tenants(
+    client, engagement_a, engagement_b, engineer_a, engineer_b, cse
+):
+    """The walk above searches for B's secret as each outsider; here the same words find it
+    for B (so the walk's search would have found it) and A's own task for A."""
+    add_comment(
+        task_of(engagement_b, "deployment", Environment.DEVELOPMENT),
+        actor=cse,
+        body="Secret of subscriber B",
+    )
+    url = reverse("search:results")
+    client.force_login(engineer_b)
+    page = client.get(url, {"q": "secret"}).content.decode()
+    assert "<mark>Secret</mark> of subscriber" in page and "Subscriber B: Appliance B" in page
+    client.force_login(engineer_a)
+    page = client.get(url, {"q": "secret"}).content.decode()
+    assert "subscriber B" not in page and 'data-testid="search-empty"' in page
+    page = client.get(url, {"q": "deployment"}).content.decode()
+    mine = task_of(engagement_a, "deployment", Environment.DEVELOPMENT)
+    theirs = task_of(engagement_b, "deployment", Environment.DEVELOPMENT)
+    assert reverse("engagements:task-detail", args=[mine.pk]) in page
+    assert reverse("engagements:task-detail", args=[theirs.pk]) not in page
+    assert "Appliance B" not in page
 
 
 # --- Visible but not allowed: the member pages are the managers' ------------------------------

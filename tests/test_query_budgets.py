@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from engagements.actions.membership import add_member
-from engagements.actions.tasks import transition_task
+from engagements.actions.tasks import add_comment, transition_task
 from engagements.choices import TaskStatus
 from raci.matrix import Cell, Matrix, Row
 from raci.services import create_version
@@ -346,3 +346,20 @@ def test_chat_pages_at_two_sizes(client_for, engagement_a, cse):
     assert n_small == n_large <= 6, (n_small, n_large)
     # session, user, who the viewer is, the profile, the personal channel.
     assert p_small == p_large <= 5, (p_small, p_large)
+
+
+def test_search_at_two_sizes(
+    client_for, template_version, org_a, org_b, cse, engineer_a, engineer_b
+):
+    """The search page (search/): one ranked query per kind whatever the number of hits
+    (each kind capped at PER_KIND): 2 per request + who the viewer is (header) + 4 kinds
+    (engagements, tasks, issues, comments; each selects its engagement and organisation,
+    comments their author and task): 7."""
+    engagement_with(12, org_a, cse, engineer_a)
+    large = engagement_with(200, org_b, cse, engineer_b)
+    for task in large.tasks.order_by("pk")[:30]:
+        add_comment(task, actor=cse, body=f"Task note {task.pk}")
+    url = reverse("search:results") + "?q=task"
+    n_small = count(client_for(engineer_a), url)
+    n_large = count(client_for(engineer_b), url)
+    assert n_small == n_large <= 7, (n_small, n_large)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -74,10 +76,55 @@ ENGAGEMENTS = [
 ]
 
 
+def login_lines() -> list[str]:
+    """The demo logins, one line each (load_demo and make run's banner print them)."""
+    lines = []
+    for username, _first, _last, org, is_admin in USERS:
+        role = (
+            "portal admin"
+            if is_admin
+            else (
+                "CSE, every engagement" if username == "cse" else f"infrastructure engineer, {org}"
+            )
+        )
+        lines.append(f"  {username:<16} {DEMO_PASSWORD}   ({role})")
+    return lines
+
+
+@contextmanager
+def deliver_here():
+    """Celery tasks run in this process while the block runs (not published to the broker),
+    without a log line for each task that succeeded (failures are still logged)."""
+    from psaas_portal.celery import app
+
+    trace = logging.getLogger("celery.app.trace")
+    was, level = app.conf.task_always_eager, trace.level
+    app.conf.task_always_eager = True
+    trace.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = was
+        trace.setLevel(level)
+
+
 class Command(BaseCommand):
     help = "Loads the PSaaS Appliance template and demo organisations, engagements and users (idempotent)."
 
     def handle(self, *args, **options) -> None:
+        # The demo's emails go out here, once, as its story commits (each through the
+        # delivery's claim, so never twice): nothing is left queued for a worker that
+        # `make run` starts next, and a second load changes nothing and sends nothing.
+        with deliver_here():
+            self._load()
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
+            )
+            for line in login_lines():
+                self.stdout.write(line)
+
+    def _load(self) -> None:
         with transaction.atomic():
             version = load_seed_template()
             admins = self._admin_group()
@@ -132,20 +179,6 @@ class Command(BaseCommand):
                         actor=users["admin"],
                     )
                 getattr(story, org.split()[0].lower())(engagement)
-        self.stdout.write(
-            self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
-        )
-        for username, _first, _last, org, is_admin in USERS:
-            role = (
-                "portal admin"
-                if is_admin
-                else (
-                    "CSE, every engagement"
-                    if username == "cse"
-                    else f"infrastructure engineer, {org}"
-                )
-            )
-            self.stdout.write(f"  {username:<16} {DEMO_PASSWORD}   ({role})")
 
     def _admin_group(self) -> Group:
         group, _ = Group.objects.get_or_create(name=PORTAL_ADMINS)
