@@ -124,9 +124,18 @@ def invitees(event: Event) -> list[int]:
 
 def recipients(event: Event, task) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
+    return _recipients(event, task)[0]
+
+
+Prefs = dict[int, tuple[str, str]]
+
+
+def _recipients(event: Event, task) -> tuple[dict[int, str], Prefs]:
+    """The recipients (as `recipients`) and the delivery preferences of the members among
+    them, read in the same query as the members (one query for an event on a task)."""
     reached = audiences(event, task)
     if not reached and not invitees(event) and not listed(event):
-        return {}
+        return {}, {}
     # Your turn first: a person reached twice hears the reason that asks them to act.
     reached.sort(key=lambda a: a.reason != Reason.YOUR_TURN)
     people: dict[int, str] = {}
@@ -138,33 +147,45 @@ def recipients(event: Event, task) -> dict[int, str]:
         if user_id != event.actor_id:
             people.setdefault(user_id, Reason.ESCALATED)
     held: dict[tuple[int, int], set[str]] = {}
-    for user_id, party_id, role in Membership.objects.filter(
-        engagement_id=event.engagement_id,
-        party_id__in={a.party_id for a in reached},
-        user__is_active=True,
-    ).values_list("user_id", "party_id", "roles__title"):
-        held.setdefault((user_id, party_id), set()).add(role or "")
+    prefs: Prefs = {}
+    if reached:
+        for user_id, party_id, role, email, portal in Membership.objects.filter(
+            engagement_id=event.engagement_id,
+            party_id__in={a.party_id for a in reached},
+            user__is_active=True,
+        ).values_list(
+            "user_id",
+            "party_id",
+            "roles__title",
+            "user__profile__email_delivery",
+            "user__profile__portal_delivery",
+        ):
+            held.setdefault((user_id, party_id), set()).add(role or "")
+            if email is not None:
+                prefs[user_id] = (email, portal)
     for audience in reached:
         for (user_id, party_id), roles in held.items():
             if user_id == event.actor_id or party_id != audience.party_id:
                 continue
             if not audience.role or audience.role in roles:
                 people.setdefault(user_id, audience.reason)
-    return people
+    return people, prefs
 
 
 def fan_out(event: Event, task=None) -> list[Notification]:
     """Writes the event's notification rows (inside the caller's transaction) and enqueues
     their delivery after commit. Preferences decide the channels: immediate, digest or off."""
-    people = recipients(event, task)
+    people, prefs = _recipients(event, task)
     if not people:
         return []
-    prefs = dict(
-        (user_id, (email, portal))
-        for user_id, email, portal in Profile.objects.filter(user_id__in=people).values_list(
-            "user_id", "email_delivery", "portal_delivery"
-        )
-    )
+    unread = [user_id for user_id in people if user_id not in prefs]  # not members, or no profile
+    if unread:
+        prefs |= {
+            user_id: (email, portal)
+            for user_id, email, portal in Profile.objects.filter(user_id__in=unread).values_list(
+                "user_id", "email_delivery", "portal_delivery"
+            )
+        }
     rows = []
     for user_id, reason in people.items():
         email, portal = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))

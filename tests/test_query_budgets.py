@@ -235,9 +235,9 @@ def test_members_page_at_5_and_200_members(client_for, engagement_a, cse, org_a)
 
 
 def test_status_change_post(client_for, engagement_a, engineer_a, cse):
-    """A status change through the browser: one read before the lock (the task, visible?),
-    then under it the task, its letters with their parties, the seat, the prerequisites,
-    the update, the event, the recipients and their preferences, the notification rows."""
+    """A status change through the browser: one read under the row lock (the task, its
+    letters with their parties, the actor's seat and whether they may see it), then the
+    update, the event, the recipients with their preferences, the notification rows."""
     from tests.conftest import task_of
 
     task = task_of(engagement_a, "monitoring")
@@ -250,8 +250,8 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
             response = client.post(url, {"to": to, "reason": "", "revision": task.revision})
         assert response.status_code == 302
         counts.append(len(ctx.captured_queries))
-    # session, user, who the viewer is (portal admin for visibility), the task; BEGIN, the
-    # locked task, its letters with their parties, the seat, [the prerequisites, when moving
-    # forward], UPDATE, the event, the recipients, their preferences, the notifications,
-    # COMMIT.
-    assert counts[0] <= 15 and counts[1] <= 14, counts
+    # session, user; BEGIN, the locked task with its letters, the seat and visibility (one
+    # query, engagements.selectors.locked), [the prerequisites, when moving forward and the
+    # template has any], UPDATE, the event, the recipients with their preferences, the
+    # notifications, COMMIT: 9.
+    assert counts[0] <= 9 and counts[1] <= 9, counts
