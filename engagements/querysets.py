@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
-from psaas_portal.auth import holds_permission
+from psaas_portal.auth import cache_of, holds_permission
 
 from .choices import OPEN_STATUSES
 
@@ -41,7 +41,7 @@ def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
     row it locks (engagements.selectors.locked)."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    known = user.__dict__.get("_held_permissions", {}).get(PORTAL_ADMIN)
+    known = cache_of(user).get("_held_permissions", {}).get(PORTAL_ADMIN)
     if known:
         return Q(pk__isnull=False)
     rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
