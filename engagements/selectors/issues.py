@@ -9,7 +9,8 @@ from django.core.paginator import Paginator
 from engagements import policy
 from engagements.choices import OPEN_ISSUE_STATES, IssueScope, IssueState, SeedTask
 from engagements.models import Engagement, Event, Issue
-from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of
+from engagements.selectors.engagements import seed_tasks_of
+from engagements.selectors.summary import SEVERITY_ORDER
 from engagements.states import ISSUE
 
 ISSUE_TASKS = [SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION]
