@@ -224,9 +224,9 @@ def test_members_page_at_5_and_200_members(client_for, engagement_a, cse, org_a)
     grow(200)
     analyze()
     n_large = count(client, url)
-    # 1 per request (with the navigation flags and the unread count) + engagement
-    # (visibility), the manager check, columns, roles of the version, members with users and
-    # parties, their roles, invitations: 8.
+    # 1 per request (the session with the user, the navigation flags and the unread count)
+    # + the engagement (visibility) and the page's member rules, columns, roles, members
+    # and invitations: 8, the same at 5 and 200 members.
     assert n_small == n_large <= 8, (n_small, n_large)
 
 
