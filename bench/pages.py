@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 from common import ROOT
 from load import measure
 
-PORT = 18431
+PORT = int(os.environ.get("BENCH_PORT", "18431"))  # another free loopback port if taken
 SECRET_KEY = "bench-pages-" + "k" * 50
 SMALL_PORTFOLIO, HUGE_PORTFOLIO = 100, 10000
 LARGE_PORTFOLIO = int(os.environ.get("BENCH_LARGE", "2000"))
