@@ -34,3 +34,31 @@ def record_event(
     if task is not None:
         notifications.fan_out(event, task)
     return event
+
+
+def record_events(
+    kind: EventKind,
+    items: list[tuple[EngagementTask, dict[str, Any]]],
+    *,
+    members: dict[int, list[notifications.MemberRow]],
+    actor: Any = None,
+) -> list[Event]:
+    """Appends one event of a kind per (task, data) in one INSERT and writes the
+    notifications they cause in one more (notifications.fan_out_many: the members of their
+    engagements read by the caller), inside the caller's transaction."""
+    created = Event.objects.bulk_create(
+        [
+            Event(
+                engagement_id=task.engagement_id,
+                task=task,
+                actor=actor,
+                verb=kind.verb,
+                data=data,
+            )
+            for task, data in items
+        ]
+    )
+    notifications.fan_out_many(
+        [(event, task) for event, (task, _) in zip(created, items, strict=True)], members
+    )
+    return created

@@ -128,11 +128,34 @@ def recipients(event: Event, task) -> dict[int, str]:
 
 
 Prefs = dict[int, tuple[str, str]]
+# An active member's row: user id, party id, a role title they hold (or None), and their
+# email and portal delivery preferences (None without a profile).
+MemberRow = tuple[int, int, str | None, str | None, str | None]
+MEMBER_ROW = (
+    "user_id",
+    "party_id",
+    "roles__title",
+    "user__profile__email_delivery",
+    "user__profile__portal_delivery",
+)
 
 
-def _recipients(event: Event, task) -> tuple[dict[int, str], Prefs]:
+def member_rows(engagement_ids) -> dict[int, list[MemberRow]]:
+    """Engagement id -> its active members' rows (one query for a batch of engagements)."""
+    out: dict[int, list[MemberRow]] = {}
+    for engagement_id, *row in Membership.objects.filter(
+        engagement_id__in=list(engagement_ids), user__is_active=True
+    ).values_list("engagement_id", *MEMBER_ROW):
+        out.setdefault(engagement_id, []).append(tuple(row))  # type: ignore[arg-type]
+    return out
+
+
+def _recipients(
+    event: Event, task, members: list[MemberRow] | None = None
+) -> tuple[dict[int, str], Prefs]:
     """The recipients (as `recipients`) and the delivery preferences of the members among
-    them, read in the same query as the members (one query for an event on a task)."""
+    them, read in the same query as the members (one query for an event on a task; none
+    when the caller read the engagement's `members` already)."""
     reached = audiences(event, task)
     if not reached and not invitees(event) and not listed(event):
         return {}, {}
@@ -148,20 +171,19 @@ def _recipients(event: Event, task) -> tuple[dict[int, str], Prefs]:
             people.setdefault(user_id, Reason.ESCALATED)
     held: dict[tuple[int, int], set[str]] = {}
     prefs: Prefs = {}
-    if reached:
-        for user_id, party_id, role, email, portal in Membership.objects.filter(
-            engagement_id=event.engagement_id,
-            party_id__in={a.party_id for a in reached},
-            user__is_active=True,
-        ).values_list(
-            "user_id",
-            "party_id",
-            "roles__title",
-            "user__profile__email_delivery",
-            "user__profile__portal_delivery",
-        ):
+    parties = {a.party_id for a in reached}
+    if parties:
+        if members is None:
+            members = list(
+                Membership.objects.filter(
+                    engagement_id=event.engagement_id, party_id__in=parties, user__is_active=True
+                ).values_list(*MEMBER_ROW)
+            )
+        for user_id, party_id, role, email, portal in members:
+            if party_id not in parties:
+                continue
             held.setdefault((user_id, party_id), set()).add(role or "")
-            if email is not None:
+            if email is not None and portal is not None:
                 prefs[user_id] = (email, portal)
     for audience in reached:
         for (user_id, party_id), roles in held.items():
@@ -172,20 +194,8 @@ def _recipients(event: Event, task) -> tuple[dict[int, str], Prefs]:
     return people, prefs
 
 
-def fan_out(event: Event, task=None) -> list[Notification]:
-    """Writes the event's notification rows (inside the caller's transaction) and enqueues
-    their delivery after commit. Preferences decide the channels: immediate, digest or off."""
-    people, prefs = _recipients(event, task)
-    if not people:
-        return []
-    unread = [user_id for user_id in people if user_id not in prefs]  # not members, or no profile
-    if unread:
-        prefs |= {
-            user_id: (email, portal)
-            for user_id, email, portal in Profile.objects.filter(user_id__in=unread).values_list(
-                "user_id", "email_delivery", "portal_delivery"
-            )
-        }
+def _rows(event: Event, task, people: dict[int, str], prefs: Prefs) -> list[Notification]:
+    """The notification rows for the people an event reaches, by their preferences."""
     rows = []
     for user_id, reason in people.items():
         email, portal = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE))
@@ -205,10 +215,47 @@ def fan_out(event: Event, task=None) -> list[Notification]:
             )
         if portal != Delivery.OFF:
             rows.append(Notification(channel=Channel.PORTAL, **common))
+    return rows
+
+
+def _write(rows: list[Notification]) -> list[Notification]:
+    """One INSERT for the rows; after commit, one enqueue per event with immediate email."""
     created = Notification.objects.bulk_create(rows)
-    if any(n.channel == Channel.EMAIL and not n.digest for n in created):
-        transaction.on_commit(partial(enqueue_delivery, event.pk))
+    immediate = dict.fromkeys(
+        n.event_id for n in created if n.channel == Channel.EMAIL and not n.digest
+    )
+    for event_id in immediate:
+        transaction.on_commit(partial(enqueue_delivery, event_id))
     return created
+
+
+def fan_out(event: Event, task=None) -> list[Notification]:
+    """Writes the event's notification rows (inside the caller's transaction) and enqueues
+    their delivery after commit. Preferences decide the channels: immediate, digest or off."""
+    people, prefs = _recipients(event, task)
+    if not people:
+        return []
+    unread = [user_id for user_id in people if user_id not in prefs]  # not members, or no profile
+    if unread:
+        prefs |= {
+            user_id: (email, portal)
+            for user_id, email, portal in Profile.objects.filter(user_id__in=unread).values_list(
+                "user_id", "email_delivery", "portal_delivery"
+            )
+        }
+    return _write(_rows(event, task, people, prefs))
+
+
+def fan_out_many(items: list[tuple[Event, object]], members: dict[int, list[MemberRow]]):
+    """fan_out for a batch of events on tasks whose engagements' members the caller read
+    (member_rows): one INSERT for all their rows. Every recipient is a member (events that
+    invite or name people outside the parties reached go through fan_out)."""
+    rows: list[Notification] = []
+    for event, task in items:
+        assert not invitees(event) and not listed(event), event.verb
+        people, prefs = _recipients(event, task, members.get(event.engagement_id, []))
+        rows += _rows(event, task, people, prefs)
+    return _write(rows) if rows else []
 
 
 def enqueue_delivery(event_id: int) -> None:
