@@ -41,7 +41,8 @@ def locked_task(task: EngagementTask | int, revision: int | None, actor: Any) ->
 
 def _seat(task: EngagementTask) -> policy.SeatArg:
     """The actor's seat read with the locked task (False: not read, policy looks it up)."""
-    return getattr(task, "seat", False)
+    seat = task.__dict__.get("seat", False)
+    return seat if seat is None or isinstance(seat, policy.Seat) else False
 
 
 def _check_move(task: EngagementTask, to: str, actor: Any) -> Move:

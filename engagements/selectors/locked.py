@@ -49,7 +49,9 @@ def _letters() -> Subquery:
 
 
 def _is_user(actor: Any) -> bool:
-    return bool(getattr(actor, "is_authenticated", False)) and getattr(actor, "pk", None)
+    return (
+        bool(getattr(actor, "is_authenticated", False)) and getattr(actor, "pk", None) is not None
+    )
 
 
 def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTask:

@@ -18,22 +18,19 @@ from tests.conftest import task_of
 pytestmark = pytest.mark.django_db
 
 
+def cell_facts(c: TaskParty) -> tuple:
+    letters = (c.responsible, c.accountable, c.consulted, c.informed, c.condition, c.role_title)
+    return (c.pk, c.party_id, c.party.name, c.party.is_vendor, *letters)
+
+
 def test_the_locked_read_carries_the_same_letters_and_seat(engagement_a, engineer_a):
     task = task_of(engagement_a, "monitoring")
     from django.db import transaction
 
     with transaction.atomic():
         locked = lock_task(task, actor=engineer_a)
-    expected = {
-        (c.party_id, c.party.name, c.party.is_vendor, c.responsible, c.accountable)
-        + (c.consulted, c.informed, c.condition, c.role_title, c.pk)
-        for c in TaskParty.objects.filter(task=task).select_related("party")
-    }
-    got = {
-        (c.party_id, c.party.name, c.party.is_vendor, c.responsible, c.accountable)
-        + (c.consulted, c.informed, c.condition, c.role_title, c.pk)
-        for c in locked.parties.all()
-    }
+    expected = {cell_facts(c) for c in TaskParty.objects.filter(task=task).select_related("party")}
+    got = {cell_facts(c) for c in locked.parties.all()}
     assert got == expected and len(got) >= 2
     assert locked.seat == member_seat(engagement_a.pk, engineer_a)
     assert locked.engagement == engagement_a
