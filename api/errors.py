@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from engagements.errors import Conflict, DomainError, NotAllowed, Refused
+from engagements.errors import Conflict, DomainError, NotAllowed, NotFound, Refused
 
 from .parsers import BadBody
 
@@ -48,6 +48,8 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, NotFound):
+        exc = Http404(str(exc))
     if isinstance(exc, NotAllowed):
         return Response({"error": str(exc)}, status=403)
     if isinstance(exc, Conflict):

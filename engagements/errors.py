@@ -24,3 +24,8 @@ class Refused(DomainError):
 
 def _sentence(message: str) -> str:
     return message if message.endswith((".", "?", "!")) else message + "."
+
+
+class NotFound(DomainError):
+    """The person may not see the object, or there is no such object (answered with 404,
+    so that its existence does not leak)."""

@@ -22,6 +22,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from psaas_portal.auth import cache_of
+
 PORTAL_ADMIN = "engagements.administer_portal"
 EDIT_TEMPLATES = "raci.change_templateversion"
 KEY = "_portal_identity"
@@ -50,16 +52,9 @@ def _holds(perm: str) -> Exists:
     )
 
 
-def identity(user: Any) -> Identity:
-    """The viewer's portal facts (one query per request; none for an anonymous visitor).
-
-    Global permissions are read from the permission tables, not `user.has_perm`, which
-    answers True for any superuser (see psaas_portal.auth)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return NOBODY
-    known = user.__dict__.get(KEY)
-    if known is not None:
-        return known
+def facts() -> dict[str, Any]:
+    """The viewer's facts as expressions over a user row (OuterRef("pk") is the user): read
+    with the user (identity below) or with the session (psaas_portal.signed_in)."""
     profile = apps.get_model("engagements", "Profile")
     notification = apps.get_model("engagements", "Notification")
     unread = (
@@ -69,23 +64,39 @@ def identity(user: Any) -> Identity:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .annotate(
-            admin=_holds(PORTAL_ADMIN),
-            editor=_holds(EDIT_TEMPLATES),
-            vendor=Exists(profile.objects.filter(user=OuterRef("pk"), organization__kind="vendor")),
-            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-        )
-        .values_list("admin", "editor", "vendor", "unread")
-        .first()
-    )
-    admin, editor, vendor, count = row or (False, False, False, 0)
-    known = Identity(admin, editor, admin or vendor, count)
-    user.__dict__[KEY] = known
+    return {
+        "admin": _holds(PORTAL_ADMIN),
+        "editor": _holds(EDIT_TEMPLATES),
+        "vendor": Exists(profile.objects.filter(user=OuterRef("pk"), organization__kind="vendor")),
+        "unread": Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+    }
+
+
+def remember(user: Any, values: dict[str, Any]) -> Identity:
+    """Keeps the facts read (`facts`' names) on the user object for this request."""
+    admin, editor = bool(values.get("admin")), bool(values.get("editor"))
+    known = Identity(admin, editor, admin or bool(values.get("vendor")), values.get("unread") or 0)
+    cache_of(user)[KEY] = known
     # What psaas_portal.auth.holds_permission would read again: already known.
-    held = user.__dict__.setdefault("_held_permissions", {})
+    held = cache_of(user).setdefault("_held_permissions", {})
     held.setdefault(PORTAL_ADMIN, admin)
     held.setdefault(EDIT_TEMPLATES, editor)
     return known
+
+
+def identity(user: Any) -> Identity:
+    """The viewer's portal facts (one query per request, none when they were read with the
+    session; none for an anonymous visitor).
+
+    Global permissions are read from the permission tables, not `user.has_perm`, which
+    answers True for any superuser (see psaas_portal.auth)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOBODY
+    known = cache_of(user).get(KEY)
+    if known is not None:
+        return known
+    names = list(facts())
+    row = (
+        get_user_model().objects.filter(pk=user.pk).annotate(**facts()).values_list(*names).first()
+    )
+    return remember(user, dict(zip(names, row or (), strict=False)))

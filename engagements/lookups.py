@@ -72,6 +72,13 @@ def get_task_for_action(user, task_id: int) -> EngagementTask:
     return task
 
 
+def task_reference(task_id: int) -> EngagementTask:
+    """The task by its id alone, without a query, for the services that read it under
+    their row lock together with whether the person may see it (engagements.selectors.locked;
+    NotFound, a 404, when not)."""
+    return EngagementTask(pk=task_id)
+
+
 def get_checklist_for_view(user, checklist_id: int) -> InfrastructureChecklist:
     checklist = (
         InfrastructureChecklist.objects.filter(engagement__in=Engagement.objects.visible_to(user))

@@ -123,11 +123,45 @@ def invitees(event: Event) -> list[int]:
     return [*event.data.get("attendee_ids", ()), *event.data.get("removed_ids", ())]
 
 
-def recipients(event: Event, task, reached: list[Audience] | None = None) -> dict[int, str]:
+def recipients(event: Event, task) -> dict[int, str]:
     """user id -> reason: the members of the parties reached, less the actor, each once."""
-    reached = audiences(event, task) if reached is None else list(reached)
+    return _recipients(event, task)[0]
+
+
+# A person's delivery preferences: email, portal, and their own chat channel's (None: none).
+Prefs = dict[int, tuple[str, str, str | None]]
+# An active member's row: user id, party id, a role title they hold (or None), their email
+# and portal delivery preferences (None without a profile), their chat channel's (or None).
+MemberRow = tuple[int, int, str | None, str | None, str | None, str | None]
+MEMBER_ROW = (
+    "user_id",
+    "party_id",
+    "roles__title",
+    "user__profile__email_delivery",
+    "user__profile__portal_delivery",
+    "user__chat_channel__delivery",
+)
+
+
+def member_rows(engagement_ids) -> dict[int, list[MemberRow]]:
+    """Engagement id -> its active members' rows (one query for a batch of engagements)."""
+    out: dict[int, list[MemberRow]] = {}
+    for engagement_id, *row in Membership.objects.filter(
+        engagement_id__in=list(engagement_ids), user__is_active=True
+    ).values_list("engagement_id", *MEMBER_ROW):
+        out.setdefault(engagement_id, []).append(tuple(row))  # type: ignore[arg-type]
+    return out
+
+
+def _recipients(
+    event: Event, task, members: list[MemberRow] | None = None
+) -> tuple[dict[int, str], Prefs, list[Audience]]:
+    """The recipients (as `recipients`), the delivery preferences of the members among
+    them, read in the same query as the members (one query for an event on a task; none
+    when the caller read the engagement's `members` already), and the parties reached."""
+    reached = audiences(event, task)
     if not reached and not invitees(event) and not listed(event):
-        return {}
+        return {}, {}, []
     # Your turn first: a person reached twice hears the reason that asks them to act.
     reached.sort(key=lambda a: a.reason != Reason.YOUR_TURN)
     people: dict[int, str] = {}
@@ -139,85 +173,150 @@ def recipients(event: Event, task, reached: list[Audience] | None = None) -> dic
         if user_id != event.actor_id:
             people.setdefault(user_id, Reason.ESCALATED)
     held: dict[tuple[int, int], set[str]] = {}
-    for user_id, party_id, role in Membership.objects.filter(
-        engagement_id=event.engagement_id,
-        party_id__in={a.party_id for a in reached},
-        user__is_active=True,
-    ).values_list("user_id", "party_id", "roles__title"):
-        held.setdefault((user_id, party_id), set()).add(role or "")
+    prefs: Prefs = {}
+    parties = {a.party_id for a in reached}
+    if parties:
+        if members is None:
+            members = list(
+                Membership.objects.filter(
+                    engagement_id=event.engagement_id, party_id__in=parties, user__is_active=True
+                ).values_list(*MEMBER_ROW)
+            )
+        for user_id, party_id, role, email, portal, chat in members:
+            if party_id not in parties:
+                continue
+            held.setdefault((user_id, party_id), set()).add(role or "")
+            if email is not None and portal is not None:
+                prefs[user_id] = (email, portal, chat)
     for audience in reached:
         for (user_id, party_id), roles in held.items():
             if user_id == event.actor_id or party_id != audience.party_id:
                 continue
             if not audience.role or audience.role in roles:
                 people.setdefault(user_id, audience.reason)
-    return people
+    return people, prefs, reached
+
+
+def _rows(event: Event, task, people: dict[int, str], prefs: Prefs) -> list[Notification]:
+    """The notification rows for the people an event reaches, by their preferences."""
+    rows = []
+    for user_id, reason in people.items():
+        email, portal, chat = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE, None))
+        if reason == Reason.ATTENDEE and email == Delivery.DIGEST:
+            email = Delivery.IMMEDIATE  # an invitation cannot wait for tomorrow's digest
+        common = {
+            "engagement_id": event.engagement_id,
+            "event": event,
+            "task": task,
+            "recipient_id": user_id,
+            "kind": event.verb,
+            "reason": reason,
+        }
+        if email != Delivery.OFF:
+            rows.append(
+                Notification(channel=Channel.EMAIL, digest=email == Delivery.DIGEST, **common)
+            )
+        if portal != Delivery.OFF:
+            rows.append(Notification(channel=Channel.PORTAL, **common))
+        if chat and chat != Delivery.OFF:
+            rows.append(
+                Notification(channel=Channel.CHAT, digest=chat == Delivery.DIGEST, **common)
+            )
+    return rows
+
+
+def _party_channels(engagement_ids, party_ids) -> dict[tuple[int, int], ChatChannel]:
+    """(engagement, party) -> the party's chat channel on that engagement, for the parties
+    reached (one query; none when no party is reached)."""
+    if not party_ids:
+        return {}
+    return {
+        (c.engagement_id, c.party_id): c
+        for c in ChatChannel.objects.filter(
+            engagement_id__in=list(engagement_ids), party_id__in=list(party_ids)
+        ).exclude(delivery=Delivery.OFF)
+    }
+
+
+def _channel_rows(
+    event: Event, task, reached: list[Audience], channels: dict[tuple[int, int], ChatChannel]
+) -> list[Notification]:
+    """An engagement's chat channel for a party gets what that party's letters reach, with
+    the channel's own preference and the first reason the party is reached for."""
+    rows = []
+    reasons = {a.party_id: a.reason for a in reversed(reached)}
+    for party_id, reason in reasons.items():
+        channel = channels.get((event.engagement_id, party_id))
+        if channel is not None:
+            rows.append(
+                Notification(
+                    engagement_id=event.engagement_id,
+                    event=event,
+                    task=task,
+                    kind=event.verb,
+                    channel=Channel.CHAT,
+                    chat=channel,
+                    digest=channel.delivery == Delivery.DIGEST,
+                    reason=reason,
+                )
+            )
+    return rows
+
+
+def _write(rows: list[Notification]) -> list[Notification]:
+    """One INSERT for the rows; after commit, one enqueue per event with immediate email
+    and one per event with immediate chat messages."""
+    created = Notification.objects.bulk_create(rows)
+    for channel, enqueue in ((Channel.EMAIL, enqueue_delivery), (Channel.CHAT, enqueue_chat)):
+        immediate = dict.fromkeys(
+            n.event_id for n in created if n.channel == channel and not n.digest
+        )
+        for event_id in immediate:
+            transaction.on_commit(partial(enqueue, event_id))
+    return created
 
 
 def fan_out(event: Event, task=None) -> list[Notification]:
     """Writes the event's notification rows (inside the caller's transaction) and enqueues
     their delivery after commit. Preferences decide the channels: immediate, digest or off,
     for email, the portal and a person's chat channel; an engagement's chat channel for a
-    party gets what that party's letters reach, with its own preference."""
-    reached = audiences(event, task)
-    people = recipients(event, task, reached)
-    party_ids = {a.party_id for a in reached}
-    channels = (
-        list(
-            ChatChannel.objects.filter(
-                engagement_id=event.engagement_id, party_id__in=party_ids
-            ).exclude(delivery=Delivery.OFF)
-        )
-        if party_ids
-        else []
-    )
+    party gets what that party's letters reach."""
+    people, prefs, reached = _recipients(event, task)
+    channels = _party_channels([event.engagement_id], {a.party_id for a in reached})
     if not people and not channels:
         return []
-    prefs = {
-        user_id: (email, portal, chat)
-        for user_id, email, portal, chat in Profile.objects.filter(user_id__in=people).values_list(
-            "user_id", "email_delivery", "portal_delivery", "user__chat_channel__delivery"
-        )
-    }
-    rows = []
-    common = {
-        "engagement_id": event.engagement_id,
-        "event": event,
-        "task": task,
-        "kind": event.verb,
-    }
-    for user_id, reason in people.items():
-        email, portal, chat = prefs.get(user_id, (Delivery.IMMEDIATE, Delivery.IMMEDIATE, None))
-        if reason == Reason.ATTENDEE and email == Delivery.DIGEST:
-            email = Delivery.IMMEDIATE  # an invitation cannot wait for tomorrow's digest
-        person = {**common, "recipient_id": user_id, "reason": reason}
-        if email != Delivery.OFF:
-            rows.append(
-                Notification(channel=Channel.EMAIL, digest=email == Delivery.DIGEST, **person)
+    unread = [user_id for user_id in people if user_id not in prefs]  # not members, or no profile
+    if unread:
+        prefs |= {
+            user_id: (email, portal, chat)
+            for user_id, email, portal, chat in Profile.objects.filter(
+                user_id__in=unread
+            ).values_list(
+                "user_id", "email_delivery", "portal_delivery", "user__chat_channel__delivery"
             )
-        if portal != Delivery.OFF:
-            rows.append(Notification(channel=Channel.PORTAL, **person))
-        if chat and chat != Delivery.OFF:
-            rows.append(
-                Notification(channel=Channel.CHAT, digest=chat == Delivery.DIGEST, **person)
-            )
-    reasons = {a.party_id: a.reason for a in reversed(reached)}  # the first reason per party
-    for channel in channels:
-        rows.append(
-            Notification(
-                channel=Channel.CHAT,
-                chat=channel,
-                digest=channel.delivery == Delivery.DIGEST,
-                reason=reasons.get(channel.party_id, ""),
-                **common,
-            )
-        )
-    created = Notification.objects.bulk_create(rows)
-    if any(n.channel == Channel.EMAIL and not n.digest for n in created):
-        transaction.on_commit(partial(enqueue_delivery, event.pk))
-    if any(n.channel == Channel.CHAT and not n.digest for n in created):
-        transaction.on_commit(partial(enqueue_chat, event.pk))
-    return created
+        }
+    rows = _rows(event, task, people, prefs) + _channel_rows(event, task, reached, channels)
+    return _write(rows) if rows else []
+
+
+def fan_out_many(items: list[tuple[Event, object]], members: dict[int, list[MemberRow]]):
+    """fan_out for a batch of events on tasks whose engagements' members the caller read
+    (member_rows): one INSERT for all their rows, and one read of the parties' chat
+    channels. Every recipient is a member (events that invite or name people outside the
+    parties reached go through fan_out)."""
+    found = []
+    for event, task in items:
+        assert not invitees(event) and not listed(event), event.verb
+        people, prefs, reached = _recipients(event, task, members.get(event.engagement_id, []))
+        found.append((event, task, people, prefs, reached))
+    channels = _party_channels(
+        {event.engagement_id for event, *_ in found},
+        {a.party_id for *_, reached in found for a in reached},
+    )
+    rows: list[Notification] = []
+    for event, task, people, prefs, reached in found:
+        rows += _rows(event, task, people, prefs) + _channel_rows(event, task, reached, channels)
+    return _write(rows) if rows else []
 
 
 def enqueue_delivery(event_id: int) -> None:

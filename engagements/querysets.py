@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 
-from psaas_portal.auth import holds_permission
+from psaas_portal.auth import cache_of, holds_permission
 
 from .choices import OPEN_STATUSES, IssueState
 
@@ -32,6 +32,28 @@ def visible_engagements_q(user: Any, ref: str = "pk") -> Q:
         user=user, permission__codename=VIEW, content_object=OuterRef(ref)
     )
     return Q(Exists(rows))
+
+
+def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
+    """The same rule as visible_engagements_q, as a condition to select with the row (no
+    query of its own: a portal admin's permission is read in the row's query when it is not
+    already known this request). For a read that must decide visibility together with the
+    row it locks (engagements.selectors.locked)."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    known = cache_of(user).get("_held_permissions", {}).get(PORTAL_ADMIN)
+    if known:
+        return Q(pk__isnull=False)
+    rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
+        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+    )
+    if known is False:
+        return Q(Exists(rows))
+    app_label, codename = PORTAL_ADMIN.split(".", 1)
+    admin = apps.get_model("auth", "Permission").objects.filter(
+        Q(user=user) | Q(group__user=user), content_type__app_label=app_label, codename=codename
+    )
+    return Q(Exists(admin)) | Q(Exists(rows))
 
 
 # --- Time rules, each written once ------------------------------------------------------

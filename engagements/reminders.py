@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from . import policy
@@ -26,12 +26,13 @@ from .choices import (
 from .escalations import seats_of, sweep_issue_escalations, sweep_task_escalations
 from .models import (
     EngagementTask,
-    Membership,
     Notification,
     Profile,
     StandingDuty,
+    TaskParty,
     UpdateStage,
 )
+from .notifications import MemberRow, member_rows
 from .policy import DUTY_TASK
 from .querysets import is_overdue, remind_until
 from .tasks import deliver_pending_batches, retrying
@@ -56,21 +57,18 @@ def _prefs(users) -> dict:
     }
 
 
-def _members_and_prefs(engagement_ids) -> tuple[dict, dict]:
+def _members_and_prefs(rows: dict[int, list[MemberRow]]) -> tuple[dict, dict]:
     """(engagement, party) -> active member ids, and user id -> (email, portal) delivery
-    preferences, for a batch of engagements (2 queries)."""
+    preferences, from the members' rows of a batch of engagements (notifications.member_rows,
+    one query)."""
     members: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for engagement_id, party_id, user_id in Membership.objects.filter(
-        engagement_id__in=engagement_ids, user__is_active=True
-    ).values_list("engagement_id", "party_id", "user_id"):
-        members[(engagement_id, party_id)].append(user_id)
-    users = {u for ids in members.values() for u in ids}
-    prefs = {
-        u: (e, p)
-        for u, e, p in Profile.objects.filter(user_id__in=users).values_list(
-            "user_id", "email_delivery", "portal_delivery"
-        )
-    }
+    prefs = {}
+    for engagement_id, people in rows.items():
+        for user_id, party_id, _role, email, portal, _chat in people:
+            if user_id not in members[(engagement_id, party_id)]:
+                members[(engagement_id, party_id)].append(user_id)
+            if email is not None and portal is not None:
+                prefs[user_id] = (email, portal)
     return members, prefs
 
 
@@ -145,7 +143,9 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
     """Standing duties past due: today's reminder to the Responsible party (once a day, by the
     same unique key as task reminders), and past the grace period one `duty.missed` event per
     missed due time, which informs the vendor (their conditional letter fires on issues).
-    Batches of duties; 4 queries a batch plus one transaction per duty newly past grace."""
+    Batches of duties: 4 queries a batch (duties, their tasks with letters, members with
+    their preferences, the reminder rows), and 4 more in one transaction for the batch's
+    duties newly past grace, however many (actions.duties.report_missed)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     batch_size = batch_size or settings.REMINDER_BATCH_SIZE
@@ -161,10 +161,13 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
             (t.engagement_id, t.key): t
             for t in EngagementTask.objects.live()
             .filter(engagement_id__in=engagement_ids, key__in=DUTY_TASK.values())
-            .prefetch_related("parties")
+            .prefetch_related(
+                Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
+            )
         }
-        members, prefs = _members_and_prefs(engagement_ids)
-        rows = []
+        people = member_rows(engagement_ids)
+        members, prefs = _members_and_prefs(people)
+        rows, newly_missed = [], []
         for duty in duties:
             task = tasks.get((duty.engagement_id, DUTY_TASK[duty.kind]))
             if task is None:
@@ -176,7 +179,9 @@ def sweep_duties(now: dt.datetime | None = None, batch_size: int | None = None) 
             }
             rows += _reminder_rows(task, kinds, prefs, today)
             if duty.is_past_grace(now) and duty.missed_reported_for != duty.due_at:
-                missed += report_missed(duty.pk, now=now)
+                newly_missed.append(duty.pk)
+        if newly_missed:
+            missed += report_missed(newly_missed, now=now, tasks=tasks, members=people)
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         reminded += len(rows)
 

@@ -13,6 +13,16 @@ from django.db.models import Q
 PRELOADERS: list[Callable[[Any], Any]] = []
 
 
+def cache_of(user) -> dict:
+    """Where facts about the user are kept for this request: the user object's own
+    attributes, the same whether it is reached through request.user's lazy wrapper or not
+    (the wrapper's attributes are its own)."""
+    inner = user.__dict__.get("_wrapped")
+    if inner is not None and hasattr(inner, "__dict__") and inner.__class__ is not object:
+        return inner.__dict__
+    return user.__dict__
+
+
 def holds_permission(user, perm: str) -> bool:
     """Whether the user holds a global permission directly or through a group.
 
@@ -22,7 +32,7 @@ def holds_permission(user, perm: str) -> bool:
     """
     if not user.is_authenticated or not user.is_active:
         return False
-    cache = user.__dict__.setdefault("_held_permissions", {})
+    cache = cache_of(user).setdefault("_held_permissions", {})
     for preload in PRELOADERS:
         if perm in cache:
             break

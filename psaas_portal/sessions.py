@@ -10,12 +10,14 @@ last request.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
 from .models import PortalSession
@@ -33,6 +35,25 @@ class SessionStore(DatabaseSessionStore):
     @classmethod
     def get_model_class(cls):
         return PortalSession
+
+    def _get_session_from_db(self) -> PortalSession | None:
+        """Django's read of the session row, carrying its user and their facts (one query;
+        psaas_portal.signed_in)."""
+        from .signed_in import person
+
+        self.person = None
+        try:
+            row = self.model.objects.annotate(person=person()).get(
+                session_key=self.session_key, expire_date__gt=timezone.now()
+            )
+        except (self.model.DoesNotExist, SuspiciousOperation) as exc:
+            if isinstance(exc, SuspiciousOperation):
+                logger = logging.getLogger(f"django.security.{exc.__class__.__name__}")
+                logger.warning(str(exc))
+            self._session_key = None
+            return None
+        self.person, self.person_db = row.person, row._state.db
+        return row
 
     def create_model_instance(self, data: dict[str, Any]) -> PortalSession:
         obj = super().create_model_instance(data)

@@ -74,7 +74,8 @@ MIDDLEWARE = [
     "psaas_portal.sessions.SessionIdleRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django.contrib.auth's, with the user read in the session's own query.
+    "psaas_portal.signed_in.SessionUserAuthenticationMiddleware",
     "accounts.middleware.TimeZoneMiddleware",
     "psaas_portal.logs.RequestContextMiddleware",
     "psaas_portal.middleware.PrivateCacheControlMiddleware",

@@ -74,15 +74,15 @@ def sized(template_version, org_a, cse, engineer_a, vendor_org):
 def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
     small, large = sized
     client = client_for(engineer_a)
-    # Engagement page (15): session, user, who the viewer is (portal admin, vendor staff,
-    # unread count: one read, engagements.identity), the engagement (visibility and whether
-    # the viewer administers it, one query), columns, tasks, letters, the version's
-    # prerequisites, members with their roles, the events page (uncounted), operations 4
-    # (the current cycle, the next handover, the duties, the open issues with their counts),
-    # the VM inventory. Task page (11: with the members its "waiting on" names). Timeline (9): session, user, who the viewer is, the
-    # engagement, the onboarding tasks with their first done time (one subquery), the
-    # version's prerequisites, update windows, handovers; and the engagement's kickoff is
-    # read with it.
+    # Engagement page (8): the session with its user and who the viewer is (portal admin,
+    # vendor staff, unread count: one query, psaas_portal.signed_in), the engagement
+    # (visibility and whether the viewer administers it, one query), the page's fixed parts
+    # (columns, the operations summary, the VM inventory: one query,
+    # engagements.selectors.summary), tasks, letters, the version's prerequisites, members
+    # with their roles, the events page (one more row, no COUNT). Task page (9: with the members its
+    # "waiting on" names). Timeline (7): the session with its user and who the viewer is,
+    # the engagement, the onboarding tasks with their first done time (one subquery), the
+    # version's prerequisites, update windows, handovers.
     pages = {
         "timeline": [
             reverse("engagements:engagement-timeline", args=[e.pk]) for e in (small, large)
@@ -98,9 +98,9 @@ def test_engagement_task_and_my_work_pages(client_for, sized, engineer_a):
     for name, (url_small, url_large) in pages.items():
         n_small, n_large = count(client, url_small), count(client, url_large)
         assert n_small == n_large, (name, n_small, n_large)
-        assert n_small <= {"engagement": 15, "task": 11, "timeline": 9}[name], (name, n_small)
-    # Every page also pays: session read and user: 2. The session is not written on every
-    # request any more (psaas_portal.sessions refreshes it when a refresh is due).
+        assert n_small <= {"engagement": 8, "task": 9, "timeline": 7}[name], (name, n_small)
+    # Every page also pays: the session read with its user and the viewer's facts: 1. The
+    # session is not written on every request (psaas_portal.sessions refreshes it when due).
 
 
 def test_my_work_at_two_sizes(
@@ -108,13 +108,12 @@ def test_my_work_at_two_sizes(
 ):
     engagement_with(12, org_a, cse, engineer_a)
     engagement_with(200, org_b, cse, engineer_b)
-    # 2 per request (see above) + the counts (which also size the pages), the page, its
+    # 1 per request (see above) + the counts (which also size the pages), the page, its
     # letters with their parties, my seats on the page's engagements, which operations and
-    # checklists wait on me (one UNION; none here, so none of their own queries runs), who
-    # the viewer is (header): 8.
+    # checklists wait on me (one UNION; none here, so none of their own queries runs): 6.
     n_small = count(client_for(engineer_a), reverse("engagements:my-work"))
     n_large = count(client_for(engineer_b), reverse("engagements:my-work"))
-    assert n_small == n_large <= 8
+    assert n_small == n_large <= 6
 
 
 def analyze() -> None:
@@ -139,16 +138,16 @@ def test_portfolio_at_3_and_300_engagements(client_for, template_version, cse, a
 
     client = client_for(cse)
     grow(3)
-    # session, user, who the viewer is (vendor staff, portal admin, unread count: one read),
-    # page count, page with annotated counts, the page's status and waiting counts with the
-    # roles no one holds (one query over the page's tasks), the timeline bars (one query over
-    # the page's onboarding tasks), CSEs of the page, the CSE filter list (subscribers are
-    # searched by name, not listed): 9.
+    # the session with the user and who the viewer is (vendor staff, portal admin, unread
+    # count: one read), page count, page with annotated counts, the page's status and
+    # waiting counts with the roles no one holds (one query over the page's tasks), the timeline bars (one query
+    # over the page's onboarding tasks), CSEs of the page, the CSE filter list
+    # (subscribers are searched by name, not listed): 7.
     n_small = count(client, reverse("engagements:portfolio"))
     grow(300)
     analyze()
     n_large = count(client, reverse("engagements:portfolio") + "?sort=-progress&page=2")
-    assert n_small == n_large <= 9
+    assert n_small == n_large <= 7
 
 
 def test_template_editor_at_two_sizes(client_for, admin_user):
@@ -159,12 +158,11 @@ def test_template_editor_at_two_sizes(client_for, admin_user):
         start_draft(big_template(12), actor=admin_user),
         start_draft(big_template(200), actor=admin_user),
     )
-    # 2 per request + who the viewer is (editor permission, navigation flags and unread
-    # count in one read), version, version with columns, tasks, cells, prerequisites,
-    # checklist items: 10.
+    # 1 per request (with the editor permission, navigation flags and unread count),
+    # version, version with columns, tasks, cells, prerequisites, checklist items: 8.
     n_small = count(client, reverse("raci:version-detail", args=[small.pk]))
     n_large = count(client, reverse("raci:version-detail", args=[large.pk]))
-    assert n_small == n_large <= 10
+    assert n_small == n_large <= 8
 
 
 def test_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a, cse):
@@ -183,15 +181,14 @@ def test_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a, cse):
         )
         checklist.refresh_from_db()
         review_checklist(checklist, actor=cse, accept=True)
-    # 2 per request + who the viewer is (one read: portal admin for visibility, the
-    # navigation flags, the unread count), the checklist with its engagement and people, the
-    # task, its letters and their parties, my party, the items, the checklist's VMs, the
-    # inventory: 11.
+    # 1 per request (with portal admin for visibility, the navigation flags, the unread
+    # count), the checklist with its engagement and people, the task, its letters and their
+    # parties, my party, the items, the checklist's VMs, the inventory: 9.
     for user in (engineer_a, cse):
         client = client_for(user)
         n_small = count(client, reverse("engagements:checklist-detail", args=[dev.pk]))
         n_large = count(client, reverse("engagements:checklist-detail", args=[prod.pk]))
-        assert n_small == n_large <= 11, (user.username, n_small, n_large)
+        assert n_small == n_large <= 9, (user.username, n_small, n_large)
 
 
 def test_draft_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a):
@@ -208,7 +205,7 @@ def test_draft_checklist_page_at_two_sizes(client_for, engagement_a, engineer_a)
     client = client_for(engineer_a)
     n_small = count(client, reverse("engagements:checklist-detail", args=[dev.pk]))
     n_large = count(client, reverse("engagements:checklist-detail", args=[prod.pk]))
-    assert n_small == n_large <= 11, (n_small, n_large)
+    assert n_small == n_large <= 9, (n_small, n_large)
 
 
 def test_members_page_at_5_and_200_members(client_for, engagement_a, cse, org_a):
@@ -234,17 +231,16 @@ def test_members_page_at_5_and_200_members(client_for, engagement_a, cse, org_a)
     grow(200)
     analyze()
     n_large = count(client, url)
-    # 2 per request + engagement (visibility), the three member rules (the manager check),
-    # the party scope (portal admin, vendor manager), columns, roles of the version,
-    # members with users and parties, their roles, invitations, the navigation flags and
-    # the unread count.
-    assert n_small == n_large <= 15, (n_small, n_large)
+    # 1 per request (the session with the user, the navigation flags and the unread count)
+    # + the engagement (visibility) and the page's member rules, columns, roles, members
+    # and invitations: 8, the same at 5 and 200 members.
+    assert n_small == n_large <= 8, (n_small, n_large)
 
 
 def test_status_change_post(client_for, engagement_a, engineer_a, cse):
-    """A status change through the browser: one read before the lock (the task, visible?),
-    then under it the task, its letters with their parties, the seat, the prerequisites,
-    the update, the event, the recipients and their preferences, the notification rows."""
+    """A status change through the browser: one read under the row lock (the task, its
+    letters with their parties, the actor's seat and whether they may see it), then the
+    update, the event, the recipients with their preferences, the notification rows."""
     from tests.conftest import task_of
 
     task = task_of(engagement_a, "monitoring")
@@ -257,12 +253,12 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
             response = client.post(url, {"to": to, "reason": "", "revision": task.revision})
         assert response.status_code == 302
         counts.append(len(ctx.captured_queries))
-    # session, user, who the viewer is (portal admin for visibility), the task; BEGIN, the
-    # locked task, its letters with their parties, the seat, [the prerequisites, when moving
-    # forward], UPDATE, the event, the recipients, their preferences, the notifications,
-    # the engagement's chat channels of the parties reached, the engagement's webhook
-    # endpoints (webhooks.outbox), COMMIT.
-    assert counts[0] <= 17 and counts[1] <= 16, counts
+    # the session with its user; BEGIN, the locked task with its letters, the seat and visibility (one
+    # query, engagements.selectors.locked), [the prerequisites, when moving forward and the
+    # template has any], UPDATE, the event, the recipients with their preferences, the
+    # notifications, the chat channels of the parties reached, the webhook endpoints of the
+    # engagement (webhooks.outbox), COMMIT: 10.
+    assert counts[0] <= 10 and counts[1] <= 10, counts
 
 
 def test_admin_home_at_two_sizes(client_for, template_version, admin_user, cse):

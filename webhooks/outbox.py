@@ -20,21 +20,26 @@ DELIVER_TASK = "webhooks.tasks.deliver_event"
 SWEEP_TASK = "webhooks.tasks.deliver_due"
 
 
-def write_deliveries(sender: Any, event: Any, **kwargs: Any) -> list[WebhookDelivery]:
-    """Receiver of engagements.audit.event_recorded (one query when nobody listens)."""
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(
-            engagement_id=event.engagement_id, enabled=True
-        ).only("pk", "kinds")
-        if event.verb in e.kinds
-    ]
+def write_deliveries(sender: Any, events: list, **kwargs: Any) -> list[WebhookDelivery]:
+    """Receiver of engagements.audit.event_recorded: one query for the events recorded
+    together (one, or a sweep's batch) when nobody listens, one INSERT when someone does."""
+    if not events:
+        return []
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            engagement_id__in={event.engagement_id for event in events}, enabled=True
+        ).only("pk", "engagement_id", "kinds")
+    )
     if not endpoints:
         return []
     rows = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(endpoint=e, event=event, window_start=event.created_at) for e in endpoints
+        WebhookDelivery(endpoint=e, event=event, window_start=event.created_at)
+        for event in events
+        for e in endpoints
+        if e.engagement_id == event.engagement_id and event.verb in e.kinds
     )
-    transaction.on_commit(partial(enqueue, event.pk))
+    for event_id in dict.fromkeys(row.event_id for row in rows):
+        transaction.on_commit(partial(enqueue, event_id))
     return rows
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.audit import record_event
+from engagements.audit import record_event, record_events
 from engagements.choices import (
     AttestationResult,
     DutyKind,
@@ -21,8 +22,10 @@ from engagements.models import (
     Attestation,
     AttestationToken,
     Engagement,
+    EngagementTask,
     StandingDuty,
 )
+from engagements.notifications import MemberRow
 from engagements.policy import seed_task
 from engagements.rules import DUTY_TASK
 from engagements.states import other_tool, template_tool
@@ -204,27 +207,48 @@ def record_attestation(
 
 
 @transaction.atomic
-def report_missed(duty_id: int, *, now: dt.datetime) -> bool:
+def report_missed(
+    duty_ids: list[int],
+    *,
+    now: dt.datetime,
+    tasks: dict[tuple[int, str], EngagementTask],
+    members: dict[int, list[MemberRow]],
+) -> int:
     """Past the grace period, tells the vendor once per missed due time (the conditional
-    letter fires: a missed cadence is an issue). Returns whether an event was written."""
-    duty = _locked_duty(duty_id)
-    if not duty.is_past_grace(now):
-        return False
-    if duty.missed_reported_for == duty.due_at:
-        return False
-    due_at = duty.due_at
-    assert due_at is not None  # past grace implies a due time
-    duty.missed_reported_for = due_at
-    duty.save(update_fields=["missed_reported_for"])
-    task = seed_task(duty.engagement_id, DUTY_TASK[duty.kind])
-    record_event(
-        duty.engagement,
-        events.DUTY_MISSED,
-        task=task,
-        data={
-            "duty": duty.pk,
-            "summary": f"{duty.get_kind_display()} was due {duty.due_at:%Y-%m-%d %H:%M} UTC and "
-            f"is {(now - due_at).days} day(s) late, past the {duty.grace_days}-day grace",
-        },
+    letter fires: a missed cadence is an issue), for a batch of duties in one transaction:
+    the duties locked and read again (a second sweep waits, then finds them reported), one
+    UPDATE marking them, one INSERT of their events and one of their notifications; the
+    duty tasks (letters prefetched) and the engagements' members come from the sweep's own
+    reads. Four queries for the batch, whatever the number of misses. Returns the number
+    of events written."""
+    locked = list(
+        StandingDuty.objects.select_for_update(of=("self",)).filter(pk__in=duty_ids).order_by("pk")
     )
-    return True
+    newly = [
+        duty
+        for duty in locked
+        if duty.is_past_grace(now)
+        and duty.missed_reported_for != duty.due_at
+        and (duty.engagement_id, DUTY_TASK[duty.kind]) in tasks
+    ]
+    if not newly:
+        return 0
+    StandingDuty.objects.filter(pk__in=[d.pk for d in newly]).update(
+        missed_reported_for=F("due_at")
+    )
+    items = []
+    for duty in newly:
+        assert duty.due_at is not None  # past grace implies a due time
+        items.append(
+            (
+                tasks[(duty.engagement_id, DUTY_TASK[duty.kind])],
+                {
+                    "duty": duty.pk,
+                    "summary": f"{duty.get_kind_display()} was due {duty.due_at:%Y-%m-%d %H:%M} "
+                    f"UTC and is {(now - duty.due_at).days} day(s) late, past the "
+                    f"{duty.grace_days}-day grace",
+                },
+            )
+        )
+    record_events(events.DUTY_MISSED, items, members=members)
+    return len(newly)

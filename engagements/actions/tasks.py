@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
 
 from engagements import events, policy
 from engagements.actions.golive import production_signed_off
@@ -15,31 +14,18 @@ from engagements.audit import record_event
 from engagements.choices import Environment, SeedTask, TaskStatus
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError, NotAllowed
-from engagements.models import Comment, EngagementTask, Event, SignOff, TaskParty
+from engagements.models import Comment, EngagementTask, Event, SignOff
+from engagements.selectors.locked import lock_task
 from engagements.statemachine import Move
 from engagements.states import DONE_ONLY_BY, TASK, person_may_reach
 from raci.models import Party
 
 
-def lock_task(task: EngagementTask) -> EngagementTask:
-    """The task row, locked for this transaction, with its engagement and letters.
-
-    select_for_update(of=("self",)) locks the task row only; the letters are read
-    after the lock (prefetch), so the rules see the current state.
-    """
-    return (
-        EngagementTask.objects.select_for_update(of=("self",))
-        .select_related("engagement")
-        .prefetch_related(
-            Prefetch("parties", queryset=TaskParty.objects.select_related("party").order_by())
-        )
-        .get(pk=task.pk)
-    )
-
-
-def locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
-    """Locks the task row for this transaction and checks the form saw its current state."""
-    locked = lock_task(task)
+def locked_task(task: EngagementTask | int, revision: int | None, actor: Any) -> EngagementTask:
+    """Locks the task row for this transaction (one query: the task, its letters, the
+    actor's seat and whether they may see it; engagements.selectors.locked) and checks the
+    form saw its current state."""
+    locked = lock_task(task, actor=actor)
     if locked.retired_at is not None:
         raise NotAllowed(
             f"{locked.label} was dropped by a newer template version; it is kept read-only."
@@ -53,13 +39,19 @@ def locked_task(task: EngagementTask, revision: int | None) -> EngagementTask:
     return locked
 
 
+def _seat(task: EngagementTask) -> policy.SeatArg:
+    """The actor's seat read with the locked task (False: not read, policy looks it up)."""
+    seat = task.__dict__.get("seat", False)
+    return seat if seat is None or isinstance(seat, policy.Seat) else False
+
+
 def _check_move(task: EngagementTask, to: str, actor: Any) -> Move:
     """The move must exist in the task's state machine, then the policy rule it names must
     allow this person (its letter on the task)."""
     move = TASK.check(task, to, what=task.label)
     if not person_may_reach(task, to):
         raise DomainError(DONE_ONLY_BY[task.key][1].format(task=task.label))
-    policy.check(actor, move.rule, task, task=task)  # type: ignore[arg-type]
+    policy.check(actor, move.rule, task, task=task, seat=_seat(task))  # type: ignore[arg-type]
     check_order(task, to)
     return move
 
@@ -80,12 +72,17 @@ def _save_status(
 
 @transaction.atomic
 def transition_task(
-    task: EngagementTask, *, to: str, actor: Any, reason: str = "", revision: int | None = None
+    task: EngagementTask | int,
+    *,
+    to: str,
+    actor: Any,
+    reason: str = "",
+    revision: int | None = None,
 ) -> Event:
     """Moves a task along its state machine (sign-off and reopening have their own services)."""
     if to in TASK.targets("task.sign_off") | TASK.targets("task.reopen"):
         raise DomainError("Use sign-off or reopen for that move.")
-    task = locked_task(task, revision)
+    task = locked_task(task, revision, actor)
     move = _check_move(task, to, actor)
     reason = clean_text(reason, "reason", required=move.needs_reason)
     before = _save_status(
@@ -106,14 +103,14 @@ def transition_task(
 
 @transaction.atomic
 def sign_off_task(
-    task: EngagementTask, *, actor: Any, comment: str = "", revision: int | None = None
+    task: EngagementTask | int, *, actor: Any, comment: str = "", revision: int | None = None
 ) -> SignOff:
     """Records the signing party's acceptance of a done task: an immutable SignOff and an event."""
-    task = locked_task(task, revision)
+    task = locked_task(task, revision, actor)
     if task.status == TaskStatus.SIGNED_OFF:
         raise Conflict(f"{task.label} is already signed off.")
     TASK.check(task, TaskStatus.SIGNED_OFF, what=task.label)
-    side = policy.check(actor, "task.sign_off", task, task=task)
+    side = policy.check(actor, "task.sign_off", task, task=task, seat=_seat(task))
     assert side.party_id is not None  # the rule needs a letter, so a party
     comment = clean_text(comment, "comment", required=False)
     try:
@@ -146,10 +143,10 @@ def sign_off_task(
 
 @transaction.atomic
 def reopen_task(
-    task: EngagementTask, *, actor: Any, reason: str, revision: int | None = None
+    task: EngagementTask | int, *, actor: Any, reason: str, revision: int | None = None
 ) -> Event:
     """Reopens a signed-off task: the signing party only, with a reason; the sign-off stays on record."""
-    task = locked_task(task, revision)
+    task = locked_task(task, revision, actor)
     _check_move(task, TaskStatus.REOPENED, actor)
     reason = clean_text(reason, "reason", required=True)
     task.reopen_count += 1

@@ -6,16 +6,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Case,
     Count,
     F,
-    IntegerField,
     OuterRef,
-    Q,
     Subquery,
-    Value,
-    When,
-    Window,
 )
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
@@ -23,13 +17,8 @@ from django.utils import timezone
 
 from engagements import policy
 from engagements.choices import (
-    OPEN_CYCLE_STATES,
-    OPEN_ISSUE_STATES,
     Environment,
-    HandoverState,
-    IssueState,
     SeedTask,
-    Severity,
     TaskStatus,
 )
 from engagements.models import (
@@ -52,6 +41,7 @@ from engagements.selectors.common import (
     url_maker,
 )
 from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
+from engagements.selectors.summary import page_parts
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
 from raci.models import ChecklistRequirement, VersionParty
@@ -210,14 +200,12 @@ def letters_memo() -> Callable[[TaskParty], str]:
 def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1) -> dict:
     """Everything the engagement page shows.
 
-    Queries: columns (1), tasks (1), their letters (1), the version's prerequisites (1),
-    members with their roles (1), the events page (1, uncounted), operations (4).
+    Queries: the columns, the operations summary and the VM inventory (1:
+    engagements.selectors.summary), tasks (1), their letters (1), the version's
+    prerequisites (1), members with their roles (1), the events page (1).
     """
-    columns = list(
-        VersionParty.objects.filter(version_id=engagement.template_version_id).select_related(
-            "party"
-        )
-    )
+    parts = page_parts(engagement, now=timezone.now())
+    columns = parts["columns"]
     tasks = matrix_tasks(engagement)
     members = members_with_roles(engagement)
     mark_lines(tasks, members, waits_of_tasks(tasks, engagement.template_version_id))
@@ -255,8 +243,9 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         events_page,
         EVENTS_PAGE_SIZE,
     )
-    ops = operations_summary(engagement)
+    ops = parts["ops"]
     return {
+        "inventory": parts["inventory"],
         "engagement": engagement,
         "columns": columns,
         "rows": with_live_states(list(rows.values()), ops),
@@ -325,12 +314,6 @@ def engagement_matrix(engagement: Engagement) -> Matrix:
     )
 
 
-SEVERITY_ORDER = Case(
-    *(When(severity=s, then=Value(i)) for i, s in enumerate(Severity.values)),
-    output_field=IntegerField(),
-)
-
-
 def seed_tasks_of(engagement_id: int, keys: Sequence[str]) -> dict[str, EngagementTask]:
     """One engagement's seed tasks by key (2 queries)."""
     return {key: task for (_, key), task in seed_tasks_of_many([engagement_id], keys).items()}
@@ -369,52 +352,11 @@ def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
 
 
 def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:
-    """The engagement page's Operations section: the current update cycle, the next handover
-    or window, each duty's last attestation and timeliness, and the open issues with their
-    count in each side's court (4 queries, 5 with an update cycle: its stages)."""
-    now = now or timezone.now()
-    cycle = (
-        engagement.update_cycles.order_by(
-            Case(When(state__in=OPEN_CYCLE_STATES, then=Value(0)), default=Value(1)),
-            "-created_at",
-        )
-        .prefetch_related("stages")
-        .first()
-    )
-    handover = (
-        engagement.handovers.exclude(state=HandoverState.CANCELLED)
-        .order_by(Case(When(state=HandoverState.SCHEDULED, then=Value(0)), default=Value(1)))
-        .first()
-    )
-    # The five most severe open issues, each row carrying the counts of all open issues in
-    # each side's court (window aggregates): one query for the list and the counts.
-    open_issues = list(
-        engagement.issues.filter(state__in=OPEN_ISSUE_STATES)
-        .annotate(
-            in_vendor_court=Window(Count("pk", filter=~Q(state=IssueState.WAITING))),
-            in_subscriber_court=Window(Count("pk", filter=Q(state=IssueState.WAITING))),
-        )
-        .order_by(SEVERITY_ORDER, "-created_at")[:5]
-    )
-    first = open_issues[0] if open_issues else None
-    courts = {
-        "vendor": first.in_vendor_court if first else 0,
-        "subscriber": first.in_subscriber_court if first else 0,
-    }
-    next_window = None
-    if cycle is not None and cycle.is_open:
-        upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
-        next_window = upcoming[0] if upcoming else None
-    return {
-        "cycle": cycle,
-        "next_window": next_window,
-        "handover": handover,
-        "duties": duties_of(engagement, now),
-        "open_issues": open_issues,
-        "open_issue_count": courts["vendor"] + courts["subscriber"],
-        "courts": courts,
-        "now": now,
-    }
+    """The engagement page's Operations section: the current update cycle with its stages,
+    the next handover or window, each duty's last attestation and timeliness, and the open
+    issues with their count in each side's court (one query, with the page's other fixed
+    parts: engagements.selectors.summary)."""
+    return page_parts(engagement, now=now or timezone.now())["ops"]
 
 
 def live_state(key: str, ops: dict) -> str:

@@ -10,7 +10,8 @@ from engagements import policy
 from engagements.choices import OPEN_ISSUE_STATES, IssueScope, IssueState, SeedTask
 from engagements.models import Engagement, Event, Issue
 from engagements.selectors.attached import Removal, attached, attached_to
-from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of
+from engagements.selectors.engagements import seed_tasks_of
+from engagements.selectors.summary import SEVERITY_ORDER
 from engagements.states import ISSUE
 
 ISSUE_TASKS = [SeedTask.ISSUE_IDENTIFICATION, SeedTask.ISSUE_RESOLUTION]

@@ -49,7 +49,8 @@ from engagements.selectors.common import (
     urgency,
 )
 from engagements.selectors.cycles import CYCLE_TASKS, next_step
-from engagements.selectors.engagements import SEVERITY_ORDER, seed_tasks_of_many
+from engagements.selectors.engagements import seed_tasks_of_many
+from engagements.selectors.summary import SEVERITY_ORDER
 from raci.choices import Phase
 
 

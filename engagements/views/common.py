@@ -4,12 +4,13 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
 )
 from django.shortcuts import redirect, render
 
-from engagements.errors import Conflict, DomainError, NotAllowed
+from engagements.errors import Conflict, DomainError, NotAllowed, NotFound
 
 
 def form_errors(form) -> str:
@@ -37,6 +38,8 @@ def act(
         return render_again(status=400)
     try:
         action(form.cleaned_data)
+    except NotFound as exc:
+        raise Http404(str(exc)) from None
     except NotAllowed as exc:
         messages.error(request, str(exc))
         return render_again(status=403)

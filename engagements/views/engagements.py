@@ -20,7 +20,6 @@ from engagements.lookups import (
 from engagements.models import Organization
 from engagements.selectors import portfolio as portfolio_reads
 from engagements.selectors import timeline as timeline_reads
-from engagements.selectors.checklists import inventory_of
 from engagements.selectors.engagements import engagement_page, engagement_rows
 from engagements.views.common import form_errors
 from raci.models import TemplateVersion
@@ -49,7 +48,6 @@ def engagement_detail(request, engagement_id: int):
     context["can_administer"] = policy.judge(
         request.user, "engagement.administer", engagement, seat=None
     ).allowed
-    context["inventory"] = inventory_of(engagement.pk)
     return render(request, "engagements/engagement_detail.html", context)
 
 

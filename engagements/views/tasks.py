@@ -21,6 +21,7 @@ from engagements.forms import (
 from engagements.lookups import (
     get_task_for_action,
     get_task_for_view,
+    task_reference,
 )
 from engagements.models import Comment
 from engagements.selectors.tasks import task_page
@@ -42,8 +43,12 @@ def _render_task(
     return render(request, template, context, status=status)
 
 
-def _task_action(request, task_id: int, form_class, action, success: str) -> HttpResponse:
-    task = get_task_for_action(request.user, task_id)
+def _task_action(
+    request, task_id: int, form_class, action, success: str, *, read_first: bool = True
+) -> HttpResponse:
+    """`read_first=False` for the services that read the task under their lock and decide
+    there whether the person may see it (404) and act (403): one read, one decision."""
+    task = get_task_for_action(request.user, task_id) if read_first else task_reference(task_id)
     return act(
         request,
         form_class(request.POST),
@@ -69,6 +74,7 @@ def task_transition(request, task_id: int):
             task, to=d["to"], actor=request.user, reason=d["reason"], revision=d["revision"]
         ),
         "Status updated.",
+        read_first=False,
     )
 
 
@@ -82,6 +88,7 @@ def task_sign_off(request, task_id: int):
             task, actor=request.user, comment=d["comment"], revision=d["revision"]
         ),
         "Signed off.",
+        read_first=False,
     )
 
 
@@ -95,6 +102,7 @@ def task_reopen(request, task_id: int):
             task, actor=request.user, reason=d["reason"], revision=d["revision"]
         ),
         "Reopened.",
+        read_first=False,
     )
 
 

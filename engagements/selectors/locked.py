@@ -1,0 +1,103 @@
+"""A task read for a change, in one query under its row lock: the task with its engagement,
+its letters (with their parties), the acting person's seat on the engagement and whether
+they may see it at all.
+
+The services that change a task (engagements.actions.tasks) decide everything from this
+one row: whether the person may see the task (else NotFound, a 404), whether it is still
+live, whether the form saw its current revision, and what the policy allows their seat.
+The letters are read after the lock is taken (in the same statement), so the rules see the
+current state; they come back as one JSON array and fill the task's `parties` prefetch
+cache, as `prefetch_related("parties__party")` would, without a second and third query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    JSONField,
+    OuterRef,
+    Subquery,
+)
+from django.db.models.functions import JSONObject
+
+from engagements.errors import NotFound
+from engagements.models import EngagementTask, MemberRole, Membership, TaskParty
+from engagements.policy import Seat
+from engagements.querysets import visible_engagement_expression
+from raci.models import Party
+
+_CELL = [f.attname for f in TaskParty._meta.concrete_fields]
+_PARTY = [f.attname for f in Party._meta.concrete_fields]
+
+
+def _letters() -> Subquery:
+    fields = {name: name for name in _CELL}
+    fields |= {f"party__{name}": f"party__{name}" for name in _PARTY}
+    return Subquery(
+        TaskParty.objects.filter(task=OuterRef("pk"))
+        .order_by()
+        .values("task")
+        .annotate(cells=JSONBAgg(JSONObject(**fields), order_by=("party_id",)))
+        .values("cells"),
+        output_field=JSONField(),
+    )
+
+
+def _is_user(actor: Any) -> bool:
+    return (
+        bool(getattr(actor, "is_authenticated", False)) and getattr(actor, "pk", None) is not None
+    )
+
+
+def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTask:
+    """The task row locked for this transaction (select_for_update of the task only) with
+    its engagement and letters; for a signed-in actor also their seat (`task.seat`) and
+    whether they may see the task (NotFound when not, or when there is no such task)."""
+    pk = task if isinstance(task, int) else task.pk
+    rows = (
+        EngagementTask.objects.select_for_update(of=("self",))
+        .select_related("engagement")
+        .annotate(letters=_letters())
+    )
+    person = _is_user(actor)
+    if person:
+        memberships = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=actor)
+        rows = rows.annotate(
+            visible=ExpressionWrapper(
+                visible_engagement_expression(actor), output_field=BooleanField()
+            ),
+            seat_party=Subquery(memberships.values("party_id")[:1]),
+            seat_roles=ArraySubquery(
+                MemberRole.objects.filter(
+                    membership__engagement_id=OuterRef("engagement_id"), membership__user=actor
+                )
+                .order_by()
+                .values("title")
+            ),
+        )
+    locked = rows.filter(pk=pk).first()
+    if locked is None or (person and not locked.visible):
+        raise NotFound("No such task.")
+    db = locked._state.db
+    cells = []
+    for row in locked.letters or ():
+        cell = TaskParty.from_db(db, _CELL, [row[name] for name in _CELL])
+        cell.party = Party.from_db(db, _PARTY, [row[f"party__{name}"] for name in _PARTY])
+        cell.task = locked
+        cells.append(cell)
+    parties = locked.parties.all()
+    parties._result_cache = cells
+    parties._prefetch_done = True
+    locked._prefetched_objects_cache = {"parties": parties}
+    if person:
+        locked.seat = (
+            Seat(locked.seat_party, frozenset(locked.seat_roles or ()))
+            if locked.seat_party is not None
+            else None
+        )
+    return locked
