@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -130,7 +131,7 @@ def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership])
     return sorted({title for party_id, title in named - held})
 
 
-def matrix_tasks(engagement: Engagement) -> list[EngagementTask]:
+def matrix_tasks(engagement: Engagement) -> list[Any]:
     """The engagement's live tasks in matrix order, letters prefetched, each with its
     number of open questions (a subquery: no query more), 2 queries."""
     open_questions = (
@@ -149,7 +150,7 @@ def matrix_tasks(engagement: Engagement) -> list[EngagementTask]:
     )
 
 
-def mark_lines(tasks: list[EngagementTask], members: list[Membership], waits) -> None:
+def mark_lines(tasks: list[Any], members: list[Membership], waits) -> None:
     """What a task's status line in the matrix shows (partials/task_line.html, inlined by
     the engagement page): its url, overdue, whom it waits on, escalated, and the
     prerequisites it waits on with their people. Shared by the page and the panel's
