@@ -2,8 +2,8 @@
 
 Each kind says where its rows come from (the visibility queryset the pages themselves use:
 what a person may open, and nothing else), which fields are searched and how much each
-weighs, and how a hit is shown (title, engagement, snippet, link). Adding a kind (say,
-attachment names) is one entry here plus its GIN index in a migration; the results page,
+weighs, and how a hit is shown (title, engagement, snippet, link). Adding a kind (as
+attachment names were) is one entry here plus its GIN index in a migration; the results page,
 the ranking, the SQLite fallback and the tests that every kind's index is used follow.
 """
 
@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models.functions import Coalesce, Concat
 from django.urls import reverse
 
+from attachments.models import Attachment
 from engagements.models import Comment, Engagement, EngagementTask, Issue
 
 # Each document is indexed twice: English stems ("installing" finds "install") and the
@@ -85,6 +86,11 @@ def _visible_issues(user: Any) -> models.QuerySet:
     return Issue.objects.filter(engagement__in=Engagement.objects.visible_to(user))
 
 
+def _visible_attachments(user: Any) -> models.QuerySet:
+    # As the download view: a file is seen with its owner's engagement.
+    return Attachment.objects.visible_to(user)
+
+
 def _visible_comments(user: Any) -> models.QuerySet:
     # As the task page: a task's comments are seen with the task.
     return Comment.objects.filter(task__in=EngagementTask.objects.visible_to(user))
@@ -139,6 +145,17 @@ KINDS: tuple[Kind, ...] = (
         engagement=lambda c: c.task.engagement,
         url=lambda c: reverse("engagements:task-detail", args=[c.task_id]),
         related=("author", "task__engagement__organization"),
+    ),
+    Kind(
+        key="attachment",
+        label="Attachment",
+        visible=_visible_attachments,
+        weighted=(("name", "A"),),
+        snippet_fields=(),
+        title=lambda a: a.name,
+        engagement=lambda a: a.engagement,
+        url=lambda a: reverse("attachments:download", args=[a.pk]),
+        related=("engagement__organization",),
     ),
 )
 

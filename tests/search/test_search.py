@@ -184,3 +184,39 @@ def test_every_kind_is_served_by_its_gin_index(story, admin_user):
             .explain()
         )
         assert f"search_{kind.key}_gin" in plan, (kind.key, plan)
+
+
+def test_attachment_names_are_found_within_the_engagements_one_may_see(
+    engagement_a, engagement_b, cse, engineer_a, engineer_b, settings, tmp_path, client_for
+):
+    """Attachment names are a kind of their own (issue 15, item 6): found by their name
+    within the engagements the person may see, linked to the access-checked download."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    for engagement, actor in ((engagement_a, engineer_a), (engagement_b, engineer_b)):
+        add_attachment(
+            task_of(engagement, "deployment", Environment.DEVELOPMENT),
+            actor=actor,
+            upload=SimpleUploadedFile(
+                "load balancer certificate.txt", b"subject=lb\n", content_type="text/plain"
+            ),
+        )
+    found = [h for h in search(engineer_a, "balancer certif").hits if h.kind.key == "attachment"]
+    assert [(h.kind.key, h.engagement) for h in found] == [
+        ("attachment", "Subscriber A: Appliance A")
+    ]
+    assert "/attachments/" in found[0].url
+    assert client_for(engineer_a).get(found[0].url).status_code == 200
+    assert client_for(engineer_b).get(found[0].url).status_code == 404
+    assert {h.engagement for h in search(engineer_b, "balancer certificate").hits} == {
+        "Subscriber B: Appliance B"
+    }
