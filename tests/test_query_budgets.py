@@ -261,6 +261,101 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
     assert counts[0] <= 10 and counts[1] <= 10, counts
 
 
+def test_pages_listing_attachments_at_1_and_25_files(
+    client_for, engagement_a, engineer_a, cse, settings, tmp_path
+):
+    """The task page and the checklist page read their files inside their own queries (a
+    JSON subquery per owner row): 1 file or 25, by the viewer or by someone else, the same
+    number of queries, within the pages' budgets (task 9, checklist 9)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from attachments.actions import add_attachment
+    from engagements.models import InfrastructureChecklist
+    from tests.conftest import task_of
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+
+    def attach(owner, n):
+        for i in range(n):
+            add_attachment(
+                owner,
+                actor=(engineer_a, cse)[i % 2],
+                upload=SimpleUploadedFile(f"f{i}.txt", b"log line\n", content_type="text/plain"),
+            )
+
+    small, large = task_of(engagement_a, "monitoring"), task_of(engagement_a, "backup")
+    attach(small, 1)
+    attach(large, 25)
+    dev, prod = (
+        InfrastructureChecklist.objects.get(engagement=engagement_a, environment=env)
+        for env in ("development", "production")
+    )
+    attach(dev.items.first(), 1)
+    for item in prod.items.all()[:5]:
+        attach(item, 5)
+    for user in (engineer_a, cse):
+        client = client_for(user)
+        tasks = [
+            count(client, reverse("engagements:task-detail", args=[t.pk])) for t in (small, large)
+        ]
+        lists = [
+            count(client, reverse("engagements:checklist-detail", args=[c.pk])) for c in (dev, prod)
+        ]
+        assert tasks[0] == tasks[1] <= 9, (user.username, tasks)  # as the task page
+        assert lists[0] == lists[1] <= 9, (user.username, lists)  # as the checklist page
+
+
+def test_status_change_in_the_panel_at_two_sizes(client_for, sized, engineer_a):
+    """A move in the task panel (htmx) answers with the panel and the out-of-band fragments
+    of the page it is on: their queries are a fixed number, whatever the engagement's size."""
+    from engagements.choices import TaskStatus
+
+    def post(engagement, from_url: str) -> int:
+        task = (
+            engagement.tasks.filter(parties__party__name="Subscriber", parties__responsible=True)
+            .order_by("pk")
+            .first()
+        )
+        url = reverse("engagements:task-transition", args=[task.pk])
+        to = TaskStatus.NOT_STARTED if task.status == TaskStatus.IN_PROGRESS else "in_progress"
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(
+                url,
+                {"to": to, "reason": "", "revision": task.revision},
+                HTTP_HX_REQUEST="true",
+                HTTP_HX_CURRENT_URL=f"http://testserver{from_url(engagement)}",
+            )
+        assert response.status_code == 200, response.content[:300]
+        assert b'hx-swap-oob="true"' in response.content
+        return len(ctx.captured_queries)
+
+    client = client_for(engineer_a)
+    small, large = sized
+    pages = {
+        # The move (as test_status_change_post, without the redirect), the task re-read
+        # with its letters and the panel's reads (as the task page), the unread count for
+        # the header's fragment; then on the engagement page its tasks, their letters, the
+        # version's prerequisites and members with roles (4 more: 19 since the signed-in
+        # read and the locked read of psaas_portal.signed_in / selectors.locked); on My
+        # work its counts, page, letters, seats and which operations wait (5 more: 20).
+        "engagement": (
+            lambda e: reverse("engagements:engagement-detail", args=[e.pk]),
+            19,
+        ),
+        "my-work": (lambda e: reverse("engagements:my-work"), 20),
+    }
+    for name, (from_url, budget) in pages.items():
+        n_small, n_large = post(small, from_url), post(large, from_url)
+        assert n_small == n_large, (name, n_small, n_large)
+        assert n_small <= budget, (name, n_small)
+
+
 def test_admin_home_at_two_sizes(client_for, template_version, admin_user, cse):
     """The admins' home (6): session, user, who the viewer is, the drafts, the engagements
     behind their template's newest version, those templates' newest versions. Landing on
