@@ -39,10 +39,28 @@ class Target:
     addresses: tuple[str, ...]
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Not global whatever Python's table says: site-local IPv6, the IETF protocol assignments.
+NEVER = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("192.0.0.0/24"))
+
+
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """A public unicast address, also after unwrapping an IPv4 address carried inside an
+    IPv6 one (mapped, IPv4-compatible, 6to4, Teredo, NAT64), which could reach a private
+    IPv4 address."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
+    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is None and ip in NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is None and int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d (deprecated)
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None and not _public(str(inner)):
+            return False
+    if any(ip in net for net in NEVER if net.version == ip.version):
+        return False
     return ip.is_global and not ip.is_multicast
 
 

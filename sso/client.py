@@ -79,6 +79,11 @@ class ProviderClient(OIDCAuthenticationBackend):
                 f"The sign-in answer was not issued by {name} (its issuer is "
                 f"{payload.get('iss')!r}), so the portal did not accept it."
             )
+        if not isinstance(payload.get("exp"), int | float) or not isinstance(
+            payload.get("iat"), int | float
+        ):
+            # The signature checker enforces exp only when it is there (review finding).
+            raise Refused(f"The sign-in answer from {name} has no expiry, so it was not accepted.")
         audience = payload.get("aud")
         audiences = [audience] if isinstance(audience, str) else list(audience or [])
         if self.provider.client_id not in audiences:

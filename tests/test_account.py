@@ -71,3 +71,38 @@ def test_ending_the_other_sessions(engineer_a):
     assert here.get(reverse("accounts:account")).status_code == 200
     assert there.get(reverse("accounts:account")).status_code == 302  # signed out
     assert here.get(reverse("accounts:end-other-sessions")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_an_address_of_a_single_sign_on_domain_is_not_set_on_the_account_page(engineer_a, settings):
+    """Found in review: single sign-on matches accounts by address, so a person who typed a
+    colleague's address at a provider's domain here would receive that colleague's
+    sign-ins. Such addresses come with an invitation (sent to them), never from this page."""
+    from types import SimpleNamespace
+
+    from engagements.actions.accounts import update_account
+    from engagements.errors import DomainError
+
+    settings.SSO_PROVIDERS = [SimpleNamespace(domains=("customer.example",))]
+    before = engineer_a.email
+    with pytest.raises(DomainError, match="single sign-on"):
+        update_account(
+            engineer_a,
+            first_name="E",
+            last_name="A",
+            email="victim@customer.example",
+            time_zone="",
+            actor=engineer_a,
+        )
+    engineer_a.refresh_from_db()
+    assert engineer_a.email == before
+    engineer_a.email = "me@customer.example"  # already theirs (an invitation): kept
+    engineer_a.save()
+    update_account(
+        engineer_a,
+        first_name="E",
+        last_name="A",
+        email="me@customer.example",
+        time_zone="",
+        actor=engineer_a,
+    )

@@ -6,6 +6,7 @@ import zoneinfo
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -35,6 +36,16 @@ def update_account(
     others = get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk)
     if others.exists():
         raise DomainError(f"Another account uses {email}; choose another address.")
+    # Single sign-on matches accounts by address: an address of a provider's domains comes
+    # with an invitation (sent to it) or from an admin, never from this page, or whoever
+    # typed it here would receive that person's sign-ins.
+    domain = email.rsplit("@", 1)[-1]
+    sso_domains = {d for provider in settings.SSO_PROVIDERS for d in provider.domains}
+    if email != (user.email or "").lower() and domain in sso_domains:
+        raise DomainError(
+            f"Addresses at {domain} sign in through single sign-on; they come with an "
+            "invitation to that address, not from this page."
+        )
     if time_zone and time_zone not in time_zones():
         raise DomainError(f"{time_zone!r} is not a time zone the portal knows.")
     user.first_name, user.last_name, user.email = first_name.strip(), last_name.strip(), email

@@ -101,3 +101,21 @@ def test_the_address_is_checked_again_at_delivery(settings, monkeypatch, engagem
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "fec0::1",  # site-local
+        "192.0.0.8",  # IETF protocol assignments
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_is_checked_too(address):
+    """Found in review: Python calls some of these global; unwrapped, they are private."""
+    assert not outbound._public(address)
+    assert outbound._public("64:ff9b::5db8:d822")  # NAT64 of a public address stays public
