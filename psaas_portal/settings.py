@@ -409,8 +409,13 @@ WEBHOOKS_BACKOFF_MAX = envint("WEBHOOKS_BACKOFF_MAX", 3600, minimum=1)
 WEBHOOKS_RETRY_FOR = envint("WEBHOOKS_RETRY_FOR", 24 * 3600, minimum=60)
 WEBHOOKS_DISABLE_AFTER = envint("WEBHOOKS_DISABLE_AFTER", 24 * 3600, minimum=60)
 WEBHOOKS_SWEEP_SECONDS = envint("WEBHOOKS_SWEEP_SECONDS", 30, minimum=5)
-WEBHOOKS_CLAIM_LEASE = envint("WEBHOOKS_CLAIM_LEASE", max(60, 4 * WEBHOOKS_TIMEOUT), minimum=1)
 WEBHOOKS_BATCH_SIZE = envint("WEBHOOKS_BATCH_SIZE", 50, minimum=1)
+# A claimed batch is another worker's again after the lease: long enough for every delivery
+# of a batch to time out twice (connect and read), so a slow receiver never makes a batch
+# be claimed, and sent, twice (review finding); only a crashed worker's rows wait for it.
+WEBHOOKS_CLAIM_LEASE = envint(
+    "WEBHOOKS_CLAIM_LEASE", max(60, 2 * WEBHOOKS_BATCH_SIZE * WEBHOOKS_TIMEOUT + 60), minimum=1
+)
 
 # Task modules besides each app's tasks.py (autodiscovered): the reminder sweeps, chat.
 CELERY_IMPORTS = ("engagements.reminders", "engagements.chat")
