@@ -17,6 +17,7 @@ from engagements.choices import (
 )
 from engagements.management.demo_story import Story
 from engagements.models import Engagement, Organization, Profile
+from engagements.tasks import deliver_pending_batches
 from raci.models import Party
 from raci.services import load_seed_template
 
@@ -117,6 +118,10 @@ class Command(BaseCommand):
         # `make run` starts next, and a second load changes nothing and sends nothing.
         with deliver_here():
             self._load()
+            # Whatever the eager tasks did not send (when another Celery app is current,
+            # `.delay` publishes instead of running here): sent now, through the same claim,
+            # so a worker started next finds nothing left.
+            deliver_pending_batches()
         if options["verbosity"] >= 1:
             self.stdout.write(
                 self.style.SUCCESS("Demo data ready. Demo logins (demo only, never in production):")
