@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
@@ -26,9 +27,9 @@ from django.db.models import (
 from django.db.models.functions import JSONObject
 
 from engagements.errors import NotFound
-from engagements.models import EngagementTask, MemberRole, Membership, TaskParty
+from engagements.models import Engagement, EngagementTask, MemberRole, Membership, TaskParty
 from engagements.policy import Seat
-from engagements.querysets import visible_engagement_expression
+from engagements.querysets import visible_engagement_expression, visible_engagements_q
 from raci.models import Party
 
 _CELL = [f.attname for f in TaskParty._meta.concrete_fields]
@@ -59,6 +60,8 @@ def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTas
     its engagement and letters; for a signed-in actor also their seat (`task.seat`) and
     whether they may see the task (NotFound when not, or when there is no such task)."""
     pk = task if isinstance(task, int) else task.pk
+    if connection.vendor != "postgresql":
+        return _lock_task_portably(pk, actor)
     rows = (
         EngagementTask.objects.select_for_update(of=("self",))
         .select_related("engagement")
@@ -98,6 +101,38 @@ def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTas
         locked.seat = (
             Seat(locked.seat_party, frozenset(locked.seat_roles or ()))
             if locked.seat_party is not None
+            else None
+        )
+    return locked
+
+
+def _lock_task_portably(pk: int, actor: Any) -> EngagementTask:
+    """The same result without PostgreSQL's JSON and array aggregates (SQLite under `make
+    run`): the locked task, then its letters, visibility and seat in a few more queries."""
+    locked = (
+        EngagementTask.objects.select_for_update()
+        .select_related("engagement")
+        .prefetch_related("parties__party")
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such task.")
+    if _is_user(actor):
+        visible = Engagement.objects.filter(pk=locked.engagement_id).filter(
+            visible_engagements_q(actor)
+        )
+        if not visible.exists():
+            raise NotFound("No such task.")
+        membership = Membership.objects.filter(
+            engagement_id=locked.engagement_id, user=actor
+        ).first()
+        locked.seat = (
+            Seat(
+                membership.party_id,
+                frozenset(membership.roles.values_list("title", flat=True)),
+            )
+            if membership is not None
             else None
         )
     return locked

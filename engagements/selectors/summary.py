@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -78,7 +79,21 @@ def _count(query: Any) -> Coalesce:
 
 
 def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
-    """columns, ops (as operations_summary gives it) and inventory: one query."""
+    """columns, ops (as operations_summary gives it) and inventory: one query on PostgreSQL
+    (elsewhere, e.g. SQLite under `make run`, the same parts read one by one)."""
+    if connection.vendor != "postgresql":
+        from engagements.selectors.checklists import inventory_of
+        from engagements.selectors.engagements import operations_summary
+
+        return {
+            "columns": list(
+                VersionParty.objects.filter(
+                    version_id=engagement.template_version_id
+                ).select_related("party")
+            ),
+            "ops": operations_summary(engagement, now=now),
+            "inventory": inventory_of(engagement.pk),
+        }
     mine = {"engagement": OuterRef("pk")}
     stages = (
         UpdateStage.objects.filter(cycle=OuterRef("pk"))
