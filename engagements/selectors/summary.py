@@ -83,7 +83,6 @@ def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
     (elsewhere, e.g. SQLite under `make run`, the same parts read one by one)."""
     if connection.vendor != "postgresql":
         from engagements.selectors.checklists import inventory_of
-        from engagements.selectors.engagements import operations_summary
 
         return {
             "columns": list(
@@ -91,7 +90,7 @@ def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
                     version_id=engagement.template_version_id
                 ).select_related("party")
             ),
-            "ops": operations_summary(engagement, now=now),
+            "ops": _operations_portably(engagement, now),
             "inventory": inventory_of(engagement.pk),
         }
     mine = {"engagement": OuterRef("pk")}
@@ -210,4 +209,44 @@ def _parts(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         "columns": columns,
         "ops": ops,
         "inventory": [hydrate(VirtualMachine, data) for data in row["p_vms"]],
+    }
+
+
+def _operations_portably(engagement: Engagement, now: dt.datetime) -> dict[str, Any]:
+    """The ops part read one by one, for databases without PostgreSQL's aggregates."""
+    from engagements.selectors.engagements import duties_of
+
+    cycle = (
+        engagement.update_cycles.order_by(
+            Case(When(state__in=OPEN_CYCLE_STATES, then=Value(0)), default=Value(1)),
+            "-created_at",
+        )
+        .prefetch_related("stages")
+        .first()
+    )
+    handover = (
+        engagement.handovers.exclude(state=HandoverState.CANCELLED)
+        .order_by(Case(When(state=HandoverState.SCHEDULED, then=Value(0)), default=Value(1)))
+        .first()
+    )
+    open_issues = list(
+        engagement.issues.filter(state__in=OPEN_ISSUE_STATES).order_by(
+            SEVERITY_ORDER, "-created_at"
+        )
+    )
+    waiting = sum(1 for issue in open_issues if issue.state == IssueState.WAITING)
+    courts = {"vendor": len(open_issues) - waiting, "subscriber": waiting}
+    next_window = None
+    if cycle is not None and cycle.is_open:
+        upcoming = [s for s in cycle.stages.all() if s.started_at is None and s.window_end > now]
+        next_window = upcoming[0] if upcoming else None
+    return {
+        "cycle": cycle,
+        "next_window": next_window,
+        "handover": handover,
+        "duties": duties_of(engagement, now),
+        "open_issues": open_issues[:5],
+        "open_issue_count": courts["vendor"] + courts["subscriber"],
+        "courts": courts,
+        "now": now,
     }
