@@ -11,7 +11,8 @@ from engagements import policy
 from engagements.choices import DutyKind
 from engagements.models import Attestation, AttestationToken, Engagement
 from engagements.rules import DUTY_TASK
-from engagements.selectors.engagements import duties_of, seed_tasks_of
+from engagements.selectors.engagements import seed_tasks_of
+from engagements.selectors.summary import duties_of
 from engagements.states import other_tool, template_tool
 
 

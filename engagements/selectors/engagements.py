@@ -23,13 +23,11 @@ from engagements.choices import (
     TaskStatus,
 )
 from engagements.models import (
-    Attestation,
     Comment,
     Engagement,
     EngagementTask,
     Event,
     Membership,
-    StandingDuty,
     TaskParty,
 )
 from engagements.querysets import is_escalated
@@ -335,21 +333,6 @@ def seed_tasks_of_many(
     for task in tasks:
         out.setdefault((task.engagement_id, task.key), task)
     return out
-
-
-def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
-    """Each duty with its last attestation's result, time and timeliness (1 query)."""
-    last = Attestation.objects.filter(duty=OuterRef("pk")).order_by("-performed_at", "-id")
-    duties = list(
-        engagement.duties.annotate(
-            last_result=Subquery(last.values("result")[:1]),
-            last_performed_at=Subquery(last.values("performed_at")[:1]),
-            last_on_time=Subquery(last.values("on_time")[:1]),
-        ).order_by("kind")
-    )
-    for duty in duties:
-        duty.state = duty.state_at(now)
-    return duties
 
 
 def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:

@@ -214,8 +214,6 @@ def _parts(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 def _operations_portably(engagement: Engagement, now: dt.datetime) -> dict[str, Any]:
     """The ops part read one by one, for databases without PostgreSQL's aggregates."""
-    from engagements.selectors.engagements import duties_of
-
     cycle = (
         engagement.update_cycles.order_by(
             Case(When(state__in=OPEN_CYCLE_STATES, then=Value(0)), default=Value(1)),
@@ -250,3 +248,18 @@ def _operations_portably(engagement: Engagement, now: dt.datetime) -> dict[str, 
         "courts": courts,
         "now": now,
     }
+
+
+def duties_of(engagement: Engagement, now: dt.datetime) -> list[StandingDuty]:
+    """Each duty with its last attestation's result, time and timeliness (1 query)."""
+    last = Attestation.objects.filter(duty=OuterRef("pk")).order_by("-performed_at", "-id")
+    duties = list(
+        engagement.duties.annotate(
+            last_result=Subquery(last.values("result")[:1]),
+            last_performed_at=Subquery(last.values("performed_at")[:1]),
+            last_on_time=Subquery(last.values("on_time")[:1]),
+        ).order_by("kind")
+    )
+    for duty in duties:
+        duty.state = duty.state_at(now)
+    return duties

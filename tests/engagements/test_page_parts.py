@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from engagements.choices import OPEN_ISSUE_STATES, HandoverState
 from engagements.models import VirtualMachine
-from engagements.selectors.engagements import duties_of
-from engagements.selectors.summary import page_parts
+from engagements.selectors.summary import duties_of, page_parts
 from raci.models import VersionParty
 from tests.engagements.test_operations_pages import grow
 
