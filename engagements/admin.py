@@ -92,7 +92,7 @@ class EngagementForm(forms.ModelForm):
 
     class Meta:
         model = Engagement
-        fields = ["organization", "name", "template_version", "kickoff_date", "state"]
+        fields = ["organization", "name", "template_version", "environments", "kickoff_date", "state"]
 
     def clean(self):
         data = super().clean()
@@ -133,11 +133,11 @@ class EngagementAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        # Tasks are copied once, at creation: the version changes only by applying a newer
-        # one. The subscriber is fixed too: its people's memberships depend on it. A new
+        # Tasks are copied once, at creation, for the environments chosen then: the version
+        # changes only by applying a newer one. The subscriber is fixed too: its people's memberships depend on it. A new
         # engagement starts onboarding.
         if obj:
-            return ["organization", "template_version", "created_at", "created_by"]
+            return ["organization", "template_version", "environments", "created_at", "created_by"]
         return ["created_at", "created_by", "state"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -161,6 +161,7 @@ class EngagementAdmin(admin.ModelAdmin):
             version=obj.template_version,
             kickoff_date=obj.kickoff_date,
             actor=request.user,
+            environments=obj.environments,
         )
         obj.pk = created.pk
         obj.created_at = created.created_at

@@ -47,6 +47,21 @@ class Environment(models.TextChoices):
     PRODUCTION = "production", "Production"
 
 
+class EnvironmentSet(models.TextChoices):
+    """The environments an engagement runs, chosen when it is started. Production is always
+    one of them (it is what the engagement deploys); Development is where updates are tested
+    first, and a subscriber may run without one."""
+
+    BOTH = "both", "Development and Production"
+    PRODUCTION = "production", "Production only"
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        if self == EnvironmentSet.BOTH:
+            return (Environment.DEVELOPMENT, Environment.PRODUCTION)
+        return (Environment.PRODUCTION,)
+
+
 class TaskStatus(models.TextChoices):
     NOT_STARTED = "not_started", "Not started"
     IN_PROGRESS = "in_progress", "In progress"

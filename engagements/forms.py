@@ -17,6 +17,7 @@ from raci.checklist_values import PARTS, VM_FIELDS
 from .choices import (
     AttestationResult,
     Environment,
+    EnvironmentSet,
     IssueScope,
     IssueState,
     Severity,
@@ -172,17 +173,37 @@ def text(label: str, *, required: bool = True, rows: int = 0, max_length: int = 
 
 
 class WindowsForm(forms.Form):
-    dev_start = when("Development window starts")
-    dev_end = when("Development window ends")
+    """A window per environment. Given the engagement's `environments`, only theirs are
+    fields; without, the Development window is optional here and the service asks for it
+    where the engagement runs Development."""
+
+    dev_start = when("Development window starts", required=False)
+    dev_end = when("Development window ends", required=False)
     prod_start = when("Production window starts")
     prod_end = when("Production window ends")
 
+    def __init__(self, *args, environments: tuple[str, ...] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if environments is None:
+            return
+        for name in ("dev_start", "dev_end"):
+            if Environment.DEVELOPMENT in environments:
+                self.fields[name].required = True
+            else:
+                del self.fields[name]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("dev_start")) != bool(data.get("dev_end")):
+            raise forms.ValidationError("Give both ends of the Development window.")
+        return data
+
     def windows(self) -> dict:
         d = self.cleaned_data
-        return {
-            Environment.DEVELOPMENT: (d["dev_start"], d["dev_end"]),
-            Environment.PRODUCTION: (d["prod_start"], d["prod_end"]),
-        }
+        out = {Environment.PRODUCTION: (d["prod_start"], d["prod_end"])}
+        if d.get("dev_start"):
+            out[Environment.DEVELOPMENT] = (d["dev_start"], d["dev_end"])
+        return out
 
 
 class CycleProposeForm(WindowsForm):
@@ -328,6 +349,13 @@ class IssueForm(forms.Form):
     scope = forms.ChoiceField(
         label="Where it lies", choices=IssueScope.choices, initial=IssueScope.CORE, required=False
     )
+
+    def __init__(self, *args, environments: tuple[str, ...] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if environments is not None:
+            self.fields["environment"].choices = [  # type: ignore[attr-defined]
+                (value, label) for value, label in Environment.choices if value in environments
+            ]
     cycle = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
@@ -374,7 +402,8 @@ class MemberChangeForm(forms.Form):
 
 class EngagementStartForm(forms.Form):
     """The subscriber (an existing one, or the name of a new one), the engagement's name, the
-    template version, the kickoff date and the CSE. The choices are given by the view."""
+    template version, the environments it runs, the kickoff date and the CSE. The choices are
+    given by the view."""
 
     organization = forms.ModelChoiceField(
         queryset=None, required=False, label="Subscriber", empty_label="A new subscriber…"
@@ -387,6 +416,13 @@ class EngagementStartForm(forms.Form):
     kickoff_date = forms.DateField(
         label="Kickoff date", widget=forms.DateInput(attrs={"type": "date"})
     )
+    environments = forms.ChoiceField(
+        choices=EnvironmentSet.choices,
+        initial=EnvironmentSet.BOTH,
+        required=False,  # not sent: both, as the seed's matrix has it
+        label="Environments",
+        widget=forms.RadioSelect,
+    )
     cse = forms.ModelChoiceField(queryset=None, label="Customer Success Engineer")
 
     def __init__(self, *args, organizations, versions, cses, **kwargs):
@@ -397,6 +433,9 @@ class EngagementStartForm(forms.Form):
         self.fields["cse"].label_from_instance = lambda u: (  # type: ignore[attr-defined]
             f"{u.get_full_name() or u.username} ({u.email})" if u.email else u.username
         )
+
+    def clean_environments(self) -> str:
+        return self.cleaned_data["environments"] or EnvironmentSet.BOTH
 
     def clean(self):
         data = super().clean()

@@ -211,6 +211,9 @@ RULES: dict[RuleName, Rule] = {
         U,
         "subscriber",
         frozenset(PREPARE_STATES["development"]),
+        requires="has_development",
+        unmet="This engagement runs Production only: it has no Development environment.",
+        requires_conflict=False,
     ),
     "cycle.prepare_prod": Rule(
         "cycle",
@@ -227,6 +230,9 @@ RULES: dict[RuleName, Rule] = {
         U,
         "vendor",
         _from(CYCLE, "cycle.start_dev"),
+        requires="has_development",
+        unmet="This engagement runs Production only: it has no Development environment.",
+        requires_conflict=False,
     ),
     "cycle.start_prod": Rule(
         "cycle",
@@ -235,6 +241,9 @@ RULES: dict[RuleName, Rule] = {
         U,
         "vendor",
         _from(CYCLE, "cycle.start_prod"),
+        requires="production_startable",
+        unmet="The Production update waits until Development testing has passed.",
+        requires_conflict=False,
     ),
     "cycle.status": Rule(
         "cycle", "responsible", "post update status", U, "vendor", frozenset(UPDATING_STATES)

@@ -103,7 +103,9 @@ CYCLE = StateMachine(
         (Y.DEV_TESTING, Y.DEV_PASSED): Move("Development passed", "cycle.test"),
         (Y.DEV_TESTING, Y.DEV_FAILED): Move("Development failed", "cycle.test"),
         # Production waits for a passed test or the Accountable party's override (a gate
-        # the service checks), and for the subscriber's preparation.
+        # the service checks), and for the subscriber's preparation. An engagement that
+        # runs Production only has no Development to wait for: it starts once agreed.
+        (Y.AGREED, Y.PROD_UPDATING): Move("Start the Production update", "cycle.start_prod"),
         (Y.DEV_TESTING, Y.PROD_UPDATING): Move("Start the Production update", "cycle.start_prod"),
         (Y.DEV_FAILED, Y.PROD_UPDATING): Move("Start the Production update", "cycle.start_prod"),
         (Y.DEV_PASSED, Y.PROD_UPDATING): Move("Start the Production update", "cycle.start_prod"),
@@ -133,7 +135,10 @@ WINDOW_OVERRIDE_STATES = {
 
 def production_gate_open(cycle: Any) -> bool:
     """The gate before Production: Development passed its tests, or the Accountable party
-    overrode the gate for this Development run."""
+    overrode the gate for this Development run. An engagement without Development has no
+    gate (its cycle goes from agreed to the Production update)."""
+    if not cycle.engagement.has_development:
+        return cycle.state == Y.AGREED
     return cycle.state == Y.DEV_PASSED or (
         cycle.override_at is not None and cycle.state in OVERRIDE_STATES
     )

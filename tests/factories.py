@@ -64,8 +64,10 @@ def make_engagement(
     kickoff: dt.date | None = None,
     version=None,
     in_order: bool = False,
+    environments: str = "both",
 ):
-    """An engagement of the seed template. Unless `in_order`, its tasks may go ahead before
+    """An engagement of the seed template (Development and Production, unless
+    `environments="production"`). Unless `in_order`, its tasks may go ahead before
     their prerequisites (test setup for tests about something else; the order itself is
     tested with in_order=True)."""
     engagement = create_engagement(
@@ -73,6 +75,7 @@ def make_engagement(
         name=name,
         version=version or seed_version(),
         kickoff_date=kickoff or dt.date(2026, 1, 5),
+        environments=environments,
     )
     if not in_order:
         let_go_ahead(engagement)

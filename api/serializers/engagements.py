@@ -21,7 +21,16 @@ class EngagementOut(serializers.ModelSerializer):
 
     class Meta:
         model = Engagement
-        fields = ["id", "name", "state", "kickoff_date", "created_at", "organization", "template"]
+        fields = [
+            "id",
+            "name",
+            "state",
+            "kickoff_date",
+            "environments",
+            "created_at",
+            "organization",
+            "template",
+        ]
 
     @extend_schema_field(
         {

@@ -8,7 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.actions.cycles import UPDATES, cycle_event, locked_cycle, locked_stages, span
+from engagements.actions.cycles import (
+    UPDATES,
+    check_environment,
+    cycle_event,
+    locked_cycle,
+    locked_stages,
+    span,
+)
 from engagements.choices import Environment
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError
@@ -48,8 +55,7 @@ def override_window(
     (a window missed, an urgent fix); the reason is recorded on the stage and audited."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    if environment not in (DEV, PROD):
-        raise DomainError("Choose Development or Production.")
+    check_environment(cycle, environment)
     policy.check(actor, "cycle.override_window", cycle, task=task)
     label = Environment(environment).label
     if cycle.state not in WINDOW_OVERRIDE_STATES[environment]:

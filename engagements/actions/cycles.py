@@ -43,9 +43,19 @@ MAX_SNAPSHOTS = 20
 UPDATES = SeedTask.UPDATES
 
 
-def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
+def _check_windows(
+    windows: dict[str, tuple[dt.datetime, dt.datetime]], environments: tuple[str, ...]
+) -> dict:
+    """A window for each environment the engagement runs, and none for another; Production's
+    after Development's."""
+    extra = [env for env in windows if env not in environments]
+    if extra:
+        raise DomainError(
+            f"This engagement runs {' and '.join(Environment(e).label for e in environments)} "
+            f"only: give no {Environment(extra[0]).label} window."
+        )
     out = {}
-    for env in (DEV, PROD):
+    for env in environments:
         if env not in windows:
             raise DomainError(f"Give a {Environment(env).label} window.")
         start, end = windows[env]
@@ -56,7 +66,7 @@ def _check_windows(windows: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict:
         if end - start > MAX_WINDOW:
             raise DomainError(f"The {label} window is longer than {MAX_WINDOW.days} days.")
         out[env] = (start, end)
-    if out[PROD][0] < out[DEV][1]:
+    if DEV in out and out[PROD][0] < out[DEV][1]:
         raise DomainError(
             "The Production window must start after the Development window ends: "
             "Development is updated and tested first."
@@ -69,7 +79,20 @@ def span(start: dt.datetime, end: dt.datetime) -> str:
 
 
 def _window_text(windows: dict) -> str:
-    return "; ".join(f"{Environment(env).label} {span(*windows[env])}" for env in (DEV, PROD))
+    return "; ".join(
+        f"{Environment(env).label} {span(*windows[env])}" for env in (DEV, PROD) if env in windows
+    )
+
+
+def check_environment(cycle: UpdateCycle, environment: str) -> None:
+    """One of the environments the cycle's engagement runs."""
+    runs = cycle.engagement.environment_list
+    if environment not in runs:
+        raise DomainError(
+            "Choose Development or Production."
+            if len(runs) > 1
+            else "This engagement runs Production only: choose Production."
+        )
 
 
 def locked_cycle(cycle: UpdateCycle | int, revision: int | None = None) -> UpdateCycle:
@@ -120,7 +143,7 @@ def propose_cycle(
     who = policy.check(actor, "cycle.propose", engagement, task=task)
     assert who.party_id is not None
     release = clean_text(release, "release", required=True)[:40]
-    windows = _check_windows(windows)
+    windows = _check_windows(windows, engagement.environment_list)
     if engagement.update_cycles.filter(release=release).exists():
         raise DomainError(f"There is already an update cycle for {release}.")
     try:
@@ -165,7 +188,7 @@ def propose_windows(
     task = seed_task(cycle.engagement_id, UPDATES)
     who = policy.check(actor, "cycle.windows", cycle, task=task)
     assert who.party_id is not None
-    windows = _check_windows(windows)
+    windows = _check_windows(windows, cycle.engagement.environment_list)
     for env, stage in locked_stages(cycle).items():
         stage.window_start, stage.window_end = windows[env]
         # New windows are agreed anew: an override of the old ones lapses.
@@ -232,8 +255,7 @@ def record_preparation(
     of that environment starts)."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    if environment not in (DEV, PROD):
-        raise DomainError("Choose Development or Production.")
+    check_environment(cycle, environment)
     policy.check(
         actor, "cycle.prepare_dev" if environment == DEV else "cycle.prepare_prod", cycle, task=task
     )
@@ -317,8 +339,7 @@ def start_update(
       recorded an override (with a reason) after Development was updated."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    if environment not in (DEV, PROD):
-        raise DomainError("Choose Development or Production.")
+    check_environment(cycle, environment)
     policy.check(
         actor, "cycle.start_dev" if environment == DEV else "cycle.start_prod", cycle, task=task
     )

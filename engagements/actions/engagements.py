@@ -15,7 +15,7 @@ from engagements.actions.duties import create_default_duties
 from engagements.actions.membership import add_founding_members
 from engagements.audit import record_event
 from engagements.choices import (
-    Environment,
+    EnvironmentSet,
     OrganizationKind,
 )
 from engagements.cleaning import clean_text
@@ -32,10 +32,19 @@ from raci.choices import Tracking
 from raci.models import TemplateTask, TemplateVersion
 
 
-def expand_environments(template_task: TemplateTask) -> list[str]:
+def expand_environments(template_task: TemplateTask, engagement: Engagement) -> list[str]:
+    """The environments a template task is tracked for in this engagement: each one it runs
+    where the template tracks the task per environment, else once ("")."""
     if template_task.tracking == Tracking.PER_ENVIRONMENT:
-        return [Environment.DEVELOPMENT, Environment.PRODUCTION]
+        return list(engagement.environment_list)
     return [""]
+
+
+def clean_environments(value: str) -> str:
+    if value not in EnvironmentSet.values:
+        choices = " or ".join(f"{label!r}" for label in EnvironmentSet.labels)
+        raise DomainError(f"Choose the environments the engagement runs: {choices}.")
+    return value
 
 
 def check_new_engagement(
@@ -72,12 +81,13 @@ def create_engagement(
     kickoff_date: dt.date,
     actor=None,
     due: Mapping[DueKey, dt.date | None] | None = None,
+    environments: str = EnvironmentSet.BOTH,
 ) -> Engagement:
     """Creates an engagement with its tasks and letters copied from a published template version.
 
-    Per-environment tasks become one task for Development and one for
-    Production; due dates are the kickoff date plus the template's offsets, except those
-    chosen in `due` (None: no due date).
+    Per-environment tasks become one task for each environment the engagement runs
+    (Development and Production, or Production only); due dates are the kickoff date plus
+    the template's offsets, except those chosen in `due` (None: no due date).
     """
     check_new_engagement(organization=organization, name=name, version=version)
     engagement = Engagement.objects.create(
@@ -85,13 +95,18 @@ def create_engagement(
         name=name,
         template_version=version,
         kickoff_date=kickoff_date,
+        environments=clean_environments(environments),
         created_by=actor,
     )
     template_tasks = list(version.tasks.order_by("position").prefetch_related("cells"))
     tasks = copy_tasks(engagement, template_tasks, due=due)
     create_checklists(engagement, tasks)
     create_default_duties(engagement)
-    data: dict[str, Any] = {"template": version.template.name, "version": version.number}
+    data: dict[str, Any] = {
+        "template": version.template.name,
+        "version": version.number,
+        "environments": engagement.environments,
+    }
     changed = [t for t in tasks if due and (t.key, t.environment) in due]
     if changed:
         data["due_dates_chosen"] = len(changed)
@@ -99,11 +114,13 @@ def create_engagement(
     return engagement
 
 
-def due_dates(version: TemplateVersion, kickoff_date: dt.date) -> list[DueRow]:
+def due_dates(
+    version: TemplateVersion, kickoff_date: dt.date, environments: str = EnvironmentSet.BOTH
+) -> list[DueRow]:
     """Each task's due date as an engagement started on `kickoff_date` would have it: shown
     (and editable) before it is started."""
     template_tasks = list(version.tasks.order_by("position"))
-    engagement = Engagement(kickoff_date=kickoff_date)
+    engagement = Engagement(kickoff_date=kickoff_date, environments=environments)
     return [
         DueRow(t.key, t.environment, t.name, t.get_environment_display(), t.due_date)
         for t in new_tasks(engagement, template_tasks)
@@ -140,6 +157,7 @@ def start_engagement(
     cse: Any,
     actor: Any,
     due: Mapping[DueKey, dt.date | None] | None = None,
+    environments: str = EnvironmentSet.BOTH,
 ) -> Engagement:
     """Starts an engagement from the portal: portal admins and the vendor's managers. A new
     subscriber organisation is created by name; the engagement is made by create_engagement
@@ -164,6 +182,7 @@ def start_engagement(
         kickoff_date=kickoff_date,
         actor=actor,
         due=due,
+        environments=environments,
     )
     add_founding_members(engagement, cse=cse, actor=actor)
     return engagement
@@ -193,7 +212,7 @@ def new_tasks(engagement: Engagement, template_tasks: list[TemplateTask]) -> lis
             ),
         )
         for tt in template_tasks
-        for env in expand_environments(tt)
+        for env in expand_environments(tt, engagement)
     ]
 
 

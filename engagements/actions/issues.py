@@ -12,7 +12,6 @@ from django.db import transaction
 from engagements import events, policy
 from engagements.audit import record_event
 from engagements.choices import (
-    Environment,
     IssueScope,
     IssueState,
     SeedTask,
@@ -57,8 +56,12 @@ def create_issue(
     scope=IssueScope.CORE,
     **links,
 ) -> Issue:
-    if environment not in Environment.values:
-        raise DomainError("Choose the environment: Development or Production.")
+    if environment not in engagement.environment_list:
+        raise DomainError(
+            "Choose the environment: Development or Production."
+            if engagement.has_development
+            else "This engagement runs Production only: choose Production."
+        )
     if severity not in Severity.values:
         raise DomainError("Choose a severity.")
     if scope not in IssueScope.values:

@@ -12,6 +12,7 @@ from engagements.choices import (
     Delivery,
     EngagementState,
     Environment,
+    EnvironmentSet,
     OrganizationKind,
     TaskStatus,
 )
@@ -85,6 +86,9 @@ class Engagement(models.Model):
         TemplateVersion, on_delete=models.PROTECT, related_name="+"
     )
     kickoff_date = models.DateField()
+    environments = models.CharField(
+        max_length=12, choices=EnvironmentSet.choices, default=EnvironmentSet.BOTH
+    )
     state = models.CharField(
         max_length=12, choices=EngagementState.choices, default=EngagementState.ONBOARDING
     )
@@ -107,10 +111,23 @@ class Engagement(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=EngagementState.values), name="engagement_state_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(environments__in=EnvironmentSet.values),
+                name="engagement_environments_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.organization.name}: {self.name}"
+
+    @property
+    def environment_list(self) -> tuple[str, ...]:
+        """The environments it runs, Development first."""
+        return EnvironmentSet(self.environments).environments
+
+    @property
+    def has_development(self) -> bool:
+        return self.environments == EnvironmentSet.BOTH
 
 
 class EngagementUserObjectPermission(UserObjectPermissionBase):

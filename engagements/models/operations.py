@@ -80,6 +80,17 @@ class UpdateCycle(models.Model):
         """The Development gate has not been overridden for this run yet."""
         return self.override_at is None
 
+    @property
+    def has_development(self) -> bool:
+        """Its engagement runs a Development environment (load the engagement with it)."""
+        return self.engagement.has_development
+
+    @property
+    def production_startable(self) -> bool:
+        """Not an agreed cycle that must update Development first (the gate after
+        Development is the service's, with its own reason)."""
+        return not (self.state == CycleState.AGREED and self.engagement.has_development)
+
 
 class UpdateStage(models.Model):
     """One environment's part of a cycle: its window, the subscriber's preparation (the

@@ -23,6 +23,11 @@ def next_step(cycle: UpdateCycle, offered: set[RuleName]) -> str:
     stages = {s.environment: s for s in cycle.stages.all()}
     dev_ready = DEV in stages and stages[DEV].is_prepared
     prod_ready = PROD in stages and stages[PROD].is_prepared
+    # Production's turn: after Development passed, or once agreed where there is no
+    # Development.
+    prod_turn = cycle.state == CycleState.DEV_PASSED or (
+        cycle.state == CycleState.AGREED and DEV not in stages
+    )
     steps: list[tuple[RuleName, bool, str]] = [
         ("cycle.accept", True, "Agree the update windows"),
         (
@@ -44,12 +49,12 @@ def next_step(cycle: UpdateCycle, offered: set[RuleName]) -> str:
         ("cycle.test", True, "Test Development"),
         (
             "cycle.prepare_prod",
-            not prod_ready and cycle.state == CycleState.DEV_PASSED,
+            not prod_ready and prod_turn,
             "Record the Production snapshots",
         ),
         (
             "cycle.start_prod",
-            prod_ready and cycle.state == CycleState.DEV_PASSED,
+            prod_ready and prod_turn,
             "Start the Production update",
         ),
     ]

@@ -40,7 +40,7 @@ from engagements.views.common import act
 
 def _render_cycles(request, engagement, *, status=200, form=None):
     context = cycles_page(engagement, user=request.user)
-    context["form"] = form or CycleProposeForm()
+    context["form"] = form or CycleProposeForm(environments=engagement.environment_list)
     return render(request, "engagements/ops/cycles.html", context, status=status)
 
 
@@ -49,7 +49,7 @@ def cycles(request, engagement_id: int):
     if request.method == "GET":
         return _render_cycles(request, get_engagement_for_view(request.user, engagement_id))
     engagement = get_engagement_for_view(request.user, engagement_id)
-    form = CycleProposeForm(request.POST)
+    form = CycleProposeForm(request.POST, environments=engagement.environment_list)
     created = {}
 
     def action(d):

@@ -95,8 +95,8 @@ def _start_form(data=None):
 def engagement_new(request):
     """Starts an engagement (portal admins and the vendor's managers): the form, its tasks'
     due dates shown and editable, then the engagement's page. The due dates edited are those
-    of the version and kickoff date they were shown for (`due_for`); if either changed, they
-    are shown again and nothing is saved."""
+    of the version, kickoff date and environments they were shown for (`due_for`); if any
+    changed, they are shown again and nothing is saved."""
     if not policy.may_start_engagement(request.user):
         raise PermissionDenied("Only portal admins and the vendor's managers start engagements.")
     if request.method not in ("GET", "POST"):
@@ -110,15 +110,15 @@ def engagement_new(request):
         messages.error(request, form_errors(form))
         return render(request, "engagements/engagement_new.html", {"form": form}, status=400)
     d = form.cleaned_data
-    shown_for = f"{d['version'].pk}:{d['kickoff_date'].isoformat()}"
-    rows = due_dates(d["version"], d["kickoff_date"])
+    shown_for = f"{d['version'].pk}:{d['kickoff_date'].isoformat()}:{d['environments']}"
+    rows = due_dates(d["version"], d["kickoff_date"], d["environments"])
     posted_for = request.POST.get("due_for", "")
     if "preview" in request.POST or (posted_for and posted_for != shown_for):
         if "preview" not in request.POST:
             messages.error(
                 request,
-                "The template version or kickoff date changed since the due dates were "
-                "shown: check them again. Nothing was saved.",
+                "The template version, kickoff date or environments changed since the due "
+                "dates were shown: check them again. Nothing was saved.",
             )
             status = 400
         due_form = DueDatesForm(rows=rows)
@@ -135,6 +135,7 @@ def engagement_new(request):
                     name=d["name"],
                     version=d["version"],
                     kickoff_date=d["kickoff_date"],
+                    environments=d["environments"],
                     cse=d["cse"],
                     actor=request.user,
                     due=due_form.chosen() if due_form is not None else None,

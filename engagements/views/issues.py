@@ -35,7 +35,9 @@ def _render_issues(request, engagement, *, status=200, form=None):
         page=request.GET.get("page", 1),
         state=request.GET.get("state", "open"),
     )
-    context["form"] = form or IssueForm(initial={"cycle": request.GET.get("cycle")})
+    context["form"] = form or IssueForm(
+        initial={"cycle": request.GET.get("cycle")}, environments=engagement.environment_list
+    )
     return render(request, "engagements/ops/issues.html", context, status=status)
 
 
@@ -44,7 +46,7 @@ def issues(request, engagement_id: int):
     if request.method == "GET":
         return _render_issues(request, get_engagement_for_view(request.user, engagement_id))
     engagement = get_engagement_for_view(request.user, engagement_id)
-    form = IssueForm(request.POST)
+    form = IssueForm(request.POST, environments=engagement.environment_list)
     created = {}
 
     def call(d):

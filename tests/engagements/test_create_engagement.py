@@ -44,7 +44,7 @@ def test_creation_is_one_audited_event(template_version, org_a):
     engagement = make_engagement(org_a, version=template_version)
     event = Event.objects.get(engagement=engagement)
     assert event.verb == "engagement.created"
-    assert event.data == {"template": "PSaaS Appliance", "version": 1}
+    assert event.data == {"template": "PSaaS Appliance", "version": 1, "environments": "both"}
 
 
 def test_only_from_a_published_version(template_version, org_a):

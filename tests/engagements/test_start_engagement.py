@@ -138,7 +138,7 @@ def test_due_dates_shown_can_be_changed_before_starting(
     shown = client.post(url, form(template_version, cse, preview="1")).content.decode()
     due_for = re.search(r'name="due_for" value="([^"]+)"', shown).group(1)
     fields = dict(re.findall(r'name="(due:[^"]+)"(?: value="([^"]*)")?', shown))
-    assert fields and due_for == f"{template_version.pk}:2027-01-04"
+    assert fields and due_for == f"{template_version.pk}:2027-01-04:both"
     first, second = list(fields)[:2]
     chosen = {**fields, first: "2027-03-01", second: ""}
     response = client.post(url, form(template_version, cse, due_for=due_for, **chosen))
@@ -176,10 +176,12 @@ def test_due_dates_shown_for_another_kickoff_are_shown_again(
 ):
     client = client_for(admin_user)
     url = reverse("engagements:engagement-new")
-    stale = f"{template_version.pk}:2026-12-01"
+    stale = f"{template_version.pk}:2026-12-01:both"
     response = client.post(url, form(template_version, cse, due_for=stale))
     assert response.status_code == 400
-    assert "kickoff date changed since the due dates were shown" in response.content.decode()
+    assert "kickoff date or environments changed since the due dates were shown" in (
+        response.content.decode()
+    )
     assert 'value="2027-01-04"' in response.content.decode()
     assert not Engagement.objects.exists()
 
@@ -196,3 +198,67 @@ def test_a_task_the_version_does_not_have_is_refused(template_version, org_a, cs
             due={("no-such-task", ""): None},
         )
     assert not Engagement.objects.exists()
+
+
+def test_an_engagement_that_runs_production_only(client_for, admin_user, cse, template_version):
+    """Production only: per-environment tasks and checklists for Production alone, the due
+    dates shown for those, and the choice on the engagement's page and in its event."""
+    client = client_for(admin_user)
+    url = reverse("engagements:engagement-new")
+    shown = client.post(
+        url, form(template_version, cse, environments="production", preview="1")
+    ).content.decode()
+    due_for = re.search(r'name="due_for" value="([^"]+)"', shown).group(1)
+    fields = dict(re.findall(r'name="(due:[^"]+)"(?: value="([^"]*)")?', shown))
+    assert due_for.endswith(":production")
+    assert not [f for f in fields if f.endswith(":development")]
+    assert "due:deployment:production" in fields
+    response = client.post(
+        url, form(template_version, cse, environments="production", due_for=due_for, **fields)
+    )
+    assert response.status_code == 302
+    engagement = Engagement.objects.get(name="Initech identity appliance")
+    assert engagement.environments == "production" and not engagement.has_development
+    assert not engagement.tasks.filter(environment="development").exists()
+    assert engagement.tasks.filter(key="deployment", environment="production").exists()
+    assert list(engagement.checklists.values_list("environment", flat=True)) == ["production"]
+    created = Event.objects.get(engagement=engagement, verb="engagement.created")
+    assert created.data["environments"] == "production"
+    page = client.get(response["Location"]).content.decode()
+    assert "Production only" in page
+
+
+def test_environments_shown_for_both_are_shown_again_for_production_only(
+    client_for, admin_user, cse, template_version
+):
+    client = client_for(admin_user)
+    url = reverse("engagements:engagement-new")
+    both = f"{template_version.pk}:2027-01-04:both"
+    response = client.post(
+        url, form(template_version, cse, environments="production", due_for=both)
+    )
+    assert response.status_code == 400
+    assert "environments changed since the due dates were shown" in response.content.decode()
+    assert not Engagement.objects.exists()
+
+
+def test_an_unknown_set_of_environments_is_refused(client_for, admin_user, cse, template_version):
+    response = client_for(admin_user).post(
+        reverse("engagements:engagement-new"),
+        form(template_version, cse, environments="staging"),
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Engagement.objects.exists()
+    with pytest.raises(DomainError, match="Choose the environments the engagement runs"):
+        start_engagement(
+            organization=None,
+            new_organization="Initech",
+            name="X",
+            version=template_version,
+            kickoff_date=dt.date(2027, 1, 4),
+            cse=cse,
+            actor=admin_user,
+            environments="development",
+        )
+    assert not Engagement.objects.exists() and not Organization.objects.filter(name="Initech")
