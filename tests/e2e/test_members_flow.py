@@ -59,8 +59,12 @@ def test_cse_starts_an_engagement_invites_an_engineer_who_joins_then_is_removed(
     page.get_by_role("link", name="Start an engagement").click()
     page.get_by_label("Subscriber", exact=True).select_option(label="Subscriber A")
     page.get_by_label("Engagement name").fill("Appliance A2")
+    page.get_by_label("Production only").check()  # this subscriber runs no Development node
     page.get_by_role("button", name="Show due dates").click()
     expect(page.get_by_test_id("due-dates")).to_contain_text("Deployment")
+    due_table = page.get_by_test_id("due-dates")
+    expect(due_table.get_by_role("cell", name="Development", exact=True)).to_have_count(0)
+    expect(due_table.get_by_role("cell", name="Production", exact=True)).to_have_count(3)
     # ...and moves one of them before starting.
     first_due = page.get_by_test_id("due-dates").locator("input[type=date]").first
     first_due.fill("2031-05-06")
@@ -68,6 +72,8 @@ def test_cse_starts_an_engagement_invites_an_engineer_who_joins_then_is_removed(
     expect(page.get_by_role("heading", name="Appliance A2")).to_be_visible()
     started = Engagement.objects.get(name="Appliance A2")
     assert started.tasks.filter(due_date="2031-05-06").count() == 1
+    assert started.environments == "production"
+    expect(page.get_by_test_id("environments")).to_have_text("Production only")
     assert started.memberships.get().user == cse
 
     page.get_by_role("link", name="Members").click()
