@@ -10,8 +10,10 @@ checking it costs no query on each request:
 - "pending": signed in with the password, the second step not done yet;
 - "enrol": the second factor is required and none is enrolled yet;
 - "verified": the second step done (or enrolled in this session);
-- "sso": signed in through an identity provider (sso/), which does the multi-factor part:
-  no local second step is asked for.
+- "sso": signed in through an identity provider (sso/) that did the multi-factor part
+  (its ID token's `amr` names a second factor), or with no second factor required or
+  enrolled: no local second step is asked for. Where the provider's token names no second
+  factor, the portal's own policy applies as after a password ("pending" or "enrol").
 
 Wrong codes count as failed sign-ins for django-axes under the account's second-step key,
 so the second step is throttled like the first, and a new password sign-in does not reset
@@ -48,6 +50,23 @@ def state_at_sign_in(user: Any) -> str:
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return PENDING
     return ENROL if required(user) else OFF
+
+
+# Authentication Method Reference values (RFC 8176) that are more than a password.
+SECOND_FACTOR_AMR = frozenset(
+    {"mfa", "otp", "hwk", "swk", "sms", "tel", "fpt", "face", "iris", "retina", "vbm", "sc"}
+)
+
+
+def state_after_sso(user: Any, amr: Any) -> str:
+    """Where a person signed in through a provider stands: the provider's second factor
+    counts when its ID token says one was used; else the portal asks for its own where it
+    is required or enrolled, as after a password."""
+    methods = {m for m in amr if isinstance(m, str)} if isinstance(amr, list) else set()
+    if methods & SECOND_FACTOR_AMR:
+        return SSO
+    state = state_at_sign_in(user)
+    return SSO if state == OFF else state
 
 
 def throttle_key(user: Any) -> str:

@@ -92,7 +92,14 @@ class EngagementForm(forms.ModelForm):
 
     class Meta:
         model = Engagement
-        fields = ["organization", "name", "template_version", "environments", "kickoff_date", "state"]
+        fields = [
+            "organization",
+            "name",
+            "template_version",
+            "environments",
+            "kickoff_date",
+            "state",
+        ]
 
     def clean(self):
         data = super().clean()

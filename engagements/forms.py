@@ -356,6 +356,7 @@ class IssueForm(forms.Form):
             self.fields["environment"].choices = [  # type: ignore[attr-defined]
                 (value, label) for value, label in Environment.choices if value in environments
             ]
+
     cycle = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

@@ -20,7 +20,7 @@ urlpatterns = [
     path("readyz", portal_views.readyz, name="readyz"),
     path("accounts/login/", sso_views.SignInView.as_view(), name="login"),
     path("accounts/sso/", include("sso.urls")),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", sso_views.SignOutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",

@@ -41,7 +41,8 @@ def provider_setting(provider: Provider, attr: str, *default: Any) -> Any:
         "OIDC_TIMEOUT": settings.SSO_TIMEOUT,
         "OIDC_CREATE_USER": False,
         "OIDC_STORE_ACCESS_TOKEN": False,
-        "OIDC_STORE_ID_TOKEN": False,
+        # Kept in the (server-side) session as the hint of a sign-out at the provider.
+        "OIDC_STORE_ID_TOKEN": True,
     }
     if attr in own:
         return own[attr]
@@ -67,6 +68,7 @@ class ProviderClient(OIDCAuthenticationBackend):
         self.OIDC_RP_SIGN_ALGO = provider.sign_algo
         self.OIDC_RP_IDP_SIGN_KEY = None
         self.UserModel = get_user_model()
+        self.id_claims: dict[str, Any] = {}
 
     def get_settings(self, attr: str, *args: Any) -> Any:
         return provider_setting(self.provider, attr, *args)
@@ -88,6 +90,7 @@ class ProviderClient(OIDCAuthenticationBackend):
         audiences = [audience] if isinstance(audience, str) else list(audience or [])
         if self.provider.client_id not in audiences:
             raise Refused(f"The sign-in answer from {name} was meant for another application.")
+        self.id_claims = payload  # the callback reads how the person signed in (`amr`)
         return payload
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:

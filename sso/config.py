@@ -28,6 +28,9 @@ SLUG = re.compile(r"^[a-z0-9_]{1,30}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+# Read from discovery (or set) when the provider has it: signing out there too (OpenID
+# Connect RP-Initiated Logout 1.0).
+OPTIONAL_ENDPOINTS = ("end_session_endpoint",)
 SIGN_ALGOS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
 
@@ -97,7 +100,7 @@ def providers_from_env(environ: Mapping[str, str]) -> tuple[Provider, ...]:
         if algo not in SIGN_ALGOS:
             raise ImproperlyConfigured(f"{prefix}SIGN_ALGO must be one of {', '.join(SIGN_ALGOS)}")
         endpoints = {}
-        for key in ENDPOINTS:
+        for key in ENDPOINTS + OPTIONAL_ENDPOINTS:
             raw = get(key.upper(), required=False)
             if raw:
                 endpoints[key] = _url(prefix + key.upper(), raw)

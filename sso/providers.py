@@ -10,7 +10,7 @@ import time
 import requests
 from django.conf import settings
 
-from .config import ENDPOINTS, Provider
+from .config import ENDPOINTS, OPTIONAL_ENDPOINTS, Provider
 
 
 class Unavailable(Exception):
@@ -42,9 +42,10 @@ _lock = threading.Lock()
 
 
 def endpoints(provider: Provider) -> dict[str, str]:
-    """The provider's authorization, token, userinfo and JWKS endpoints: those configured,
-    the rest from `<issuer>/.well-known/openid-configuration`, whose `issuer` must be the
-    configured one (OpenID Connect Discovery 1.0, section 4.3)."""
+    """The provider's authorization, token, userinfo and JWKS endpoints (and its end-session
+    endpoint where it has one): those configured, the rest from
+    `<issuer>/.well-known/openid-configuration`, whose `issuer` must be the configured one
+    (OpenID Connect Discovery 1.0, section 4.3)."""
     if all(key in provider.endpoints for key in ENDPOINTS):
         return dict(provider.endpoints)
     key = (provider.slug, provider.issuer)
@@ -73,6 +74,11 @@ def endpoints(provider: Provider) -> dict[str, str]:
         raise Unavailable(
             f"{provider.name}'s discovery document lacks an endpoint the portal needs."
         )
+    found.update(
+        (k, document[k])
+        for k in OPTIONAL_ENDPOINTS
+        if isinstance(document.get(k), str) and document[k].startswith(("https://", "http://"))
+    )
     with _lock:
         _cache[key] = (now + settings.SSO_DISCOVERY_SECONDS, found)
     return {**found, **provider.endpoints}

@@ -1,9 +1,10 @@
 """Signing in: the sign-in page (address first, "Sign in with …", or a password), the start
 of a sign-in at a provider, and the callback that signs the person in.
 
-Signing in through a provider ends with the person signed in and their second step done:
-the provider does the multi-factor part, so the portal's own TOTP step is skipped (the
-session's two-factor state is "sso"). Each sign-in and each refusal is logged by
+Signing in through a provider ends with the person signed in. The provider's second factor
+counts where its ID token's `amr` names one (the session's two-factor state is "sso");
+otherwise the portal's own TOTP step follows where it is required or enrolled, as after a
+password. Each sign-in and each refusal is logged by
 psaas_portal.security (address, provider; never a token)."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -41,6 +42,8 @@ log = logging.getLogger("psaas_portal.security")
 STATES = "oidc_states"
 PROVIDER_OF = "_sso_state_provider"
 SIGNED_IN_WITH = "_sso_provider"
+PROVIDER_SLUG = "_sso_provider_slug"
+ID_TOKEN = "oidc_id_token"  # where mozilla-django-oidc stores it (OIDC_STORE_ID_TOKEN)
 
 STATE_PROBLEM = (
     "This sign-in answer does not belong to a sign-in started in this browser (it was "
@@ -207,7 +210,47 @@ class CallbackView(View):
             settings.LOGIN_REDIRECT_URL
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session[two_factor.STATE] = two_factor.SSO
+        # The provider's second factor counts where its token names one; else the portal's
+        # own two-factor step, as after a password (required for staff, or enrolled).
+        second_step = two_factor.state_after_sso(user, client.id_claims.get("amr"))
+        request.session[two_factor.STATE] = second_step
         request.session[SIGNED_IN_WITH] = provider.name
+        request.session[PROVIDER_SLUG] = provider.slug
         log.info("single sign-on: %s signed in with %s", user.email, provider.slug)
-        return HttpResponseRedirect(next_url)
+        return HttpResponseRedirect(next_url)  # accounts' middleware asks for a step owed
+
+
+def provider_sign_out_url(request, slug: str, id_token: str) -> str:
+    """Where to send the browser to sign out at the provider the session signed in with
+    (RP-Initiated Logout: the ID token as the hint, back to the sign-in page); "" when it
+    signed in with a password, or the provider has no end-session endpoint or is not
+    answering (the portal's own sign-out has happened either way)."""
+    provider = providers.by_slug(slug) if slug else None
+    if provider is None:
+        return ""
+    try:
+        end_session = providers.endpoints(provider).get("end_session_endpoint", "")
+    except providers.Unavailable:
+        log.warning("single sign-on: %s not answering; signed out of the portal only", slug)
+        return ""
+    if not end_session:
+        return ""
+    query = {
+        "client_id": provider.client_id,
+        "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
+    }
+    if id_token:
+        query["id_token_hint"] = id_token
+    return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"
+
+
+class SignOutView(LogoutView):
+    """Django's sign-out (POST), then, for a session that signed in through a provider, the
+    provider's own sign-out, so that the next "Sign in with …" asks who is there."""
+
+    def post(self, request, *args, **kwargs):
+        slug = request.session.get(PROVIDER_SLUG, "")
+        id_token = request.session.get(ID_TOKEN, "")
+        response = super().post(request, *args, **kwargs)  # the session is flushed here
+        at_provider = provider_sign_out_url(request, slug, id_token)
+        return HttpResponseRedirect(at_provider) if at_provider else response

@@ -60,7 +60,9 @@ def production_window() -> dict:
 
 @pytest.fixture
 def agreed(production_only, cse, engineer_a):
-    cycle = propose_cycle(production_only, actor=cse, release="2027.1.0", windows=production_window())
+    cycle = propose_cycle(
+        production_only, actor=cse, release="2027.1.0", windows=production_window()
+    )
     accept_windows(cycle, actor=engineer_a)
     return UpdateCycle.objects.select_related("engagement").get(pk=cycle.pk)
 
@@ -85,7 +87,9 @@ def test_its_tasks_are_tracked_for_production_alone(production_only):
 
 def test_an_update_goes_from_agreed_to_production(agreed, cse, engineer_a):
     assert set(agreed.stages.values_list("environment", flat=True)) == {PROD}
-    assert next_step(agreed, policy.offered(engineer_a, agreed)) == "Record the Production snapshots"
+    assert (
+        next_step(agreed, policy.offered(engineer_a, agreed)) == "Record the Production snapshots"
+    )
     prepare(agreed, engineer_a)
     assert "cycle.start_prod" in policy.offered(cse, agreed)
     assert "cycle.start_dev" not in policy.offered(cse, agreed)

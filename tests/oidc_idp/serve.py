@@ -20,6 +20,7 @@ PEOPLE = [
     ("unverified", "unverified@customer.example", "Una", "Unverified"),
     ("outsider", "outsider@elsewhere.example", "Otto", "Outsider"),
     ("vera", "vera@vendor.example", "Vera", "Vendor"),
+    ("victor", "victor@vendor.example", "Victor", "Vendor"),
 ]
 
 
@@ -45,6 +46,8 @@ def main() -> None:
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=redirect_uri,
+        # The portal's sign-in page, where the provider's sign-out sends the browser back.
+        post_logout_redirect_uris=redirect_uri.split("/accounts/")[0] + "/accounts/login/",
         skip_authorization=True,
         algorithm=Application.RS256_ALGORITHM,
     )

@@ -46,4 +46,7 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "SCOPES": {"openid": "OpenID Connect", "email": "Email address", "profile": "Name"},
     "OAUTH2_VALIDATOR_CLASS": "tests.oidc_idp.validator.Validator",
+    # RP-Initiated Logout: the portal's sign-out ends the session here too, without asking.
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
 }

@@ -204,3 +204,55 @@ def test_the_vendors_provider_creates_a_vendor_account_with_no_access(
     # Vendor staff must use a second factor; the provider's counts: no enrolment asked.
     assert visitor.get(visitor.url("/"), allow_redirects=False).status_code == 200
     assert "You sign in with Vendor IdP" in visitor.get(visitor.url("/accounts/me/")).text
+
+
+def test_signing_out_signs_out_at_the_provider_too(sso_settings, visitor, alice):
+    """RP-Initiated Logout: the portal's sign-out ends its session, then sends the browser
+    to the provider's end-session endpoint with the ID token as the hint and the sign-in
+    page to come back to; the next "Sign in with …" asks the provider's sign-in again."""
+    authorize = visitor.to_provider("/accounts/sso/customer/")
+    visitor.get(visitor.sign_in_at_provider(authorize, "alice"), allow_redirects=False)
+    assert _signed_in_as(visitor) == "alice"
+    visitor.get(visitor.url("/accounts/me/"))  # a page with a form: the CSRF cookie is set
+    response = visitor.post(
+        visitor.url("/accounts/logout/"),
+        data={"csrfmiddlewaretoken": visitor.csrf()},
+        headers={"Referer": visitor.url("/accounts/me/")},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302
+    at_provider = response.headers["Location"]
+    issuer = sso_settings.SSO_PROVIDERS[0].issuer
+    assert at_provider.startswith(issuer + "/")
+    query = parse_qs(urlsplit(at_provider).query)
+    assert query["client_id"] == ["psaas-portal"] and query["id_token_hint"][0].count(".") == 2
+    assert query["post_logout_redirect_uri"] == [visitor.url("/accounts/login/")]
+    assert _signed_in_as(visitor) == ""  # the portal's session ended first
+    back = visitor.get(at_provider, allow_redirects=False)
+    assert back.status_code == 302 and back.headers["Location"] == visitor.url("/accounts/login/")
+    # The provider's session ended too: signing in again goes to its sign-in page.
+    again = visitor.get(visitor.to_provider("/accounts/sso/customer/"), allow_redirects=False)
+    assert again.status_code == 302 and "/login/" in again.headers["Location"]
+
+
+def test_a_password_session_signs_out_in_the_portal_only(sso_settings, client, admin_user):
+    client.force_login(admin_user)
+    response = client.post("/accounts/logout/")
+    assert response.status_code in (200, 302)
+    assert "Location" not in response or "/accounts/sso" not in response["Location"]
+    assert client.get("/accounts/me/").status_code == 302
+
+
+def test_staff_whose_provider_used_no_second_factor_do_the_portals(
+    sso_settings, visitor, vendor_org, settings
+):
+    """Victor's ID token says a password only (`amr: ["pwd"]`): the portal's two-factor
+    policy applies as after a password sign-in, so vendor staff are asked to set up the
+    authenticator app before any page opens. (Vera's token names a second factor: above.)"""
+    settings.TWO_FACTOR_REQUIRED_FOR_STAFF = True
+    callback = visitor.sign_in_at_provider(visitor.to_provider("/accounts/sso/vendor/"), "victor")
+    response = visitor.get(callback, allow_redirects=False)
+    assert response.status_code == 302
+    home = visitor.get(visitor.url("/"), allow_redirects=False)
+    assert home.status_code == 302 and "/accounts/two-factor/set-up/" in home.headers["Location"]
+    assert User.objects.filter(email="victor@vendor.example").exists()
