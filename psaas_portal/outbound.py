@@ -12,10 +12,12 @@ redirect is an answer like any other, never followed.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -134,12 +136,42 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
+def _cut(connection: http.client.HTTPConnection, fired: threading.Event) -> None:
+    """The deadline passed: shut the socket, so a read blocked on it returns at once."""
+    fired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     """POSTs the body; returns the HTTP status. Raises RefusedURL (the address is not
-    allowed now) or OSError / http.client.HTTPException (unreachable, timed out, garbled)."""
+    allowed now) or OSError / http.client.HTTPException (unreachable, timed out, garbled).
+
+    WEBHOOKS_TIMEOUT bounds the whole request, not only each read: a receiver that answers
+    a byte at a time is cut off at the deadline (the claim lease counts on it)."""
     target = check_url(url)
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     connection = kind(target, timeout=settings.WEBHOOKS_TIMEOUT)
+    fired = threading.Event()
+    deadline = threading.Timer(settings.WEBHOOKS_TIMEOUT, _cut, args=(connection, fired))
+    deadline.daemon = True
+    deadline.start()
+    try:
+        return _exchange(connection, target, body, headers, fired)
+    finally:
+        deadline.cancel()
+        connection.close()
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    fired: threading.Event,
+) -> int:
     try:
         connection.request(
             "POST",
@@ -153,6 +185,12 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         )
         response = connection.getresponse()
         response.read(MAX_ANSWER_BYTES)
-        return response.status
-    finally:
-        connection.close()
+    except (OSError, http.client.HTTPException):
+        if fired.is_set():
+            raise TimeoutError(
+                f"timed out: no whole answer within {settings.WEBHOOKS_TIMEOUT} s"
+            ) from None
+        raise
+    if fired.is_set():
+        raise TimeoutError(f"timed out: no whole answer within {settings.WEBHOOKS_TIMEOUT} s")
+    return response.status

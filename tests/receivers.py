@@ -24,6 +24,7 @@ class Script:
     always: int = 0  # answer this status to every request (0: per fail_first)
     delay: float = 0.0  # seconds before answering
     redirect_to: str = ""  # answer 302 with this Location
+    drip: float = 0.0  # seconds to spread the answer's header over, a byte at a time
 
 
 @dataclass
@@ -65,6 +66,13 @@ def start_receiver() -> Receiver:
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers), body, status))
             try:
+                if script.drip:  # a receiver that answers, but never quite finishes
+                    line = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"." * 40
+                    for byte in line:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(script.drip / len(line))
+                    return
                 self.send_response(status)
                 if status == 302:
                     self.send_header("Location", script.redirect_to)

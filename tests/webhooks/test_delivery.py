@@ -201,3 +201,24 @@ def test_the_event_and_its_deliveries_commit_or_roll_back_together(
         assert WebhookDelivery.objects.count() == 1
         raise RuntimeError("the change fails after the event")
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    receiver, engagement_a, engineer_a, cse, settings
+):
+    """WEBHOOKS_TIMEOUT bounds the whole request: each byte arriving within the socket's
+    timeout does not keep a worker (and its claimed batch) waiting past it."""
+    import time
+
+    settings.WEBHOOKS_TIMEOUT = 1
+    endpoint, _ = create_endpoint(
+        engagement_a, actor=cse, url=receiver.url, kinds=["task.status_changed"]
+    )
+    receiver.script.drip = 4  # 4 s for the header, a byte every ~0.07 s
+    make_events(engagement_a, engineer_a, cse, n_moves=1)
+    started = time.monotonic()
+    delivery.deliver_due_batches(now=timezone.now())
+    took = time.monotonic() - started
+    (row,) = WebhookDelivery.objects.filter(endpoint=endpoint)
+    assert row.delivered_at is None and "timed out" in row.last_error.lower()
+    assert took < 3, took
