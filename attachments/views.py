@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,6 +25,7 @@ from .actions import add_attachment, remove_attachment, storage
 from .forms import AttachmentForm
 from .models import Attachment
 from .selectors import get_attachment_for_view
+from .uploads import limited_uploads
 
 
 def owner_url(owner: Any) -> str:
@@ -40,6 +43,14 @@ def owner_url(owner: Any) -> str:
 
 def _attach(request: HttpRequest, owner: Any, *, back: str, pick: Callable | None = None):
     form = AttachmentForm(request.POST, request.FILES)
+    too_big = getattr(getattr(request, "upload_limit", None), "too_big", "")
+    if too_big:
+        messages.error(
+            request,
+            f"Nothing was saved. File: {too_big} is too large; the largest file that can be "
+            f"attached is {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}.",
+        )
+        return redirect(back)
     if not form.is_valid():
         messages.error(request, "Nothing was saved. File: choose a file to attach.")
         return redirect(back)
@@ -55,12 +66,14 @@ def _attach(request: HttpRequest, owner: Any, *, back: str, pick: Callable | Non
 
 
 @require_POST
+@limited_uploads
 def attach_to_task(request: HttpRequest, task_id: int) -> HttpResponse:
     task = get_task_for_view(request.user, task_id)
     return _attach(request, task, back=owner_url(task))
 
 
 @require_POST
+@limited_uploads
 def attach_to_checklist_item(request: HttpRequest, checklist_id: int) -> HttpResponse:
     checklist = get_checklist_for_view(request.user, checklist_id)
 
@@ -76,12 +89,14 @@ def attach_to_checklist_item(request: HttpRequest, checklist_id: int) -> HttpRes
 
 
 @require_POST
+@limited_uploads
 def attach_to_issue(request: HttpRequest, issue_id: int) -> HttpResponse:
     issue = get_owned_for_view(request.user, Issue, issue_id)
     return _attach(request, issue, back=owner_url(issue))
 
 
 @require_POST
+@limited_uploads
 def attach_to_handover(request: HttpRequest, handover_id: int) -> HttpResponse:
     handover = get_owned_for_view(request.user, Handover, handover_id)
     return _attach(request, handover, back=owner_url(handover))

@@ -155,3 +155,16 @@ def checklist_vms(n: int = 2) -> list[dict]:
         }
         for i in range(1, n + 1)
     ]
+
+
+def store_attachments_in(settings, folder):
+    """Points the "attachments" storage at a folder of the test's own (a FileSystemStorage),
+    so a test sees exactly the files it made; returns the folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+    return folder

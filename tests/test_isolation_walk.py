@@ -47,7 +47,7 @@ from engagements.models import (
 )
 from raci.models import ChecklistRequirement, TemplateCell, TemplateTask, TemplateVersion
 from tests.conftest import task_of
-from tests.factories import subscriber_party
+from tests.factories import store_attachments_in, subscriber_party
 from webhooks.actions import create_endpoint
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -363,13 +363,7 @@ def test_no_one_outside_b_sees_or_changes_bs_data(
     from engagements.choices import TaskStatus
 
     overrides = request.getfixturevalue("settings")  # B's files in a folder of the test's own
-    overrides.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
+    store_attachments_in(overrides, tmp_path / "attachments")
 
     # Give B a little history, so there is something to leak.
     endpoint, _ = create_endpoint(

@@ -300,3 +300,39 @@ def test_prune_deletes_only_old_orphans(engagement_a, engineer_a, attachment_dir
     os.utime(attachment_dir / kept.key, (two_days_ago, two_days_ago))
     call_command("prune_attachments")
     assert stored_files(attachment_dir) == sorted([kept.key, "1/fresh/uploading.pdf"])
+
+
+def test_a_file_over_the_limit_is_not_read_to_the_end(
+    client_for, engagement_a, engineer_a, attachment_dir, settings
+):
+    """The upload stops at the limit: the file is never built (nor spooled to a temporary
+    file), the rest of the body is dropped, and the page says why."""
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100  # would spool to disk past this
+    monitoring = task_of(engagement_a, "monitoring")
+    response = client_for(engineer_a).post(
+        reverse("attachments:task-upload", args=[monitoring.pk]),
+        {"file": upload("huge.txt", b"x" * 200_000, "text/plain")},
+    )
+    assert response.status_code == 302
+    assert "file" not in response.wsgi_request.FILES
+    assert response.wsgi_request.upload_limit.too_big == "huge.txt"
+    message = said(response)
+    assert message.startswith("Nothing was saved. File: huge.txt is too large; the largest file"), (
+        message
+    )
+    nothing_saved(attachment_dir)
+
+
+def test_an_upload_without_its_csrf_token_is_refused(engagement_a, engineer_a, attachment_dir):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(engineer_a)
+    monitoring = task_of(engagement_a, "monitoring")
+    response = client.post(
+        reverse("attachments:task-upload", args=[monitoring.pk]),
+        {"file": upload("a.txt", b"hello", "text/plain")},
+    )
+    assert response.status_code == 403
+    nothing_saved(attachment_dir)

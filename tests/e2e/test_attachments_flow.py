@@ -10,7 +10,7 @@ from attachments.models import Attachment
 from engagements.choices import Environment
 from engagements.models import InfrastructureChecklist
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, store_attachments_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CERT = b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
@@ -18,13 +18,7 @@ CERT = b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE
 
 @pytest.fixture(autouse=True)
 def attachment_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments")},
-        },
-    }
+    store_attachments_in(settings, tmp_path / "attachments")
 
 
 def test_subscriber_attaches_to_a_checklist_item_cse_downloads_other_subscriber_refused(

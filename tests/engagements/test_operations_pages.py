@@ -32,7 +32,7 @@ from engagements.actions.membership import add_member, remove_member
 from engagements.actions.tokens import create_attestation_token, revoke_attestation_token
 from engagements.choices import AttestationResult, DutyKind, Environment, Severity
 from engagements.models import Attestation, Event, Snapshot, StandingDuty, UpdateCycle
-from tests.factories import UserFactory, subscriber_party, vendor_party
+from tests.factories import UserFactory, store_attachments_in, subscriber_party, vendor_party
 from tests.factories import update_windows as windows
 
 pytestmark = pytest.mark.django_db
@@ -367,13 +367,7 @@ def test_operations_pages_at_two_sizes(
     from engagements.models import Handover
     from tests.factories import make_engagement
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
+    store_attachments_in(settings, tmp_path)
 
     def attach(owners, n):
         """n files on each owner, by both sides (the issue and handover pages list them)."""

@@ -57,7 +57,7 @@ from engagements.models import (
 )
 from engagements.rules import RULES
 from engagements.states import CYCLE, ENGAGEMENT, HANDOVER, ISSUE, TASK, person_may_reach
-from tests.factories import checklist_items, checklist_vms, update_windows
+from tests.factories import checklist_items, checklist_vms, store_attachments_in, update_windows
 from webhooks.actions import create_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -562,13 +562,7 @@ def test_attachment_rules(engagement_a, personas, cse, engineer_a, settings, tmp
 
     from attachments.actions import add_attachment
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
+    store_attachments_in(settings, tmp_path)
     task = EngagementTask.objects.get(engagement=engagement_a, key=SeedTask.MONITORING)
     checklist = InfrastructureChecklist.objects.filter(engagement=engagement_a).first()
     issue = ISSUE_SERVICES["issue.raise"](engagement_a, engineer_a)

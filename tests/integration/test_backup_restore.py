@@ -25,6 +25,7 @@ from engagements.choices import TaskStatus
 from engagements.models import InfrastructureChecklist
 from psaas_portal.backup import table_names
 from tests.conftest import task_of
+from tests.factories import store_attachments_in
 from tests.integration.conftest import _database_url_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,13 +95,7 @@ def files_in(folder: Path) -> dict[str, bytes]:
 
 def test_restore_drill(tmp_path, fresh_database, engagement_a, engineer_a, cse, settings):
     source_files, restored_files = tmp_path / "files", tmp_path / "restored-files"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(source_files)},
-        },
-    }
+    store_attachments_in(settings, source_files)
     monitoring = task_of(engagement_a, "monitoring")
     transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     add_comment(monitoring, actor=engineer_a, body="Prometheus alerts go to #ops")

@@ -14,6 +14,7 @@ from search import selectors
 from search.kinds import BY_KEY, KINDS
 from search.selectors import MAX_LENGTH, search, tsquery, words_of
 from tests.conftest import task_of
+from tests.factories import store_attachments_in
 
 pytestmark = pytest.mark.django_db
 
@@ -195,13 +196,7 @@ def test_attachment_names_are_found_within_the_engagements_one_may_see(
 
     from attachments.actions import add_attachment
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
+    store_attachments_in(settings, tmp_path)
     for engagement, actor in ((engagement_a, engineer_a), (engagement_b, engineer_b)):
         add_attachment(
             task_of(engagement, "deployment", Environment.DEVELOPMENT),
