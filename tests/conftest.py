@@ -9,7 +9,6 @@ import sys
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from engagements.actions.membership import add_member
 from engagements.choices import OrganizationKind
 from tests import logscrub
 from tests.factories import (
@@ -17,8 +16,7 @@ from tests.factories import (
     UserFactory,
     make_engagement,
     seed_version,
-    subscriber_party,
-    vendor_party,
+    staff,
 )
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0")
@@ -90,38 +88,14 @@ def engineer_b(org_b):
 @pytest.fixture
 def engagement_a(template_version, org_a, cse, engineer_a):
     engagement = make_engagement(org_a, "Appliance A", version=template_version)
-    add_member(
-        engagement,
-        cse,
-        party=vendor_party(),
-        roles=["Auth0 Customer Success Engineer"],
-        is_manager=True,
-    )
-    add_member(
-        engagement,
-        engineer_a,
-        party=subscriber_party(),
-        roles=["subscriber's infrastructure engineer"],
-    )
+    staff(engagement, cse, engineer_a)
     return engagement
 
 
 @pytest.fixture
 def engagement_b(template_version, org_b, cse, engineer_b):
     engagement = make_engagement(org_b, "Appliance B", version=template_version)
-    add_member(
-        engagement,
-        cse,
-        party=vendor_party(),
-        roles=["Auth0 Customer Success Engineer"],
-        is_manager=True,
-    )
-    add_member(
-        engagement,
-        engineer_b,
-        party=subscriber_party(),
-        roles=["subscriber's infrastructure engineer"],
-    )
+    staff(engagement, cse, engineer_b)
     return engagement
 
 

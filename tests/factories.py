@@ -168,3 +168,25 @@ def store_attachments_in(settings, folder):
         },
     }
     return folder
+
+
+def staff(engagement, cse, engineer):
+    """The usual two members: the CSE as the vendor's manager with the template's CSE role,
+    the engineer in the subscriber's party as its infrastructure engineer. Returns the
+    engagement."""
+    from engagements.actions.membership import add_member
+
+    add_member(
+        engagement,
+        cse,
+        party=vendor_party(),
+        roles=["Auth0 Customer Success Engineer"],
+        is_manager=True,
+    )
+    add_member(
+        engagement,
+        engineer,
+        party=subscriber_party(),
+        roles=["subscriber's infrastructure engineer"],
+    )
+    return engagement

@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 
 from engagements.actions.checklists import review_checklist, save_checklist
 from engagements.actions.handover import schedule_handover
-from engagements.actions.membership import add_member
 from engagements.actions.tasks import sign_off_task, transition_task
 from engagements.choices import Environment, TaskStatus
 from engagements.models import InfrastructureChecklist
@@ -24,8 +23,7 @@ from tests.factories import (
     checklist_items,
     checklist_vms,
     make_engagement,
-    subscriber_party,
-    vendor_party,
+    staff,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -50,19 +48,7 @@ def deploy_and_sign(page, task, label: str) -> None:
 
 def test_an_engagement_from_kickoff_to_live(page, template_version, org_a, cse, engineer_a):
     engagement = make_engagement(org_a, "Walk", version=template_version, in_order=True)
-    add_member(
-        engagement,
-        cse,
-        party=vendor_party(),
-        roles=["Auth0 Customer Success Engineer"],
-        is_manager=True,
-    )
-    add_member(
-        engagement,
-        engineer_a,
-        party=subscriber_party(),
-        roles=["subscriber's infrastructure engineer"],
-    )
+    staff(engagement, cse, engineer_a)
     dev_checklist = InfrastructureChecklist.objects.get(engagement=engagement, environment=DEV)
     # Yesterday the engineer filled in the Development checklist as a draft.
     save_checklist(dev_checklist, actor=engineer_a, items=checklist_items(), vms=checklist_vms(2))

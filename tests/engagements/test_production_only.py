@@ -20,12 +20,11 @@ from engagements.actions.cycles import (
     start_update,
 )
 from engagements.actions.issues import raise_issue
-from engagements.actions.membership import add_member
 from engagements.choices import CycleState, Environment, Severity
 from engagements.errors import DomainError
 from engagements.models import Event, Issue, UpdateCycle
 from engagements.selectors.cycles import next_step
-from tests.factories import in_window, make_engagement, subscriber_party, vendor_party
+from tests.factories import in_window, make_engagement, staff
 from tests.factories import update_windows as windows
 
 pytestmark = pytest.mark.django_db
@@ -38,19 +37,7 @@ def production_only(template_version, org_a, cse, engineer_a):
     engagement = make_engagement(
         org_a, "Production appliance", version=template_version, environments="production"
     )
-    add_member(
-        engagement,
-        cse,
-        party=vendor_party(),
-        roles=["Auth0 Customer Success Engineer"],
-        is_manager=True,
-    )
-    add_member(
-        engagement,
-        engineer_a,
-        party=subscriber_party(),
-        roles=["subscriber's infrastructure engineer"],
-    )
+    staff(engagement, cse, engineer_a)
     return engagement
 
 
