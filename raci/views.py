@@ -18,7 +18,7 @@ from psaas_portal.params import parse_id
 
 from . import checklists, prerequisites, services
 from .choices import ENVIRONMENTS, NUMERIC_KINDS, Phase, PrerequisiteUntil, Tracking, ValueKind
-from .matrix import compare
+from .matrix_diff import compare
 from .models import Party, TemplateCell, TemplateTask, TemplateVersion
 from .permissions import require_template_editor
 

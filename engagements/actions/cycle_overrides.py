@@ -8,14 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.actions.cycles import (
-    UPDATES,
-    check_environment,
-    cycle_event,
-    locked_cycle,
-    locked_stages,
-    span,
-)
+from engagements.actions.cycle_windows import check_environment, span
+from engagements.actions.cycles import UPDATES, cycle_event, locked_cycle, locked_stages
 from engagements.choices import Environment
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engagements import events, policy
+from engagements.actions.cycle_windows import check_environment, check_windows, span, window_text
 from engagements.actions.issues import create_issue
 from engagements.actions.tasks import system_move
 from engagements.audit import record_event
@@ -38,61 +39,8 @@ from engagements.policy import seed_task
 from engagements.states import CYCLE, production_gate_open, window_allows_start
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
-MAX_WINDOW = dt.timedelta(days=7)
 MAX_SNAPSHOTS = 20
 UPDATES = SeedTask.UPDATES
-
-
-def _check_windows(
-    windows: dict[str, tuple[dt.datetime, dt.datetime]], environments: tuple[str, ...]
-) -> dict:
-    """A window for each environment the engagement runs, and none for another; Production's
-    after Development's."""
-    extra = [env for env in windows if env not in environments]
-    if extra:
-        raise DomainError(
-            f"This engagement runs {' and '.join(Environment(e).label for e in environments)} "
-            f"only: give no {Environment(extra[0]).label} window."
-        )
-    out = {}
-    for env in environments:
-        if env not in windows:
-            raise DomainError(f"Give a {Environment(env).label} window.")
-        start, end = windows[env]
-        label = Environment(env).label
-        start, end = aware(start, f"The {label} start"), aware(end, f"The {label} end")
-        if end <= start:
-            raise DomainError(f"The {label} window must end after it starts.")
-        if end - start > MAX_WINDOW:
-            raise DomainError(f"The {label} window is longer than {MAX_WINDOW.days} days.")
-        out[env] = (start, end)
-    if DEV in out and out[PROD][0] < out[DEV][1]:
-        raise DomainError(
-            "The Production window must start after the Development window ends: "
-            "Development is updated and tested first."
-        )
-    return out
-
-
-def span(start: dt.datetime, end: dt.datetime) -> str:
-    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-
-
-def _window_text(windows: dict) -> str:
-    return "; ".join(
-        f"{Environment(env).label} {span(*windows[env])}" for env in (DEV, PROD) if env in windows
-    )
-
-
-def check_environment(cycle: UpdateCycle, environment: str) -> None:
-    """One of the environments the cycle's engagement runs."""
-    runs = cycle.engagement.environment_list
-    if environment not in runs:
-        raise DomainError(
-            "Choose Development or Production."
-            if len(runs) > 1
-            else "This engagement runs Production only: choose Production."
-        )
 
 
 def locked_cycle(cycle: UpdateCycle | int, revision: int | None = None) -> UpdateCycle:
@@ -143,7 +91,7 @@ def propose_cycle(
     who = policy.check(actor, "cycle.propose", engagement, task=task)
     assert who.party_id is not None
     release = clean_text(release, "release", required=True)[:40]
-    windows = _check_windows(windows, engagement.environment_list)
+    windows = check_windows(windows, engagement.environment_list)
     if engagement.update_cycles.filter(release=release).exists():
         raise DomainError(f"There is already an update cycle for {release}.")
     try:
@@ -169,7 +117,7 @@ def propose_cycle(
         events.UPDATE_PROPOSED,
         actor=actor,
         task=task,
-        summary=f"proposed the update to {release}: {_window_text(windows)}",
+        summary=f"proposed the update to {release}: {window_text(windows)}",
         from_state="",
     )
     return cycle
@@ -188,7 +136,7 @@ def propose_windows(
     task = seed_task(cycle.engagement_id, UPDATES)
     who = policy.check(actor, "cycle.windows", cycle, task=task)
     assert who.party_id is not None
-    windows = _check_windows(windows, cycle.engagement.environment_list)
+    windows = check_windows(windows, cycle.engagement.environment_list)
     for env, stage in locked_stages(cycle).items():
         stage.window_start, stage.window_end = windows[env]
         # New windows are agreed anew: an override of the old ones lapses.
@@ -210,7 +158,7 @@ def propose_windows(
         events.UPDATE_WINDOWS_PROPOSED,
         actor=actor,
         task=task,
-        summary=f"proposed other windows for {cycle.release}: {_window_text(windows)}",
+        summary=f"proposed other windows for {cycle.release}: {window_text(windows)}",
     )
     return cycle
 

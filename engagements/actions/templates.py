@@ -23,7 +23,7 @@ from engagements.models import (
     TaskParty,
 )
 from engagements.selectors.engagements import engagement_matrix
-from raci.matrix import compare
+from raci.matrix_diff import compare
 from raci.models import TemplateTask, TemplateVersion
 from raci.roles import roles_by_party
 from raci.services import version_matrix

@@ -20,7 +20,7 @@ from engagements.models import EngagementTask, Event, InfrastructureChecklist, N
 from engagements.selectors.prerequisites import waits_of
 from raci import prerequisites as raci_prerequisites
 from raci import services as raci_services
-from raci.matrix import compare
+from raci.matrix_diff import compare
 from raci.models import Prerequisite, TemplateTask
 from tests.conftest import task_of
 from tests.factories import (

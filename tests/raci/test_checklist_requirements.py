@@ -14,7 +14,8 @@ from django.urls import reverse
 from engagements.actions.templates import apply_template_version, template_diff
 from engagements.models import ChecklistItem
 from raci import checklists, services
-from raci.matrix import compare, from_data, to_data
+from raci.matrix import from_data, to_data
+from raci.matrix_diff import compare
 from raci.models import ChecklistRequirement, TemplateVersion
 from raci.services import version_matrix
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from raci import services
-from raci.matrix import compare
+from raci.matrix_diff import compare
 from raci.models import TemplateCell, TemplateVersion
 from raci.services import version_matrix
 
