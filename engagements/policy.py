@@ -4,8 +4,9 @@ Each rule says which letter (Responsible, Accountable, Consulted, the signing pa
 member, a manager) on which task of the engagement allows it, on which side where the
 seed splits a shared letter, and in which states of the object. Services call `check`
 (raising the one NotAllowed, or DomainError for a state that does not allow it), pages
-call `offered` to show only what is allowed, and list queries use `task_q` so that "my
-work" means the same thing. Membership is the one source of access: the letters a person
+call `offered` to show only what is allowed, and list queries use `task_q` and `rule_q`
+(engagements.policy_queries, the same table read as SQL) so that "my work" means the same
+thing. Membership is the one source of access: the letters a person
 acts with are those of their party on the engagement.
 
 The table itself is engagements.rules.
@@ -16,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from django.db.models import Exists, OuterRef, Q
 
 from psaas_portal.auth import holds_permission
 from raci.models import Party
@@ -32,20 +31,17 @@ from .models import (
     Handover,
     InfrastructureChecklist,
     Issue,
-    MemberRole,
     Membership,
     StandingDuty,
-    TaskParty,
     UpdateCycle,
 )
-from .rules import DUTY_TASK, RULES, On, Rule, RuleName
-from .statemachine import StateMachine
+
+# The rules as filters for list queries ("waiting on me"): the same table read as SQL,
+# importable from here where the rules are applied.
+from .policy_queries import rule_q as rule_q
+from .policy_queries import task_q as task_q
+from .rules import DUTY_TASK, MACHINE_OF, RULES, On, Rule, RuleName
 from .states import (
-    CHECKLIST,
-    CYCLE,
-    ENGAGEMENT,
-    HANDOVER,
-    ISSUE,
     TASK,
     person_may_reach,
 )
@@ -67,14 +63,6 @@ KINDS: dict[type, On] = {
     AttestationToken: "token",
     Issue: "issue",
     Engagement: "engagement",
-}
-MACHINE_OF: dict[On, StateMachine] = {
-    "task": TASK,
-    "checklist": CHECKLIST,
-    "cycle": CYCLE,
-    "handover": HANDOVER,
-    "issue": ISSUE,
-    "engagement": ENGAGEMENT,
 }
 
 
@@ -453,83 +441,6 @@ def may_start_engagement(user: Any) -> bool:
 def check_start_engagement(user: Any) -> None:
     if not may_start_engagement(user):
         raise NotAllowed("Only portal admins and the vendor's managers can start engagements.")
-
-
-# --- As queries --------------------------------------------------------------------------
-
-
-def _my_parties(user: Any, engagement_ref: Any) -> Any:
-    return Membership.objects.filter(user=user, engagement_id=OuterRef(engagement_ref)).values(
-        "party_id"
-    )
-
-
-def _role_held(user: Any, engagement_ref: Any) -> Q:
-    """On TaskParty rows: the cell names no role, or one the user holds on the engagement."""
-    held = MemberRole.objects.filter(
-        membership__user=user,
-        membership__engagement_id=OuterRef(engagement_ref),
-        title=OuterRef("role_title"),
-    )
-    return Q(role_title="") | Q(Exists(held))
-
-
-def task_q(user: Any, name: RuleName) -> Q:
-    """The rule as a filter on EngagementTask: tasks on which the user's party holds the
-    rule's letter, in a state where the rule applies ("waiting on me")."""
-    rule = RULES[name]
-    if rule.on != "task" or rule.letter in ("member", "manager"):
-        raise TypeError(f"{name} is not a rule on a task's letters")
-    mine = TaskParty.objects.filter(
-        _role_held(user, OuterRef(OuterRef("engagement_id"))),
-        task=OuterRef("pk"),
-        party_id__in=_my_parties(user, OuterRef("engagement_id")),
-    )
-    if rule.letter == "signer":
-        any_accountable = TaskParty.objects.filter(task=OuterRef("pk"), accountable=True)
-        held = Q(Exists(mine.filter(accountable=True))) | (
-            Q(Exists(mine.filter(responsible=True))) & ~Q(Exists(any_accountable))
-        )
-    else:
-        held = Q(Exists(mine.filter(**{str(rule.letter): True})))
-    if rule.states is not None:
-        held &= Q(status__in=rule.states)
-    return held
-
-
-def rule_q(name: RuleName, *, user: Any, party_ref: str = "my_party") -> Q:
-    """The rule as a filter on the objects it applies to (cycles, issues, duties, handovers),
-    for a queryset annotated with the person's party as `party_ref`: the party holds the
-    rule's letter on the engagement's deciding task, and the object is in a state where the
-    rule applies. Lists such as "waiting on me" are built from these."""
-    rule = RULES[name]
-    if rule.letter in ("member", "manager", "signer") or rule.on in ("task", "engagement"):
-        raise TypeError(f"{name} has no object filter")
-    key: Any = OuterRef("kind") if rule.on == "duty" else rule.task
-
-    def holding(letter: str) -> Q:
-        letters = TaskParty.objects.filter(
-            _role_held(user, OuterRef(OuterRef("engagement_id"))),
-            task__engagement_id=OuterRef("engagement_id"),
-            task__key=key,
-            task__retired_at__isnull=True,
-            party_id=OuterRef(party_ref),
-            **{letter: True},
-        )
-        if rule.on == "checklist":  # the infrastructure task of the checklist's environment
-            letters = letters.filter(task__environment=OuterRef("environment"))
-        if rule.side:
-            letters = letters.filter(party__is_vendor=rule.side == "vendor")
-        return Q(Exists(letters))
-
-    held = holding(str(rule.letter))
-    if rule.integration_letter:
-        held = (~Q(scope=IssueScope.INTEGRATION) & held) | (
-            Q(scope=IssueScope.INTEGRATION) & holding(rule.integration_letter)
-        )
-    if rule.states is not None:
-        held &= Q(**{f"{MACHINE_OF[rule.on].field}__in": rule.states})
-    return held
 
 
 # --- Letters read off a task (prefetched `parties`) ----------------------------------------

@@ -33,6 +33,15 @@ from .states import (
 
 Letter = Literal["responsible", "accountable", "consulted", "signer", "member", "manager"]
 On = Literal["task", "checklist", "cycle", "handover", "duty", "token", "issue", "engagement"]
+# The state machine of each kind of object a rule is checked on (where it has one).
+MACHINE_OF: dict[On, StateMachine] = {
+    "task": TASK,
+    "checklist": CHECKLIST,
+    "cycle": CYCLE,
+    "handover": HANDOVER,
+    "issue": ISSUE,
+    "engagement": ENGAGEMENT,
+}
 RuleName = Literal[
     "task.move",
     "task.sign_off",
