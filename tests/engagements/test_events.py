@@ -136,7 +136,7 @@ def test_the_readme_table_of_who_is_told_is_the_registrys():
 
     from django.conf import settings
 
-    from engagements.events import audience_table
+    from engagements.event_table import audience_table
 
     readme = (Path(settings.BASE_DIR) / "README.md").read_text(encoding="utf-8")
     copy = readme.split("<!-- audience-table -->\n")[1].split("<!-- /audience-table -->")[0]
