@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 from psaas_portal.auth import cache_of, holds_permission
 
@@ -29,9 +29,22 @@ def visible_engagements_q(user: Any, ref: str = "pk") -> Q:
     if holds_permission(user, PORTAL_ADMIN):
         return Q()
     rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
-        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+        user=user, permission_id=view_permission_id(), content_object=OuterRef(ref)
     )
     return Q(Exists(rows))
+
+
+def view_permission_id() -> Subquery:
+    """The view permission's id as a scalar subquery (an InitPlan, run once), not a join to
+    the permission table: with the join PostgreSQL cannot use the statistics of the
+    permission rows' user and permission columns together, estimates that a viewer sees a
+    few dozen engagements when they see 10,000, and sorts a portfolio page over all of them
+    instead of walking the subscribers' name index (30 ms against 0.5 ms at 10,000)."""
+    return Subquery(
+        apps.get_model("auth", "Permission")
+        .objects.filter(content_type__app_label="engagements", codename=VIEW)
+        .values("pk")[:1]
+    )
 
 
 def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
@@ -45,7 +58,7 @@ def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
     if known:
         return Q(pk__isnull=False)
     rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
-        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+        user=user, permission_id=view_permission_id(), content_object=OuterRef(ref)
     )
     if known is False:
         return Q(Exists(rows))
