@@ -21,10 +21,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagements.choices import (
-    OrganizationKind,
     OPEN_STATUSES,
     EngagementState,
     IssueState,
+    OrganizationKind,
     TaskStatus,
 )
 from engagements.models import (
@@ -172,15 +172,15 @@ def portfolio(
         # The vendor's staff only (add_member seats no one else in a vendor party), each
         # asked once whether they sit in a vendor party of an engagement the viewer sees:
         # the cost follows the vendor's staff, not the engagements.
-        "cse_choices": User.objects.filter(
-            profile__organization__kind=OrganizationKind.VENDOR
-        ).filter(
+        "cse_choices": User.objects.filter(profile__organization__kind=OrganizationKind.VENDOR)
+        .filter(
             Exists(
                 Membership.objects.filter(
                     user=OuterRef("pk"), party__is_vendor=True, engagement__in=visible
                 )
             )
-        ).order_by("username"),
+        )
+        .order_by("username"),
         "state_choices": EngagementState.choices,
         "sorts": [
             ("subscriber", "Subscriber"),
