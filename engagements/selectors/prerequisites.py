@@ -89,7 +89,10 @@ def waits_of_tasks(
 
 
 def waits_of(task: EngagementTask) -> list[Wait]:
-    """One task's unmet prerequisites (two queries; none when it has no prerequisites)."""
+    """One task's unmet prerequisites (two queries; none when it has no prerequisites, and
+    none at all when the task was read with `has_prerequisites` False: selectors.locked)."""
+    if task.__dict__.get("has_prerequisites") is False:
+        return []
     rules = {
         task.template_task_id or 0: list(
             Prerequisite.objects.filter(task_id=task.template_task_id).select_related("required")
