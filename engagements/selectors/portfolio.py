@@ -34,8 +34,8 @@ from engagements.models import (
     MemberRole,
     Membership,
 )
-from engagements.selectors.common import PeekPage
-from engagements.selectors.timeline import portfolio_bars
+from engagements.selectors.common import PeekPage, url_maker
+from engagements.selectors.timeline import portfolio_bar_html, portfolio_bars
 from psaas_portal.params import parse_id
 from raci.choices import Phase
 
@@ -142,12 +142,13 @@ def portfolio(
         "user"
     ):
         cses[m.engagement_id].append(m.user)
+    timeline_url = url_maker("engagements:engagement-timeline")
     rows = [
         {
             "engagement": e,
             "cses": cses[e.pk],
             "unheld_roles": unheld.get(e.pk, []),
-            "bar": bars.get(e.pk),
+            "bar": portfolio_bar_html(e, bars[e.pk], timeline_url(e.pk)) if e.pk in bars else "",
             **stats.get(e.pk, {"status_counts": [], "waiting_vendor": 0, "waiting_subscriber": 0}),
         }
         for e in engagements
