@@ -18,6 +18,7 @@ the ordinary way each time.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -32,8 +33,26 @@ _SENTINEL = -2_100_000_000
 _compiled: dict[Hashable, Any] = {}
 
 
-def _compile(build: Callable[..., QuerySet], names: list[str]) -> Any:
-    sentinels = {name: _SENTINEL - i for i, name in enumerate(names)}
+def _sentinel(i: int, value: Any) -> Any:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.date(1, 1, 1) + dt.timedelta(days=i)  # never a real day of the portal
+    if type(value) is not int:
+        raise TypeError(f"prepared.rows takes ids and days, not {type(value).__name__}")
+    return _SENTINEL - i
+
+
+def numbered(prefix: str, values: Any) -> dict[str, int]:
+    """A list of ids as keyword arguments for rows() (`build` takes them back in order with
+    `in_order`): a list's length belongs in the key."""
+    return {f"{prefix}{i:05d}": value for i, value in enumerate(values)}
+
+
+def in_order(prefix: str, ids: dict[str, Any]) -> list[Any]:
+    return [ids[name] for name in sorted(ids) if name.startswith(prefix)]
+
+
+def _compile(build: Callable[..., QuerySet], ids: dict[str, Any]) -> Any:
+    sentinels = {name: _sentinel(i, ids[name]) for i, name in enumerate(sorted(ids))}
     queryset = build(**sentinels)
     compiler = queryset.query.get_compiler(using=queryset.db)
     try:
@@ -42,20 +61,21 @@ def _compile(build: Callable[..., QuerySet], names: list[str]) -> Any:
         return None
     params = tuple(params)
     slots = {
-        name: [i for i, p in enumerate(params) if type(p) is int and p == value]
+        name: [i for i, p in enumerate(params) if type(p) is type(value) and p == value]
         for name, value in sentinels.items()
     }
-    if any(not found for found in slots.values()) or str(_SENTINEL)[:5] in sql:
+    if any(not found for found in slots.values()) or any(str(v) in sql for v in sentinels.values()):
         return None  # an id is not a plain parameter: not safe to substitute
     return queryset, compiler, sql, params, slots
 
 
-def rows(key: Hashable, build: Callable[..., QuerySet], **ids: int) -> list[Any]:
-    """`list(build(**ids))`, the SQL compiled once per process for `key`."""
-    names = sorted(ids)
+def rows(key: Hashable, build: Callable[..., QuerySet], **ids: Any) -> list[Any]:
+    """`list(build(**ids))`, the SQL compiled once per process for `key`: `ids` are ids
+    (ints) and days (dates), the only values that may differ between two calls with the
+    same key."""
     entry = _compiled.get(key)
     if entry is None:
-        entry = _compiled[key] = _compile(build, names) or False
+        entry = _compiled[key] = _compile(build, ids) or False
     if entry is False:
         return list(build(**ids))
     queryset, compiler, sql, template, slots = entry

@@ -42,3 +42,39 @@ def test_an_id_out_of_a_columns_range_is_no_row(engagement_a):
         return Engagement.objects.filter(pk=pk)
 
     assert prepared.rows(("test out of range",), build, pk=2**40) == []
+
+
+def test_the_portfolio_compiled_for_one_person_shows_another_only_theirs(
+    client_for, engagement_a, engagement_b, cse, vendor_outsider
+):
+    from django.urls import reverse
+
+    url = reverse("engagements:portfolio")
+    names = [r["engagement"].name for r in client_for(cse).get(url).context["rows"]]
+    assert names == ["Appliance A", "Appliance B"]
+    assert client_for(vendor_outsider).get(url).context["rows"] == []
+    assert [u.pk for u in client_for(vendor_outsider).get(url).context["cse_choices"]] == []
+    again = [r["engagement"].name for r in client_for(cse).get(url).context["rows"]]
+    assert again == names
+
+
+def test_portfolio_pages_without_a_count(client_for, template_version, cse):
+    """Page 2 of 27 engagements holds the last 2 and no next page; a page past the end (an
+    old link) shows the last page, as before."""
+    from django.urls import reverse
+
+    from engagements.actions.membership import add_member
+    from tests.factories import OrganizationFactory, make_engagement, vendor_party
+
+    for i in range(27):
+        engagement = make_engagement(OrganizationFactory(), f"P{i:02d}", version=template_version)
+        add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    client = client_for(cse)
+    url = reverse("engagements:portfolio") + "?sort=name"
+    first = client.get(url).context["page_obj"]
+    assert first.has_next() and not first.has_previous() and len(first) == 25
+    second = client.get(url + "&page=2").context["page_obj"]
+    assert [e.name for e in second.object_list] == ["P25", "P26"] and not second.has_next()
+    past = client.get(url + "&page=99")
+    assert past.status_code == 200
+    assert [r["engagement"].name for r in past.context["rows"]] == ["P25", "P26"]

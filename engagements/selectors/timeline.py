@@ -23,6 +23,7 @@ from engagements.choices import OPEN_STATUSES, Environment, TaskStatus
 from engagements.models import Engagement, EngagementTask, Event, Handover, UpdateStage
 from engagements.querysets import is_overdue
 from engagements.selectors.prerequisites import by_template_task, rules_of_version
+from psaas_portal import prepared
 from psaas_portal import timeline_geometry as geo
 from raci.choices import Phase
 from raci.order import applies_to, required_environments
@@ -258,13 +259,8 @@ def portfolio_bars(
     onboarding tasks (with their first done time), whatever the page's size."""
     today = today or timezone.localdate()
     kickoff = {e.pk: e.kickoff_date for e in engagements}
-    rows = (
-        _onboarding_tasks()
-        .filter(engagement_id__in=list(kickoff))
-        .values_list(
-            "engagement_id", "status", "due_date", "template_task__due_offset_days", "first_done_at"
-        )
-        .order_by()
+    rows = prepared.rows(  # compiled once per page size
+        ("portfolio bars", len(kickoff)), _bars_query, **prepared.numbered("e", kickoff)
     )
     per: dict[int, list[tuple[dt.date | None, str]]] = defaultdict(list)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"overdue": 0, "slipped": 0})
@@ -287,6 +283,17 @@ def portfolio_bars(
             **counts[engagement_id],
         }
     return out
+
+
+def _bars_query(**engagement_ids: int) -> Any:
+    return (
+        _onboarding_tasks()
+        .filter(engagement_id__in=prepared.in_order("e", engagement_ids))
+        .values_list(
+            "engagement_id", "status", "due_date", "template_task__due_offset_days", "first_done_at"
+        )
+        .order_by()
+    )
 
 
 def _mark_fill(key: str) -> str:
