@@ -83,9 +83,11 @@ def _locking(
     )
     if user_id is not None or actor is not None:
         who = {"user_id": user_id} if actor is None else {"user": actor}
-        visible = (
-            visibility_of(user_id, known) if actor is None else visible_engagement_expression(actor)
-        )
+        if actor is not None:
+            visible = visible_engagement_expression(actor)
+        else:
+            assert user_id is not None
+            visible = visibility_of(user_id, known)
         memberships = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), **who)
         rows = rows.annotate(
             visible=ExpressionWrapper(visible, output_field=BooleanField()),

@@ -156,7 +156,7 @@ def portfolio(
         params["cse_id"] = cse_id
     if (subscriber_id := parse_id(subscriber)) is not None:
         params["subscriber_id"] = subscriber_id
-    shape = dict(admin=admin, name=subscriber_name, state=state, sort=sort)
+    shape: dict[str, Any] = {"admin": admin, "name": subscriber_name, "state": state, "sort": sort}
 
     def fetch(start: int, stop: int) -> list[Engagement]:
         """A page: compiled once per shape for the first pages without a name search."""
