@@ -254,8 +254,8 @@ def test_status_change_post(client_for, engagement_a, engineer_a, cse):
         assert response.status_code == 302
         counts.append(len(ctx.captured_queries))
     # the session with its user; BEGIN, the locked task with its letters, the seat and visibility (one
-    # query, engagements.selectors.locked), [the prerequisites, when moving forward and the
-    # template has any], UPDATE, the event, the recipients with their preferences, the
+    # query, engagements.selectors.locked, which also says whether the task has prerequisites:
+    # [their read, only when moving forward a task that has some], UPDATE, the event, the recipients with their preferences, the
     # notifications, the chat channels of the parties reached, the webhook endpoints of the
     # engagement (webhooks.outbox), COMMIT: 10.
     assert counts[0] <= 10 and counts[1] <= 10, counts
