@@ -49,6 +49,7 @@ def view_permission_id() -> Subquery:
     return Subquery(
         apps.get_model("auth", "Permission")
         .objects.filter(content_type__app_label="engagements", codename=VIEW)
+        .order_by()
         .values("pk")[:1]
     )
 

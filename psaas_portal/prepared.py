@@ -54,6 +54,8 @@ def in_order(prefix: str, ids: dict[str, Any]) -> list[Any]:
 def _compile(build: Callable[..., QuerySet], ids: dict[str, Any]) -> Any:
     sentinels = {name: _sentinel(i, ids[name]) for i, name in enumerate(sorted(ids))}
     queryset = build(**sentinels)
+    if queryset._known_related_objects:
+        return None  # a related manager's queryset would hand every row the first owner
     compiler = queryset.query.get_compiler(using=queryset.db)
     try:
         sql, params = compiler.as_sql()

@@ -78,3 +78,16 @@ def test_portfolio_pages_without_a_count(client_for, template_version, cse):
     past = client.get(url + "&page=99")
     assert past.status_code == 200
     assert [r["engagement"].name for r in past.context["rows"]] == ["P25", "P26"]
+
+
+def test_a_related_managers_query_is_not_kept(engagement_a, engagement_b):
+    """Built from `engagement.tasks`, the rows would carry the first engagement as their
+    own: such a query runs the ordinary way each time."""
+
+    def build(pk: int):
+        return Engagement(pk=pk).tasks.order_by("pk")[:1]
+
+    key = ("test related manager",)
+    for engagement in (engagement_a, engagement_b):
+        (task,) = prepared.rows(key, build, pk=engagement.pk)
+        assert task.engagement.pk == engagement.pk
