@@ -31,6 +31,9 @@ from django.db.transaction import TransactionManagementError
 # compiles a lookup with a value out of the column's range to "no rows" (a constant).
 _SENTINEL = -2_100_000_000
 _compiled: dict[Hashable, Any] = {}
+# Shapes kept per process at most (each a compiled query, some tens of KB): past it, a new
+# shape runs the ordinary way. The portal's hot shapes are a few dozen.
+MAX_SHAPES = 256
 
 
 def _sentinel(i: int, value: Any) -> Any:
@@ -77,6 +80,8 @@ def rows(key: Hashable, build: Callable[..., QuerySet], **ids: Any) -> list[Any]
     same key."""
     entry = _compiled.get(key)
     if entry is None:
+        if len(_compiled) >= MAX_SHAPES:
+            return list(build(**ids))
         entry = _compiled[key] = _compile(build, ids) or False
     if entry is False:
         return list(build(**ids))

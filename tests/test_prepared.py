@@ -91,3 +91,15 @@ def test_a_related_managers_query_is_not_kept(engagement_a, engagement_b):
     for engagement in (engagement_a, engagement_b):
         (task,) = prepared.rows(key, build, pk=engagement.pk)
         assert task.engagement.pk == engagement.pk
+
+
+def test_past_its_size_the_cache_runs_new_shapes_the_ordinary_way(engagement_a, monkeypatch):
+    monkeypatch.setattr(prepared, "_compiled", {})
+    monkeypatch.setattr(prepared, "MAX_SHAPES", 1)
+
+    def build(pk: int):
+        return Engagement.objects.filter(pk=pk)
+
+    assert [e.pk for e in prepared.rows(("one",), build, pk=engagement_a.pk)] == [engagement_a.pk]
+    assert [e.pk for e in prepared.rows(("two",), build, pk=engagement_a.pk)] == [engagement_a.pk]
+    assert list(prepared._compiled) == [("one",)]

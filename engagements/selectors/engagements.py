@@ -273,14 +273,14 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
 
 
 def _events(engagement_id: int, start: int, stop: int) -> list[Event]:
-    """A page of the engagement's timeline (the first ten pages compiled once each)."""
+    """A page of the engagement's timeline (the first three pages compiled once each)."""
 
     def build(engagement_id: int) -> Any:
         return Event.objects.filter(engagement_id=engagement_id).select_related("actor", "task")[
             start:stop
         ]
 
-    if start < 10 * EVENTS_PAGE_SIZE:
+    if start < 3 * EVENTS_PAGE_SIZE:
         return prepared.rows(("events page", start, stop), build, engagement_id=engagement_id)
     return list(build(engagement_id))
 

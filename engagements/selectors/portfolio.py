@@ -161,7 +161,7 @@ def portfolio(
     def fetch(start: int, stop: int) -> list[Engagement]:
         """A page: compiled once per shape for the first pages without a name search."""
         build = partial(_page_query, **shape, start=start, stop=stop)
-        if subscriber_name or start >= 10 * PORTFOLIO_PAGE_SIZE:
+        if subscriber_name or start >= 3 * PORTFOLIO_PAGE_SIZE:
             return list(build(**params))
         key = ("portfolio", admin, state, sort, tuple(sorted(params)), start, stop)
         return prepared.rows(key, build, **params)
