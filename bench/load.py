@@ -20,29 +20,36 @@ CSRF = "b" * 32  # an unmasked secret: accepted in the cookie and the header ali
 
 
 WRK_SCRIPT = """
-local counter = 0
+-- Globals, not locals: done() runs in wrk's main Lua state, and reads each thread's own
+-- counts through thread:get(). The POST's body follows the moves that succeeded (`ok`),
+-- not the requests generated: wrk calls request() once more per thread to check it.
+ok, unexpected = 0, 0
+local threads = {}
 local method, body_kind, revision = "%(method)s", "%(body)s", %(revision)d
 wrk.headers["Cookie"] = "%(cookie)s"
 wrk.headers["X-CSRFToken"] = "%(csrf)s"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+setup = function(thread)
+  table.insert(threads, thread)
+end
 request = function()
   local body = nil
   if body_kind == "transition" then
-    local to = (counter %% 2 == 0) and "%(first)s" or "%(second)s"
-    body = "to=" .. to .. "&reason=&revision=" .. (revision + counter)
+    local to = (ok %% 2 == 0) and "%(first)s" or "%(second)s"
+    body = "to=" .. to .. "&reason=&revision=" .. (revision + ok)
   elseif method == "POST" then
     body = "x=1"
   end
-  counter = counter + 1
   return wrk.format(method, "%(path)s", nil, body)
 end
-local unexpected = 0
 response = function(status, headers, body)
-  if status ~= %(expect)d then unexpected = unexpected + 1 end
+  if status == %(expect)d then ok = ok + 1 else unexpected = unexpected + 1 end
 end
 done = function(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("unexpected") end
   io.write(string.format("RESULT p50=%%d n=%%d bad=%%d\\n", latency:percentile(50),
-    summary.requests, unexpected + summary.errors.connect + summary.errors.read
+    summary.requests, bad + summary.errors.connect + summary.errors.read
     + summary.errors.write + summary.errors.timeout))
 end
 """
@@ -92,7 +99,7 @@ def measure(
         p50, n, bad = int(m[1]) / 1000, int(m[2]), int(m[3])
     else:
         p50, n, bad = python_load(
-            path, cookie, seconds, method, body, revision, first, second, expect
+            port, path, cookie, seconds, method, body, revision, first, second, expect
         )
     if bad:
         sys.exit(f"{bad} of {n} requests to {path} failed")

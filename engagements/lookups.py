@@ -3,23 +3,44 @@ leak). Whether they may do what they asked is the policy's, checked by the servi
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 
+from psaas_portal import prepared
+from psaas_portal.auth import holds_permission
+
 from . import permissions, policy
 from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
+from .querysets import PORTAL_ADMIN, visible_q_of
 from .selectors.attached import attached_json
+
+
+def _engagement_for_view(pk: int, user_id: int, *, admin: bool) -> Any:
+    return (
+        Engagement.objects.filter(visible_q_of(user_id, admin=admin))
+        .annotate(viewer_administers=permissions.administers_exists(user_id))
+        .select_related("organization", "template_version__template")
+        .filter(pk=pk)
+        .order_by()[:1]
+    )
 
 
 def get_engagement_for_view(user, engagement_id: int) -> Engagement:
     """The engagement, and whether the viewer administers it read in the same query."""
-    engagement = (
-        permissions.with_viewer_perms(Engagement.objects.visible_to(user), user)
-        .select_related("organization", "template_version__template")
-        .filter(pk=engagement_id)
-        .first()
+    if not user.is_authenticated or not user.is_active:
+        raise Http404("No such engagement.")
+    admin = holds_permission(user, PORTAL_ADMIN)
+    found = prepared.rows(  # compiled once per process (for admins, for everyone else)
+        ("engagement for view", admin),
+        partial(_engagement_for_view, admin=admin),
+        pk=engagement_id,
+        user_id=user.pk,
     )
+    engagement = found[0] if found else None
     if engagement is None:
         raise Http404("No such engagement.")
     return permissions.remember_viewer_perms(engagement, user)

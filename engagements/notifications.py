@@ -13,6 +13,8 @@ from functools import partial
 
 from django.db import transaction
 
+from psaas_portal import prepared
+
 from . import policy
 from .chat import deliver_chat_event
 from .choices import Channel, Delivery
@@ -177,10 +179,11 @@ def _recipients(
     parties = {a.party_id for a in reached}
     if parties:
         if members is None:
-            members = list(
-                Membership.objects.filter(
-                    engagement_id=event.engagement_id, party_id__in=parties, user__is_active=True
-                ).values_list(*MEMBER_ROW)
+            members = prepared.rows(
+                ("recipients", len(parties)),
+                _members_of,
+                engagement_id=event.engagement_id,
+                **{f"p{i}": party_id for i, party_id in enumerate(sorted(parties))},
             )
         for user_id, party_id, role, email, portal, chat in members:
             if party_id not in parties:
@@ -225,16 +228,34 @@ def _rows(event: Event, task, people: dict[int, str], prefs: Prefs) -> list[Noti
     return rows
 
 
+def _members_of(engagement_id: int, **parties: int):
+    """The active members of the parties on the engagement, as MEMBER_ROW (the recipients'
+    read: compiled once per number of parties, psaas_portal.prepared)."""
+    return Membership.objects.filter(
+        engagement_id=engagement_id, party_id__in=list(parties.values()), user__is_active=True
+    ).values_list(*MEMBER_ROW)
+
+
+def _channels_of(**ids: int):
+    engagements = [v for k, v in sorted(ids.items()) if k.startswith("e")]
+    parties = [v for k, v in sorted(ids.items()) if k.startswith("p")]
+    return ChatChannel.objects.filter(engagement_id__in=engagements, party_id__in=parties).exclude(
+        delivery=Delivery.OFF
+    )
+
+
 def _party_channels(engagement_ids, party_ids) -> dict[tuple[int, int], ChatChannel]:
     """(engagement, party) -> the party's chat channel on that engagement, for the parties
-    reached (one query; none when no party is reached)."""
+    reached (one query, compiled once per number of engagements and parties; none when no
+    party is reached)."""
     if not party_ids:
         return {}
+    engagements, parties = sorted(set(engagement_ids)), sorted(set(party_ids))
+    ids = {f"e{i:05d}": e for i, e in enumerate(engagements)}
+    ids |= {f"p{i:05d}": p for i, p in enumerate(parties)}
     return {
         (c.engagement_id, c.party_id): c
-        for c in ChatChannel.objects.filter(
-            engagement_id__in=list(engagement_ids), party_id__in=list(party_ids)
-        ).exclude(delivery=Delivery.OFF)
+        for c in prepared.rows(("channels", len(engagements), len(parties)), _channels_of, **ids)
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 from psaas_portal.auth import cache_of, holds_permission
 
@@ -26,12 +26,32 @@ def visible_engagements_q(user: Any, ref: str = "pk") -> Q:
     models, which it must not import."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if holds_permission(user, PORTAL_ADMIN):
+    return visible_q_of(user.pk, admin=holds_permission(user, PORTAL_ADMIN), ref=ref)
+
+
+def visible_q_of(user_id: int, *, admin: bool, ref: str = "pk") -> Q:
+    """visible_engagements_q for an active user by id, given whether they are a portal
+    admin (its SQL depends on nothing else: psaas_portal.prepared compiles it once)."""
+    if admin:
         return Q()
     rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
-        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+        user_id=user_id, permission_id=view_permission_id(), content_object=OuterRef(ref)
     )
     return Q(Exists(rows))
+
+
+def view_permission_id() -> Subquery:
+    """The view permission's id as a scalar subquery (an InitPlan, run once), not a join to
+    the permission table: with the join PostgreSQL cannot use the statistics of the
+    permission rows' user and permission columns together, estimates that a viewer sees a
+    few dozen engagements when they see 10,000, and sorts a portfolio page over all of them
+    instead of walking the subscribers' name index (30 ms against 0.5 ms at 10,000)."""
+    return Subquery(
+        apps.get_model("auth", "Permission")
+        .objects.filter(content_type__app_label="engagements", codename=VIEW)
+        .order_by()
+        .values("pk")[:1]
+    )
 
 
 def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
@@ -41,17 +61,29 @@ def visible_engagement_expression(user: Any, ref: str = "engagement_id") -> Q:
     row it locks (engagements.selectors.locked)."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    known = cache_of(user).get("_held_permissions", {}).get(PORTAL_ADMIN)
+    return visibility_of(user.pk, admin_known(user), ref)
+
+
+def admin_known(user: Any) -> bool | None:
+    """Whether this request already knows the user is a portal admin (None: not read yet)."""
+    return cache_of(user).get("_held_permissions", {}).get(PORTAL_ADMIN)
+
+
+def visibility_of(user_id: int, known: bool | None, ref: str = "engagement_id") -> Q:
+    """visible_engagement_expression for an active user by id, given what admin_known says
+    (its SQL depends on nothing else: psaas_portal.prepared compiles it once)."""
     if known:
         return Q(pk__isnull=False)
     rows = apps.get_model("engagements", "EngagementUserObjectPermission").objects.filter(
-        user=user, permission__codename=VIEW, content_object=OuterRef(ref)
+        user_id=user_id, permission_id=view_permission_id(), content_object=OuterRef(ref)
     )
     if known is False:
         return Q(Exists(rows))
     app_label, codename = PORTAL_ADMIN.split(".", 1)
     admin = apps.get_model("auth", "Permission").objects.filter(
-        Q(user=user) | Q(group__user=user), content_type__app_label=app_label, codename=codename
+        Q(user__id=user_id) | Q(group__user__id=user_id),
+        content_type__app_label=app_label,
+        codename=codename,
     )
     return Q(Exists(admin)) | Q(Exists(rows))
 

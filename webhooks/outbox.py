@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
+from psaas_portal import prepared
 from psaas_portal.celery import app
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -20,15 +21,22 @@ DELIVER_TASK = "webhooks.tasks.deliver_event"
 SWEEP_TASK = "webhooks.tasks.deliver_due"
 
 
+def _endpoints_of(**engagement_ids: int):
+    return WebhookEndpoint.objects.filter(
+        engagement_id__in=list(engagement_ids.values()), enabled=True
+    ).only("pk", "engagement_id", "kinds")
+
+
 def write_deliveries(sender: Any, events: list, **kwargs: Any) -> list[WebhookDelivery]:
     """Receiver of engagements.audit.event_recorded: one query for the events recorded
     together (one, or a sweep's batch) when nobody listens, one INSERT when someone does."""
     if not events:
         return []
-    endpoints = list(
-        WebhookEndpoint.objects.filter(
-            engagement_id__in={event.engagement_id for event in events}, enabled=True
-        ).only("pk", "engagement_id", "kinds")
+    engagement_ids = sorted({event.engagement_id for event in events})
+    endpoints = prepared.rows(  # compiled once per number of engagements
+        ("webhook endpoints", len(engagement_ids)),
+        _endpoints_of,
+        **{f"e{i:05d}": pk for i, pk in enumerate(engagement_ids)},
     )
     if not endpoints:
         return []

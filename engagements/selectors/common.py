@@ -35,13 +35,17 @@ class PeekPage:
 
     paginator = None
 
-    def __init__(self, queryset, number: int | str, per_page: int) -> None:
+    def __init__(self, queryset, number: int | str, per_page: int, *, fetch=None) -> None:
+        """`fetch(start, stop)`, when given, reads the rows instead of slicing `queryset`
+        (None: slice it)."""
         try:
             self.number = max(1, int(number))
         except (TypeError, ValueError):
             self.number = 1
         start = (self.number - 1) * per_page
-        rows = list(queryset[start : start + per_page + 1])
+        rows = fetch(start, start + per_page + 1) if fetch is not None else None
+        if rows is None:
+            rows = list(queryset[start : start + per_page + 1])
         self.object_list = rows[:per_page]
         self._has_next = len(rows) > per_page
 

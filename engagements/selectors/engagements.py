@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db.models import (
@@ -41,6 +42,7 @@ from engagements.selectors.common import (
 )
 from engagements.selectors.prerequisites import rules_of_version, waits_of_tasks
 from engagements.selectors.summary import page_parts
+from psaas_portal import prepared
 from raci.choices import Phase
 from raci.matrix import Matrix, Row
 from raci.models import ChecklistRequirement, VersionParty
@@ -131,7 +133,12 @@ def unheld_roles(tasks: Iterable[EngagementTask], members: Iterable[Membership])
 
 def matrix_tasks(engagement: Engagement) -> list[Any]:
     """The engagement's live tasks in matrix order, letters prefetched, each with its
-    number of open questions (a subquery: no query more), 2 queries."""
+    number of open questions (a subquery: no query more), 2 queries (the first compiled
+    once per process: psaas_portal.prepared)."""
+    return prepared.rows(("matrix tasks",), _matrix_tasks, engagement_id=engagement.pk)
+
+
+def _matrix_tasks(engagement_id: int) -> Any:
     open_questions = (
         Comment.objects.filter(task=OuterRef("pk"), addressed_to__isnull=False)
         .filter(answered_at__isnull=True)
@@ -140,8 +147,9 @@ def matrix_tasks(engagement: Engagement) -> list[Any]:
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )
-    return list(
-        engagement.tasks.live()
+    return (
+        EngagementTask.objects.live()
+        .filter(engagement_id=engagement_id)
         .annotate(open_questions=Coalesce(Subquery(open_questions), 0))
         .prefetch_related(letters_prefetch())
         .order_by("position", "environment")
@@ -166,12 +174,7 @@ def members_with_roles(engagement: Engagement) -> list[Membership]:
     """The engagement's members with their party and named roles, one query (a row per
     role held, joined)."""
     members: dict[int, Membership] = {}
-    for row in (
-        Membership.objects.filter(engagement=engagement)
-        .select_related("user", "party")
-        .annotate(held_role=F("roles__title"))
-        .order_by("party__name", "user__username", "pk")
-    ):
+    for row in prepared.rows(("members with roles",), _members_query, engagement_id=engagement.pk):
         member = members.setdefault(row.pk, row)
         titles = member.__dict__.setdefault("held_role_titles", [])
         if row.held_role:
@@ -179,6 +182,15 @@ def members_with_roles(engagement: Engagement) -> list[Membership]:
     for member in members.values():
         member.__dict__["held_role_titles"].sort()
     return list(members.values())
+
+
+def _members_query(engagement_id: int) -> Any:
+    return (
+        Membership.objects.filter(engagement_id=engagement_id)
+        .select_related("user", "party")
+        .annotate(held_role=F("roles__title"))
+        .order_by("party__name", "user__username", "pk")
+    )
 
 
 def letters_memo() -> Callable[[TaskParty], str]:
@@ -237,11 +249,7 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         (c.party, [m for m in members if m.party_id == c.party_id]) for c in columns
     ]
     my_membership = next((m for m in members if m.user_id == user.pk), None)
-    events = PeekPage(
-        Event.objects.filter(engagement=engagement).select_related("actor", "task"),
-        events_page,
-        EVENTS_PAGE_SIZE,
-    )
+    events = PeekPage(None, events_page, EVENTS_PAGE_SIZE, fetch=partial(_events, engagement.pk))
     ops = parts["ops"]
     return {
         "inventory": parts["inventory"],
@@ -262,6 +270,19 @@ def engagement_page(engagement: Engagement, *, user, events_page: int | str = 1)
         "my_membership": my_membership,
         "events": events,
     }
+
+
+def _events(engagement_id: int, start: int, stop: int) -> list[Event]:
+    """A page of the engagement's timeline (the first three pages compiled once each)."""
+
+    def build(engagement_id: int) -> Any:
+        return Event.objects.filter(engagement_id=engagement_id).select_related("actor", "task")[
+            start:stop
+        ]
+
+    if start < 3 * EVENTS_PAGE_SIZE:
+        return prepared.rows(("events page", start, stop), build, engagement_id=engagement_id)
+    return list(build(engagement_id))
 
 
 def engagement_rows(user):

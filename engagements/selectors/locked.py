@@ -12,6 +12,7 @@ cache, as `prefetch_related("parties__party")` would, without a second and third
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib.postgres.aggregates import JSONBAgg
@@ -19,9 +20,11 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Exists,
     ExpressionWrapper,
     JSONField,
     OuterRef,
+    QuerySet,
     Subquery,
 )
 from django.db.models.functions import JSONObject
@@ -29,8 +32,14 @@ from django.db.models.functions import JSONObject
 from engagements.errors import NotFound
 from engagements.models import Engagement, EngagementTask, MemberRole, Membership, TaskParty
 from engagements.policy import Seat
-from engagements.querysets import visible_engagement_expression, visible_engagements_q
-from raci.models import Party
+from engagements.querysets import (
+    admin_known,
+    visibility_of,
+    visible_engagement_expression,
+    visible_engagements_q,
+)
+from psaas_portal import prepared
+from raci.models import Party, Prerequisite
 
 _CELL = [f.attname for f in TaskParty._meta.concrete_fields]
 _PARTY = [f.attname for f in Party._meta.concrete_fields]
@@ -55,6 +64,46 @@ def _is_user(actor: Any) -> bool:
     )
 
 
+def _locking(
+    pk: int, user_id: int | None = None, *, known: bool | None = None, actor: Any = None
+) -> QuerySet:
+    """The locking read (compiled once per shape: psaas_portal.prepared): the task by `pk`,
+    with the seat and visibility of the person `user_id` (or `actor`) when there is one."""
+    rows = (
+        EngagementTask.objects.select_for_update(of=("self",))
+        .select_related("engagement")
+        .annotate(
+            letters=_letters(),
+            # whether its template task has prerequisites at all: most have none, and then
+            # the order check (selectors.prerequisites.waits_of) reads nothing more
+            has_prerequisites=Exists(
+                Prerequisite.objects.filter(task_id=OuterRef("template_task_id"))
+            ),
+        )
+    )
+    if user_id is not None or actor is not None:
+        who = {"user_id": user_id} if actor is None else {"user": actor}
+        if actor is not None:
+            visible = visible_engagement_expression(actor)
+        else:
+            assert user_id is not None
+            visible = visibility_of(user_id, known)
+        memberships = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), **who)
+        rows = rows.annotate(
+            visible=ExpressionWrapper(visible, output_field=BooleanField()),
+            seat_party=Subquery(memberships.values("party_id")[:1]),
+            seat_roles=ArraySubquery(
+                MemberRole.objects.filter(
+                    membership__engagement_id=OuterRef("engagement_id"),
+                    **{f"membership__{k}": v for k, v in who.items()},
+                )
+                .order_by()
+                .values("title")
+            ),
+        )
+    return rows.filter(pk=pk).order_by()[:1]
+
+
 def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTask:
     """The task row locked for this transaction (select_for_update of the task only) with
     its engagement and letters; for a signed-in actor also their seat (`task.seat`) and
@@ -62,28 +111,16 @@ def lock_task(task: EngagementTask | int, *, actor: Any = None) -> EngagementTas
     pk = task if isinstance(task, int) else task.pk
     if connection.vendor != "postgresql":
         return _lock_task_portably(pk, actor)
-    rows = (
-        EngagementTask.objects.select_for_update(of=("self",))
-        .select_related("engagement")
-        .annotate(letters=_letters())
-    )
     person = _is_user(actor)
-    if person:
-        memberships = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=actor)
-        rows = rows.annotate(
-            visible=ExpressionWrapper(
-                visible_engagement_expression(actor), output_field=BooleanField()
-            ),
-            seat_party=Subquery(memberships.values("party_id")[:1]),
-            seat_roles=ArraySubquery(
-                MemberRole.objects.filter(
-                    membership__engagement_id=OuterRef("engagement_id"), membership__user=actor
-                )
-                .order_by()
-                .values("title")
-            ),
-        )
-    locked = rows.filter(pk=pk).first()
+    if not person:
+        found = prepared.rows(("lock_task", "system"), _locking, pk=pk)
+    elif actor.is_active:
+        known = admin_known(actor)
+        build = partial(_locking, known=known)
+        found = prepared.rows(("lock_task", known), build, pk=pk, user_id=actor.pk)
+    else:  # an inactive person sees nothing (visible_engagement_expression)
+        found = list(_locking(pk, actor=actor))
+    locked = found[0] if found else None
     if locked is None or (person and not locked.visible):
         raise NotFound("No such task.")
     db = locked._state.db

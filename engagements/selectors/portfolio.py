@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +25,7 @@ from engagements.choices import (
     OPEN_STATUSES,
     EngagementState,
     IssueState,
+    OrganizationKind,
     TaskStatus,
 )
 from engagements.models import (
@@ -33,7 +35,11 @@ from engagements.models import (
     MemberRole,
     Membership,
 )
-from engagements.selectors.timeline import portfolio_bars
+from engagements.querysets import PORTAL_ADMIN, visible_q_of
+from engagements.selectors.common import PeekPage, url_maker
+from engagements.selectors.timeline import portfolio_bar_html, portfolio_bars
+from psaas_portal import prepared
+from psaas_portal.auth import holds_permission
 from psaas_portal.params import parse_id
 from raci.choices import Phase
 
@@ -60,27 +66,22 @@ def _task_count(today: dt.date | None = None, **filters: Any) -> Coalesce:
     )
 
 
-def portfolio(
-    user,
+def _page_query(
+    user_id: int,
+    today: dt.date,
+    cse_id: int | None = None,
+    subscriber_id: int | None = None,
     *,
-    cse: str = "",
-    subscriber: str = "",
-    subscriber_name: str = "",
-    state: str = "",
-    sort: str = "subscriber",
-    page: int | str = 1,
-) -> dict:
-    """The engagements visible to the user with their progress and who they wait on.
-
-    Queries: the page count (1), the page with its annotated counts (1), the status
-    counts, waiting-on counts and unheld roles of the page's tasks (1), the timeline bar of
-    the page's onboarding tasks (1), the CSEs of the page (1), and the CSE filter's
-    choices (1). Subscribers are searched by name, so the
-    page does not list every subscriber.
-    """
-    today = timezone.localdate()
+    admin: bool,
+    name: str,
+    state: str,
+    sort: str,
+    start: int | None = None,
+    stop: int | None = None,
+) -> Any:
+    """The visible engagements with their counts, filtered and sorted (sliced when asked)."""
     qs = (
-        Engagement.objects.visible_to(user)
+        Engagement.objects.filter(visible_q_of(user_id, admin=admin))
         .select_related("organization")
         .annotate(
             applicable=_task_count(
@@ -115,39 +116,80 @@ def portfolio(
             )
         )
     )
-    if (cse_id := parse_id(cse)) is not None:
+    if cse_id is not None:
         qs = qs.filter(memberships__user_id=cse_id, memberships__party__is_vendor=True)
-    if (subscriber_id := parse_id(subscriber)) is not None:
+    if subscriber_id is not None:
         qs = qs.filter(organization_id=subscriber_id)
-    if subscriber_name := subscriber_name.strip()[:100]:
-        qs = qs.filter(organization__name__icontains=subscriber_name)
-    if state in EngagementState.values:
+    if name:
+        qs = qs.filter(organization__name__icontains=name)
+    if state:
         qs = qs.filter(state=state)
+    qs = qs.order_by(*PORTFOLIO_SORTS[sort], "pk")
+    return qs[start:stop] if start is not None else qs
+
+
+def portfolio(
+    user,
+    *,
+    cse: str = "",
+    subscriber: str = "",
+    subscriber_name: str = "",
+    state: str = "",
+    sort: str = "subscriber",
+    page: int | str = 1,
+) -> dict:
+    """The engagements visible to the user with their progress and who they wait on.
+
+    Queries: the page with its annotated counts and one more row (1; no COUNT), the status
+    counts, waiting-on counts and unheld roles of the page's tasks (1), the timeline bar of
+    the page's onboarding tasks (1), the CSEs of the page (1), and the CSE filter's
+    choices (1). Subscribers are searched by name, so the
+    page does not list every subscriber.
+    """
+    today = timezone.localdate()
     sort = sort if sort in PORTFOLIO_SORTS else "subscriber"
-    page_obj = Paginator(qs.order_by(*PORTFOLIO_SORTS[sort], "pk"), PORTFOLIO_PAGE_SIZE).get_page(
-        page
-    )
+    state = state if state in EngagementState.values else ""
+    subscriber_name = subscriber_name.strip()[:100]
+    admin = holds_permission(user, PORTAL_ADMIN)
+    params: dict[str, Any] = {"user_id": user.pk, "today": today}
+    if (cse_id := parse_id(cse)) is not None:
+        params["cse_id"] = cse_id
+    if (subscriber_id := parse_id(subscriber)) is not None:
+        params["subscriber_id"] = subscriber_id
+    shape: dict[str, Any] = {"admin": admin, "name": subscriber_name, "state": state, "sort": sort}
+
+    def fetch(start: int, stop: int) -> list[Engagement]:
+        """A page: compiled once per shape for the first pages without a name search."""
+        build = partial(_page_query, **shape, start=start, stop=stop)
+        if subscriber_name or start >= 3 * PORTFOLIO_PAGE_SIZE:
+            return list(build(**params))
+        key = ("portfolio", admin, state, sort, tuple(sorted(params)), start, stop)
+        return prepared.rows(key, build, **params)
+
+    # The page and one more row (is there a next page?), not a COUNT over every visible
+    # engagement: "Page N" with previous and next. A page past the end (an old link) shows
+    # the last page, as Paginator.get_page did: only then is the portfolio counted.
+    page_obj: PeekPage | Page = PeekPage(None, page, PORTFOLIO_PAGE_SIZE, fetch=fetch)
+    if not page_obj.object_list and page_obj.number > 1:
+        page_obj = Paginator(_page_query(**params, **shape), PORTFOLIO_PAGE_SIZE).get_page(page)
     engagements = list(page_obj.object_list)
     ids = [e.pk for e in engagements]
     stats, unheld = _page_facts(ids)
     bars = portfolio_bars(engagements, today=today)
     cses = defaultdict(list)
-    for m in Membership.objects.filter(engagement_id__in=ids, party__is_vendor=True).select_related(
-        "user"
-    ):
+    for m in prepared.rows(("page cses", len(ids)), _cses_of, **prepared.numbered("e", ids)):
         cses[m.engagement_id].append(m.user)
+    timeline_url = url_maker("engagements:engagement-timeline")
     rows = [
         {
             "engagement": e,
             "cses": cses[e.pk],
             "unheld_roles": unheld.get(e.pk, []),
-            "bar": bars.get(e.pk),
+            "bar": portfolio_bar_html(e, bars[e.pk], timeline_url(e.pk)) if e.pk in bars else "",
             **stats.get(e.pk, {"status_counts": [], "waiting_vendor": 0, "waiting_subscriber": 0}),
         }
         for e in engagements
     ]
-    User = get_user_model()
-    visible = Engagement.objects.visible_to(user)
     return {
         "rows": rows,
         "page_obj": page_obj,
@@ -161,15 +203,9 @@ def portfolio(
             "state": state,
             "sort": sort,
         },
-        # A semi-join (EXISTS per person), not DISTINCT over every vendor membership of
-        # every visible engagement: 74 ms at 10,000 engagements, a few ms this way.
-        "cse_choices": User.objects.filter(
-            Exists(
-                Membership.objects.filter(
-                    user=OuterRef("pk"), party__is_vendor=True, engagement__in=visible
-                )
-            )
-        ).order_by("username"),
+        "cse_choices": prepared.rows(
+            ("cse choices", admin), partial(_cse_choices, admin=admin), user_id=user.pk
+        ),
         "state_choices": EngagementState.choices,
         "sorts": [
             ("subscriber", "Subscriber"),
@@ -182,6 +218,32 @@ def portfolio(
     }
 
 
+def _cses_of(**engagement_ids: int) -> Any:
+    return Membership.objects.filter(
+        engagement_id__in=prepared.in_order("e", engagement_ids), party__is_vendor=True
+    ).select_related("user")
+
+
+def _cse_choices(user_id: int, *, admin: bool) -> Any:
+    """The vendor's staff only (add_member seats no one else in a vendor party), each asked
+    once whether they sit in a vendor party of an engagement the viewer sees (a semi-join):
+    the cost follows the vendor's staff, not the engagements (a DISTINCT over every vendor
+    membership of every visible engagement took 74 ms at 10,000)."""
+    visible = Engagement.objects.filter(visible_q_of(user_id, admin=admin))
+    return (
+        get_user_model()
+        .objects.filter(profile__organization__kind=OrganizationKind.VENDOR)
+        .filter(
+            Exists(
+                Membership.objects.filter(
+                    user=OuterRef("pk"), party__is_vendor=True, engagement__in=visible
+                )
+            )
+        )
+        .order_by("username")
+    )
+
+
 def _page_facts(engagement_ids: list[int]) -> tuple[dict[int, dict], dict[int, list[str]]]:
     """For a page of engagements, in one query over their tasks and letters only: counts by
     status and by whose move it is, and the roles a letter names that no member holds.
@@ -190,14 +252,21 @@ def _page_facts(engagement_ids: list[int]) -> tuple[dict[int, dict], dict[int, l
     cost follows the page, not the database."""
     if not engagement_ids:
         return {}, {}
+    rows = prepared.rows(
+        ("page facts", len(engagement_ids)), _facts_query, **prepared.numbered("e", engagement_ids)
+    )
+    return _facts(rows)
+
+
+def _facts_query(**engagement_ids: int) -> Any:
     held = MemberRole.objects.filter(
         membership__engagement_id=OuterRef("engagement_id"),
         membership__party_id=OuterRef("parties__party_id"),
         title=OuterRef("parties__role_title"),
     )
-    rows = (
+    return (
         EngagementTask.objects.live()
-        .filter(engagement_id__in=engagement_ids)
+        .filter(engagement_id__in=prepared.in_order("e", engagement_ids))
         .annotate(role_held=Exists(held))
         .values_list(
             "pk",
@@ -211,6 +280,9 @@ def _page_facts(engagement_ids: list[int]) -> tuple[dict[int, dict], dict[int, l
         )
         .order_by()
     )
+
+
+def _facts(rows: Any) -> tuple[dict[int, dict], dict[int, list[str]]]:
     tasks: dict[int, dict] = {}
     unheld: dict[int, set[str]] = defaultdict(set)
     for pk, engagement_id, status, is_vendor, responsible, accountable, role, role_held in rows:

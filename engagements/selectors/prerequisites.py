@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from engagements.choices import TaskStatus
 from engagements.models import EngagementTask
+from psaas_portal import prepared
 from raci.choices import PrerequisiteUntil
 from raci.models import Prerequisite
 from raci.order import applies_to, required_environments
@@ -45,9 +46,13 @@ class Wait:
 def rules_of_version(version_id: int) -> dict[int, list[Prerequisite]]:
     """Template task id -> its prerequisites (one query)."""
     out: dict[int, list[Prerequisite]] = {}
-    for p in Prerequisite.objects.filter(task__version_id=version_id).select_related("required"):
+    for p in prepared.rows(("rules of version",), _rules_query, version_id=version_id):
         out.setdefault(p.task_id, []).append(p)
     return out
+
+
+def _rules_query(version_id: int):
+    return Prerequisite.objects.filter(task__version_id=version_id).select_related("required")
 
 
 def unmet(
@@ -89,7 +94,10 @@ def waits_of_tasks(
 
 
 def waits_of(task: EngagementTask) -> list[Wait]:
-    """One task's unmet prerequisites (two queries; none when it has no prerequisites)."""
+    """One task's unmet prerequisites (two queries; none when it has no prerequisites, and
+    none at all when the task was read with `has_prerequisites` False: selectors.locked)."""
+    if task.__dict__.get("has_prerequisites") is False:
+        return []
     rules = {
         task.template_task_id or 0: list(
             Prerequisite.objects.filter(task_id=task.template_task_id).select_related("required")

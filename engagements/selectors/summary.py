@@ -47,6 +47,7 @@ from engagements.models import (
     UpdateStage,
     VirtualMachine,
 )
+from psaas_portal import prepared
 from raci.models import Party, VersionParty
 
 SEVERITY_ORDER = Case(
@@ -93,6 +94,12 @@ def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
             "ops": _operations_portably(engagement, now),
             "inventory": inventory_of(engagement.pk),
         }
+    # The SQL depends on nothing but the engagement's id: built once per process.
+    rows = prepared.rows(("page parts",), _parts_query, pk=engagement.pk)
+    return _parts(rows[0], now)
+
+
+def _parts_query(pk: int) -> Any:
     mine = {"engagement": OuterRef("pk")}
     stages = (
         UpdateStage.objects.filter(cycle=OuterRef("pk"))
@@ -138,8 +145,8 @@ def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
         .order_by("environment", "name")
         .values(j=_fields(VirtualMachine))
     )
-    row = (
-        Engagement.objects.filter(pk=engagement.pk)
+    return (
+        Engagement.objects.filter(pk=pk)
         .annotate(
             p_columns=ArraySubquery(columns),
             p_cycle=_json(cycle),
@@ -160,9 +167,7 @@ def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
             "p_duties",
             "p_vms",
         )
-        .get()
     )
-    return _parts(row, now)
 
 
 def _parts(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:

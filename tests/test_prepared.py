@@ -1,0 +1,105 @@
+"""psaas_portal.prepared: a query compiled once gives, for other ids, exactly what the ORM
+gives (rows, select_related objects, annotations), and never another person's rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import Http404
+
+from engagements.lookups import get_engagement_for_view
+from engagements.models import Engagement
+from psaas_portal import prepared
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_same_rows_as_the_orm_for_other_ids(engagement_a, engagement_b):
+    def build(pk: int):
+        return Engagement.objects.select_related("organization").filter(pk=pk)
+
+    key = ("test engagement by id",)
+    for engagement in (engagement_a, engagement_b, engagement_a):
+        (got,) = prepared.rows(key, build, pk=engagement.pk)
+        assert got.pk == engagement.pk and got.organization.name == engagement.organization.name
+    assert prepared.rows(key, build, pk=10**6) == []
+
+
+def test_a_compiled_visibility_check_keeps_people_apart(
+    engagement_a, engagement_b, engineer_a, engineer_b
+):
+    """Compiled for one person, run for another: each sees their own engagement only."""
+    for person, mine, other in (
+        (engineer_a, engagement_a, engagement_b),
+        (engineer_b, engagement_b, engagement_a),
+    ):
+        assert get_engagement_for_view(person, mine.pk).pk == mine.pk
+        with pytest.raises(Http404):
+            get_engagement_for_view(person, other.pk)
+
+
+def test_an_id_out_of_a_columns_range_is_no_row(engagement_a):
+    def build(pk: int):
+        return Engagement.objects.filter(pk=pk)
+
+    assert prepared.rows(("test out of range",), build, pk=2**40) == []
+
+
+def test_the_portfolio_compiled_for_one_person_shows_another_only_theirs(
+    client_for, engagement_a, engagement_b, cse, vendor_outsider
+):
+    from django.urls import reverse
+
+    url = reverse("engagements:portfolio")
+    names = [r["engagement"].name for r in client_for(cse).get(url).context["rows"]]
+    assert names == ["Appliance A", "Appliance B"]
+    assert client_for(vendor_outsider).get(url).context["rows"] == []
+    assert [u.pk for u in client_for(vendor_outsider).get(url).context["cse_choices"]] == []
+    again = [r["engagement"].name for r in client_for(cse).get(url).context["rows"]]
+    assert again == names
+
+
+def test_portfolio_pages_without_a_count(client_for, template_version, cse):
+    """Page 2 of 27 engagements holds the last 2 and no next page; a page past the end (an
+    old link) shows the last page, as before."""
+    from django.urls import reverse
+
+    from engagements.actions.membership import add_member
+    from tests.factories import OrganizationFactory, make_engagement, vendor_party
+
+    for i in range(27):
+        engagement = make_engagement(OrganizationFactory(), f"P{i:02d}", version=template_version)
+        add_member(engagement, cse, party=vendor_party(), is_manager=True)
+    client = client_for(cse)
+    url = reverse("engagements:portfolio") + "?sort=name"
+    first = client.get(url).context["page_obj"]
+    assert first.has_next() and not first.has_previous() and len(first) == 25
+    second = client.get(url + "&page=2").context["page_obj"]
+    assert [e.name for e in second.object_list] == ["P25", "P26"] and not second.has_next()
+    past = client.get(url + "&page=99")
+    assert past.status_code == 200
+    assert [r["engagement"].name for r in past.context["rows"]] == ["P25", "P26"]
+
+
+def test_a_related_managers_query_is_not_kept(engagement_a, engagement_b):
+    """Built from `engagement.tasks`, the rows would carry the first engagement as their
+    own: such a query runs the ordinary way each time."""
+
+    def build(pk: int):
+        return Engagement(pk=pk).tasks.order_by("pk")[:1]
+
+    key = ("test related manager",)
+    for engagement in (engagement_a, engagement_b):
+        (task,) = prepared.rows(key, build, pk=engagement.pk)
+        assert task.engagement.pk == engagement.pk
+
+
+def test_past_its_size_the_cache_runs_new_shapes_the_ordinary_way(engagement_a, monkeypatch):
+    monkeypatch.setattr(prepared, "_compiled", {})
+    monkeypatch.setattr(prepared, "MAX_SHAPES", 1)
+
+    def build(pk: int):
+        return Engagement.objects.filter(pk=pk)
+
+    assert [e.pk for e in prepared.rows(("one",), build, pk=engagement_a.pk)] == [engagement_a.pk]
+    assert [e.pk for e in prepared.rows(("two",), build, pk=engagement_a.pk)] == [engagement_a.pk]
+    assert list(prepared._compiled) == [("one",)]
