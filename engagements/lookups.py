@@ -12,6 +12,7 @@ from django.http import Http404
 
 from psaas_portal import prepared
 from psaas_portal.auth import holds_permission
+from psaas_portal.params import parse_id
 
 from . import permissions, policy
 from .models import Engagement, EngagementTask, InfrastructureChecklist, TaskParty
@@ -33,6 +34,10 @@ def get_engagement_for_view(user, engagement_id: int) -> Engagement:
     """The engagement, and whether the viewer administers it read in the same query."""
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such engagement.")
+    if not isinstance(engagement_id, int):  # the API's path argument is a string
+        engagement_id = parse_id(str(engagement_id))  # type: ignore[assignment]
+        if engagement_id is None:
+            raise Http404("No such engagement.")
     admin = holds_permission(user, PORTAL_ADMIN)
     found = prepared.rows(  # compiled once per process (for admins, for everyone else)
         ("engagement for view", admin),

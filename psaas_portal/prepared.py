@@ -10,9 +10,13 @@ compiler state, so the rows come back exactly as the ORM's (model instances with
 select_related objects and annotations, converters applied).
 
 `key` names the shape: everything that changes the SQL other than the ids must be in it
-(e.g. whether the viewer is known to be a portal admin). A query the sentinels do not
-survive (an id folded into the SQL text, or one that compiles to nothing) is simply run
-the ordinary way each time.
+(e.g. whether the viewer is known to be a portal admin). The key is tied to the building
+function (its module, name and line, a partial's keywords) and the ids' names, so two call
+sites cannot share an entry, and a closure (whose captured values would shape the SQL
+unseen) is never kept. A shape is kept only when proven: built with the caller's own
+values, it must compile to the same SQL with exactly those values at the sentinels' places.
+A query that fails the proof (a value computed from a day, an id out of a column's range,
+an id inside a string) or compiles to nothing is simply run the ordinary way each time.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -56,7 +61,10 @@ def in_order(prefix: str, ids: dict[str, Any]) -> list[Any]:
 
 def _compile(build: Callable[..., QuerySet], ids: dict[str, Any]) -> Any:
     sentinels = {name: _sentinel(i, ids[name]) for i, name in enumerate(sorted(ids))}
-    queryset = build(**sentinels)
+    try:
+        queryset = build(**sentinels)
+    except (OverflowError, ValueError):
+        return None  # a day or id the query computes with (today - n): not a parameter
     if queryset._known_related_objects:
         return None  # a related manager's queryset would hand every row the first owner
     compiler = queryset.query.get_compiler(using=queryset.db)
@@ -71,13 +79,74 @@ def _compile(build: Callable[..., QuerySet], ids: dict[str, Any]) -> Any:
     }
     if any(not found for found in slots.values()) or any(str(v) in sql for v in sentinels.values()):
         return None  # an id is not a plain parameter: not safe to substitute
+    # The proof: the same query built with the caller's own values must compile to the
+    # same SQL, with exactly those values at the slots and the same constants elsewhere.
+    # A value the query computes with (today + n), folds into the SQL (an id out of a
+    # column's range drops its condition) or hides in a string fails it: run ordinarily.
+    real = build(**ids)
+    try:
+        real_sql, real_params = real.query.get_compiler(using=real.db).as_sql()
+    except EmptyResultSet:
+        return None
+    if real_sql != sql or tuple(real_params) != _substituted(params, slots, ids):
+        return None
     return queryset, compiler, sql, params, slots
+
+
+def _substituted(template: tuple, slots: dict[str, list[int]], ids: dict[str, Any]) -> tuple:
+    params = list(template)
+    for name, positions in slots.items():
+        for i in positions:
+            params[i] = ids[name]
+    return tuple(params)
+
+
+def _check_ids(ids: dict[str, Any]) -> None:
+    for name, value in ids.items():
+        if type(value) is not int and type(value) is not dt.date:
+            raise TypeError(f"prepared.rows takes ids and days; {name} is {type(value).__name__}")
+
+
+def _shape_of(
+    key: Hashable, build: Callable[..., QuerySet], ids: dict[str, Any]
+) -> Hashable | None:
+    """The caller's key, tied to the function that builds the query (with the keyword
+    arguments a partial gives it and the values a closure captured) and to the names of the
+    ids: two call sites cannot share a compiled query by choosing the same key, and what
+    shapes the SQL unseen is part of it. None when a captured value cannot be a key."""
+    func, bound = build, ()
+    if isinstance(build, partial):
+        func = build.func
+        bound = tuple(sorted((k, repr(v)) for k, v in build.keywords.items()))
+    captured = []
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+            hash(value)
+        except (ValueError, TypeError):
+            return None  # an empty cell, or a value that cannot be a key: not kept
+        captured.append(value)
+    bound = (*bound, *captured)
+    code = getattr(func, "__code__", None)
+    return (
+        key,
+        getattr(func, "__module__", ""),
+        getattr(func, "__qualname__", ""),
+        code.co_firstlineno if code else 0,
+        bound,
+        tuple(sorted(ids)),
+    )
 
 
 def rows(key: Hashable, build: Callable[..., QuerySet], **ids: Any) -> list[Any]:
     """`list(build(**ids))`, the SQL compiled once per process for `key`: `ids` are ids
     (ints) and days (dates), the only values that may differ between two calls with the
     same key."""
+    _check_ids(ids)
+    shape = _shape_of(key, build, ids)
+    if shape is None:
+        return list(build(**ids))
+    key = shape
     entry = _compiled.get(key)
     if entry is None:
         if len(_compiled) >= MAX_SHAPES:
@@ -90,10 +159,7 @@ def rows(key: Hashable, build: Callable[..., QuerySet], **ids: Any) -> list[Any]
         raise TransactionManagementError(
             "select_for_update cannot be used outside of a transaction."
         )
-    params = list(template)
-    for name, positions in slots.items():
-        for i in positions:
-            params[i] = ids[name]
+    params = list(_substituted(template, slots, ids))
     mine = copy.copy(compiler)
     mine.connection = connections[queryset.db]  # this thread's connection, not the builder's
     mine.as_sql = lambda *args, **kwargs: (sql, params)  # type: ignore[method-assign]

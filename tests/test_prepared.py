@@ -102,4 +102,102 @@ def test_past_its_size_the_cache_runs_new_shapes_the_ordinary_way(engagement_a, 
 
     assert [e.pk for e in prepared.rows(("one",), build, pk=engagement_a.pk)] == [engagement_a.pk]
     assert [e.pk for e in prepared.rows(("two",), build, pk=engagement_a.pk)] == [engagement_a.pk]
-    assert list(prepared._compiled) == [("one",)]
+    assert [key[0] for key in prepared._compiled] == [("one",)]
+
+
+# --- What the proof refuses (found by review: a shape is kept only when, built with the
+# caller's own values, it compiles to the same SQL with those values at the slots) ------
+
+
+def test_a_day_the_query_computes_with_is_not_frozen(engagement_a):
+    import datetime as dt
+
+    from engagements.models import EngagementTask
+
+    def build(today: dt.date):
+        return EngagementTask.objects.filter(
+            engagement=engagement_a, due_date__lte=today + dt.timedelta(days=400)
+        )
+
+    key = ("test today plus",)
+    for today in (dt.date(2026, 1, 5), dt.date(2025, 1, 1), dt.date(2026, 6, 1)):
+        assert len(prepared.rows(key, build, today=today)) == len(build(today))
+    # today - n: the sentinel day cannot go back; the ordinary way, no error.
+    assert len(
+        prepared.rows(
+            ("test today minus",),
+            lambda today: build(today - dt.timedelta(3)),
+            today=dt.date(2026, 1, 5),
+        )
+    ) == len(build(dt.date(2026, 1, 2)))
+
+
+def test_an_id_that_drops_a_condition_out_of_range_is_not_kept(engagement_a):
+    """A small integer column compiles the sentinel to "no condition": the proof sees the
+    SQL differ for a real value and runs the query the ordinary way."""
+    from engagements.models import EngagementTask
+
+    def build(pk: int):
+        return (
+            EngagementTask.objects.filter(engagement=engagement_a)
+            .exclude(position__lte=pk)
+            .exclude(pk=pk)
+        )
+
+    key = ("test position",)
+    for pk in (0, 3, 100):
+        assert {t.pk for t in prepared.rows(key, build, pk=pk)} == {t.pk for t in build(pk)}
+
+
+def test_an_id_inside_a_string_is_not_kept(engagement_a, engagement_b):
+    from engagements.models import Event
+
+    def build(pk: int):
+        return Event.objects.filter(engagement_id=pk, verb__contains=str(pk) + "x")
+
+    for engagement in (engagement_a, engagement_b):
+        assert prepared.rows(("test in string",), build, pk=engagement.pk) == []
+
+
+def test_only_ids_and_days_are_taken_every_time(engagement_a):
+    def build(pk):
+        return Engagement.objects.filter(pk=pk)
+
+    prepared.rows(("test types",), build, pk=engagement_a.pk)
+    with pytest.raises(TypeError, match="pk is str"):
+        prepared.rows(("test types",), build, pk=str(engagement_a.pk))
+
+
+def test_two_call_sites_with_one_key_do_not_share_a_query(engagement_a, engagement_b):
+    def engagement_by_id(pk: int):
+        return Engagement.objects.filter(pk=pk)
+
+    def other_engagements(pk: int):
+        return Engagement.objects.exclude(pk=pk)
+
+    assert [
+        e.pk for e in prepared.rows(("test same key",), engagement_by_id, pk=engagement_a.pk)
+    ] == [engagement_a.pk]
+    assert [
+        e.pk for e in prepared.rows(("test same key",), other_engagements, pk=engagement_a.pk)
+    ] == [engagement_b.pk]
+
+
+def test_what_a_closure_captured_is_part_of_the_key(engagement_a, engagement_b):
+    def page(start: int):
+        def build(pk: int):
+            return Engagement.objects.filter(pk__gte=pk).order_by("pk")[start : start + 1]
+
+        return build
+
+    first = prepared.rows(("test closure",), page(0), pk=0)
+    second = prepared.rows(("test closure",), page(1), pk=0)
+    assert [e.pk for e in first] == [engagement_a.pk] and [e.pk for e in second] == [
+        engagement_b.pk
+    ]
+
+
+def test_the_api_path_argument_is_an_id(engagement_a, engineer_a):
+    assert get_engagement_for_view(engineer_a, str(engagement_a.pk)).pk == engagement_a.pk
+    with pytest.raises(Http404):
+        get_engagement_for_view(engineer_a, "12abc")
