@@ -162,6 +162,7 @@ def run(args, url: str, broker: str, sink: Sink):
     batch = settings.NOTIFY_BATCH_SIZE
     expected = args.changes * args.recipients
     log = Path(tempfile.mkdtemp()) / "worker.log"
+    print(f"worker log: {log}")
     worker = start_worker(url, broker, sink.port, log, concurrency=args.concurrency)
 
     # Warm-up: every worker process imports, connects and renders once.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import smtplib
 import time
 from functools import partial
@@ -15,18 +16,19 @@ from functools import partial
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import urlencode
 
-from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
+from psaas_portal.emails import MESSAGE_ERRORS, compose, render_email, render_parts, send_each
 
 from . import delivery_backoff, ical, wakeup
 from .choices import Channel, InvitationState, ReminderKind
-from .events import kind_of
+from .events import kind_of, person
 from .models import Notification, Profile, sign_invitation
 from .sent import SentGroups, record_before_release
 
@@ -39,18 +41,31 @@ RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 def claim(queryset, limit: int) -> list[int]:
     """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
     unclaimed or whose claim expired (a worker that died), and not waiting out a temporary
-    refusal (`retry_at`). Only claimed rows are sent."""
+    refusal (`retry_at`). Only claimed rows are sent.
+
+    On PostgreSQL one statement (an UPDATE of the rows a `FOR UPDATE SKIP LOCKED` subquery
+    picks, RETURNING their ids): two workers never claim the same row, and finding nothing
+    costs that one query."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
-    with transaction.atomic():
-        ids = list(
-            queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
+    candidates = (
+        queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("id")
+    )
+    if connection.vendor == "postgresql":
+        pick, params = candidates.values("id")[:limit].query.sql_with_params()
+        table = Notification._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
+                f'WHERE "id" IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING "id"',
+                [now, *params],
+            )
+            return sorted(pk for (pk,) in cursor.fetchall())
+    with transaction.atomic():  # SQLite (make run): one writer at a time anyway
+        ids = list(candidates.values_list("id", flat=True)[:limit])
         if ids:
             claimed = Notification.objects.filter(id__in=ids, sent_at__isnull=True).filter(
                 Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
@@ -103,28 +118,56 @@ def _unsendable(notification: Notification) -> str:
     return ""
 
 
-def _message(notification: Notification):
+# A notification email is the same for every recipient of an event but for their name:
+# within a batch it is rendered once per event and reason, with this stand-in for the
+# recipient, and each message gets the name put in (escaped in the HTML, as the template
+# would). The token is no one's name and appears nowhere else.
+_RECIPIENT = f"recipient-{secrets.token_hex(8)}"
+
+
+class _StandIn:
+    def get_full_name(self) -> str:
+        return _RECIPIENT
+
+
+def _message(notification: Notification, shared: dict | None = None):
+    """The email of a row. `shared` (one dict per batch) keeps the parts rendered for an
+    event and reason, for its other recipients."""
     if notification.invitation_id is not None:
         return _invitation_message(notification)
+    message_id = f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
     template = "reminder" if notification.kind.startswith("reminder.") else "notification"
-    context = {
+    if shared is not None and template == "notification" and notification.event_id:
+        key = (notification.event_id, notification.task_id, notification.reason)
+        if key not in shared:
+            shared[key] = render_parts(template, _context(notification, _StandIn()))
+        subject, text, html = shared[key]
+        name = person(notification.recipient)
+        message = compose(
+            subject,
+            text.replace(_RECIPIENT, name),
+            html.replace(_RECIPIENT, escape(name)),
+            notification.address,
+            message_id=message_id,
+        )
+    else:
+        context = _context(notification, notification.recipient)
+        message = render_email(template, context, notification.address, message_id=message_id)
+    invitation = _invitation(notification)
+    if invitation:
+        message.attach(*invitation)
+    return message
+
+
+def _context(notification: Notification, recipient) -> dict:
+    return {
         "n": notification,
         "event": notification.event,
         "task": notification.task,
         "engagement": notification.engagement,
         "link": _link(notification),
-        "recipient": notification.recipient,
+        "recipient": recipient,
     }
-    message = render_email(
-        template,
-        context,
-        notification.address,
-        message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
-    )
-    invitation = _invitation(notification)
-    if invitation:
-        message.attach(*invitation)
-    return message
 
 
 def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
@@ -219,7 +262,7 @@ def deliver(ids: list[int]) -> int:
         .order_by("id")
     )
     why_not = {n.pk: _unsendable(n) for n in rows}
-    groups = SentGroups()
+    groups, shared = SentGroups(), {}
     sendable = [n for n in rows if not why_not[n.pk]]
     try:
         for reason in {r for r in why_not.values() if r}:  # settled, not retried
@@ -231,7 +274,10 @@ def deliver(ids: list[int]) -> int:
             _renewing(
                 stamp,
                 [
-                    (n.pk, (_message(n), partial(groups.accepted, n.pk), _mark_failed(n.pk)))
+                    (
+                        n.pk,
+                        (_message(n, shared), partial(groups.accepted, n.pk), _mark_failed(n.pk)),
+                    )
                     for n in sendable
                 ],
                 groups,
