@@ -73,12 +73,13 @@ def wait_for(sink: Sink, count: int, what: str, timeout: float = 600) -> float:
     return sink.last
 
 
-def raw_sender(message, count: int, batch: int, ready, go) -> None:
+def raw_sender(message, count: int, batch: int, ready, go, cpu) -> None:
     """A child process: `count` copies of `message` over one connection per `batch`."""
     from django.core.mail import get_connection
 
     ready.release()
     go.wait()
+    started = time.process_time()
     left = count
     while left:
         with get_connection(fail_silently=False) as connection:
@@ -86,19 +87,36 @@ def raw_sender(message, count: int, batch: int, ready, go) -> None:
                 message.connection = connection
                 connection.send_messages([message])
                 left -= 1
+    cpu.put(time.process_time() - started)
 
 
-def raw(message, total: int, processes: int, batch: int, sink: Sink) -> tuple[float, int]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and its children alive now, from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def raw(message, total: int, processes: int, batch: int, sink: Sink) -> tuple[float, int, float]:
     import multiprocessing
 
     from django.db import connections
 
     connections.close_all()  # nothing of the database crosses the fork
     context = multiprocessing.get_context("fork")
-    ready, go = context.Semaphore(0), context.Event()
+    ready, go, cpu = context.Semaphore(0), context.Event(), context.Queue()
     shares = [total // processes + (i < total % processes) for i in range(processes)]
     children = [
-        context.Process(target=raw_sender, args=(message, share, batch, ready, go))
+        context.Process(target=raw_sender, args=(message, share, batch, ready, go, cpu))
         for share in shares
     ]
     for child in children:
@@ -109,9 +127,10 @@ def raw(message, total: int, processes: int, batch: int, sink: Sink) -> tuple[fl
     started = time.monotonic()
     go.set()
     last = wait_for(sink, before + total, "raw")
+    used = sum(cpu.get() for _ in children)
     for child in children:
         child.join()
-    return last - started, sink.connections - connections_before
+    return last - started, sink.connections - connections_before, used
 
 
 def run(args, url: str, broker: str, sink: Sink):
@@ -181,17 +200,21 @@ def run(args, url: str, broker: str, sink: Sink):
         "event__actor", "task", "engagement__organization", "recipient"
     )[0]
     message = tasks._message(row)
-    raw_before, raw_connections = raw(message, expected, args.concurrency, batch, sink)
+    raw_before, raw_connections, raw_cpu = raw(message, expected, args.concurrency, batch, sink)
 
     # Delivery of a backlog: every row pending, one drain requested as after a commit.
     changes(args.changes, publish=False)
     before, connections_before = sink.messages, sink.connections
+    worker_cpu = cpu_seconds(worker.pid)
     started = time.monotonic()
     tasks.request_delivery()
     delivery_s = wait_for(sink, before + expected, "delivery") - started
+    time.sleep(0.5)  # the last group's UPDATE
+    worker_cpu = cpu_seconds(worker.pid) - worker_cpu
     delivery_connections = sink.connections - connections_before
     # The raw reference again: the machine is shared, the mean of the two brackets the run.
-    raw_after, _ = raw(message, expected, args.concurrency, batch, sink)
+    raw_after, _, raw_cpu_after = raw(message, expected, args.concurrency, batch, sink)
+    raw_cpu = (raw_cpu + raw_cpu_after) / 2
     raw_s = (raw_before + raw_after) / 2
 
     # Live: the change loop while the worker delivers.
@@ -211,6 +234,9 @@ def run(args, url: str, broker: str, sink: Sink):
         delivered = tasks.deliver(tasks.claim(tasks.immediate_emails(), 100))
     with CaptureQueriesContext(connection) as empty_queries:
         tasks.deliver_emails()
+    task.refresh_from_db()
+    with CaptureQueriesContext(connection) as change_queries:
+        changes(1)
 
     raw_rate, delivery_rate = expected / raw_s, expected / delivery_s
     print(
@@ -235,13 +261,20 @@ def run(args, url: str, broker: str, sink: Sink):
     )
     print(f"delivery / raw: {delivery_rate / raw_rate:.0%} (goal >= 80%)")
     print(
+        f"CPU per email, the sending processes only: raw {raw_cpu / expected * 1000:.2f} ms, "
+        f"worker {worker_cpu / expected * 1000:.2f} ms (main and children; ratio "
+        f"{raw_cpu / worker_cpu:.0%}); the sink and PostgreSQL not counted"
+    )
+    print(
         f"change loop: {args.changes} changes in {loop_s:.1f} s "
         f"({args.changes / loop_s:.0f} changes/s, {expected / loop_s:.0f} emails/s produced)"
     )
     print(f"rows: {total_rows} emails, {unsent} unsent at the end")
     print(
         f"SQL queries, one batch of {delivered}: {len(batch_queries.captured_queries)}; "
-        f"a drain finding nothing: {len(empty_queries.captured_queries)}"
+        f"a drain finding nothing: {len(empty_queries.captured_queries)}; "
+        f"one change of the loop: {len(change_queries.captured_queries) - 1} "
+        "(statements, BEGIN and COMMIT included, the refresh not)"
     )
     return worker
 
