@@ -24,6 +24,7 @@ import argparse
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from common import Sink, drop_database, scratch_database, setup_django, start_worker
@@ -131,6 +132,18 @@ def raw(message, total: int, processes: int, batch: int, sink: Sink) -> tuple[fl
     for child in children:
         child.join()
     return last - started, sink.connections - connections_before, used
+
+
+def kind_of(sql: str) -> str:
+    if "RETURNING" in sql:
+        return "claim"
+    if 'SET "sent_at"' in sql:
+        return "sent"
+    if 'SET "claimed_at"' in sql:
+        return "renewal"
+    if sql.startswith("SELECT") and "engagements_notification" in sql:
+        return "read"
+    return sql.split()[0].lower() + " " + sql.split('"')[1] if '"' in sql else sql[:20]
 
 
 def run(args, url: str, broker: str, sink: Sink):
@@ -270,8 +283,10 @@ def run(args, url: str, broker: str, sink: Sink):
         f"({args.changes / loop_s:.0f} changes/s, {expected / loop_s:.0f} emails/s produced)"
     )
     print(f"rows: {total_rows} emails, {unsent} unsent at the end")
+    kinds = Counter(kind_of(q["sql"]) for q in batch_queries.captured_queries)
     print(
-        f"SQL queries, one batch of {delivered}: {len(batch_queries.captured_queries)}; "
+        f"SQL queries, one batch of {delivered}: {len(batch_queries.captured_queries)} "
+        f"({', '.join(f'{kind} {n}' for kind, n in kinds.items())}); "
         f"a drain finding nothing: {len(empty_queries.captured_queries)}; "
         f"one change of the loop: {len(change_queries.captured_queries) - 1} "
         "(statements, BEGIN and COMMIT included, the refresh not)"
