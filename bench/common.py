@@ -84,12 +84,14 @@ class Sink:
         sink = self
         self.messages = 0
         self.connections = 0
+        self.last = 0.0  # time.monotonic() of the last message accepted
         self.lock = threading.Lock()
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
                 with sink.lock:
                     sink.messages += 1
+                    sink.last = time.monotonic()
                 return "250 OK"
 
         class CountingSMTP(SMTP):

@@ -23,7 +23,7 @@ from .errors import DomainError
 from .events import kind_of
 from .models import ChatChannel, Event, Membership, Notification, Profile
 from .rules import RULES
-from .tasks import deliver_event
+from .tasks import request_delivery
 
 log = logging.getLogger(__name__)
 
@@ -285,15 +285,16 @@ def _channel_rows(
 
 
 def _write(rows: list[Notification]) -> list[Notification]:
-    """One INSERT for the rows; after commit, one enqueue per event with immediate email
-    and one per event with immediate chat messages."""
+    """One INSERT for the rows; after commit, one request for the email drain if any email
+    is immediate (the drain takes every event's), and one enqueue per event with immediate
+    chat messages."""
     created = Notification.objects.bulk_create(rows)
-    for channel, enqueue in ((Channel.EMAIL, enqueue_delivery), (Channel.CHAT, enqueue_chat)):
-        immediate = dict.fromkeys(
-            n.event_id for n in created if n.channel == channel and not n.digest
-        )
-        for event_id in immediate:
-            transaction.on_commit(partial(enqueue, event_id))
+    if any(n.channel == Channel.EMAIL and not n.digest for n in created):
+        transaction.on_commit(enqueue_delivery)
+    for event_id in dict.fromkeys(
+        n.event_id for n in created if n.channel == Channel.CHAT and not n.digest
+    ):
+        transaction.on_commit(partial(enqueue_chat, event_id))
     return created
 
 
@@ -340,15 +341,14 @@ def fan_out_many(items: list[tuple[Event, object]], members: dict[int, list[Memb
     return _write(rows) if rows else []
 
 
-def enqueue_delivery(event_id: int) -> None:
-    """After commit: hand the event's emails to a worker. A broker outage loses nothing:
-    the rows stay unsent and the periodic sweep delivers them."""
+def enqueue_delivery() -> None:
+    """After commit: ask a worker to send the pending emails (one batch across events; none
+    published while a drain is already queued). A broker outage loses nothing: the rows stay
+    unsent and the periodic sweep delivers them."""
     try:
-        deliver_event.delay(event_id)
+        request_delivery()
     except Exception:  # kombu raises several types for an unreachable broker
-        log.warning(
-            "broker unreachable; event %s's emails wait for the sweep", event_id, exc_info=True
-        )
+        log.warning("broker unreachable; the emails wait for the sweep", exc_info=True)
 
 
 def enqueue_chat(event_id: int) -> None:

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import smtplib
 import time
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.http import urlencode
 
-from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
+from psaas_portal.emails import MESSAGE_ERRORS, compose, render_email, render_parts, send_each
 
-from . import delivery_backoff, ical
+from . import delivery_backoff, ical, wakeup
 from .choices import Channel, InvitationState, ReminderKind
-from .events import kind_of
+from .events import kind_of, person
 from .models import Notification, Profile, sign_invitation
+from .sent import SentGroups, record_before_release
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +41,31 @@ RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 def claim(queryset, limit: int) -> list[int]:
     """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
     unclaimed or whose claim expired (a worker that died), and not waiting out a temporary
-    refusal (`retry_at`). Only claimed rows are sent."""
+    refusal (`retry_at`). Only claimed rows are sent.
+
+    On PostgreSQL one statement (an UPDATE of the rows a `FOR UPDATE SKIP LOCKED` subquery
+    picks, RETURNING their ids): two workers never claim the same row, and finding nothing
+    costs that one query."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
-    with transaction.atomic():
-        ids = list(
-            queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
+    candidates = (
+        queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("id")
+    )
+    if connection.vendor == "postgresql":
+        pick, params = candidates.values("id")[:limit].query.sql_with_params()
+        table = Notification._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
+                f'WHERE "id" IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING "id"',
+                [now, *params],
+            )
+            return sorted(pk for (pk,) in cursor.fetchall())
+    with transaction.atomic():  # SQLite (make run): one writer at a time anyway
+        ids = list(candidates.values_list("id", flat=True)[:limit])
         if ids:
             claimed = Notification.objects.filter(id__in=ids, sent_at__isnull=True).filter(
                 Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
@@ -101,28 +118,56 @@ def _unsendable(notification: Notification) -> str:
     return ""
 
 
-def _message(notification: Notification):
+# A notification email is the same for every recipient of an event but for their name:
+# within a batch it is rendered once per event and reason, with this stand-in for the
+# recipient, and each message gets the name put in (escaped in the HTML, as the template
+# would). The token is no one's name and appears nowhere else.
+_RECIPIENT = f"recipient-{secrets.token_hex(8)}"
+
+
+class _StandIn:
+    def get_full_name(self) -> str:
+        return _RECIPIENT
+
+
+def _message(notification: Notification, shared: dict | None = None):
+    """The email of a row. `shared` (one dict per batch) keeps the parts rendered for an
+    event and reason, for its other recipients."""
     if notification.invitation_id is not None:
         return _invitation_message(notification)
+    message_id = f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
     template = "reminder" if notification.kind.startswith("reminder.") else "notification"
-    context = {
+    if shared is not None and template == "notification" and notification.event_id:
+        key = (notification.event_id, notification.task_id, notification.reason)
+        if key not in shared:
+            shared[key] = render_parts(template, _context(notification, _StandIn()))
+        subject, text, html = shared[key]
+        name = person(notification.recipient)
+        message = compose(
+            subject,
+            text.replace(_RECIPIENT, name),
+            html.replace(_RECIPIENT, escape(name)),
+            notification.address,
+            message_id=message_id,
+        )
+    else:
+        context = _context(notification, notification.recipient)
+        message = render_email(template, context, notification.address, message_id=message_id)
+    invitation = _invitation(notification)
+    if invitation:
+        message.attach(*invitation)
+    return message
+
+
+def _context(notification: Notification, recipient) -> dict:
+    return {
         "n": notification,
         "event": notification.event,
         "task": notification.task,
         "engagement": notification.engagement,
         "link": _link(notification),
-        "recipient": notification.recipient,
+        "recipient": recipient,
     }
-    message = render_email(
-        template,
-        context,
-        notification.address,
-        message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
-    )
-    invitation = _invitation(notification)
-    if invitation:
-        message.attach(*invitation)
-    return message
 
 
 def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
@@ -146,32 +191,6 @@ def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
     )
 
 
-def _mark_sent(notification_id: int):
-    """After the server accepted the message: recorded at once. If the database is away
-    meanwhile (a dropped connection, a restart, a failover), the worker reconnects and
-    retries every half second for up to half the claim lease: while the claim holds, no other
-    worker can take the row, so the message is not sent again once the database is back."""
-
-    def record() -> None:
-        Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
-            sent_at=timezone.now(), last_error=""
-        )
-
-    def sent() -> None:
-        deadline = time.monotonic() + settings.NOTIFY_CLAIM_LEASE / 2
-        while True:
-            try:
-                record()
-                return
-            except (OperationalError, InterfaceError):
-                if connection.in_atomic_block or time.monotonic() >= deadline:
-                    raise
-                connection.close()
-                time.sleep(0.5)
-
-    return sent
-
-
 def _mark_failed(notification_id: int):
     """The server refused this message alone: a temporary refusal (4xx) waits with a growing
     delay, a permanent one (5xx) is given up at once (`delivery_backoff`)."""
@@ -187,8 +206,9 @@ def _mark_failed(notification_id: int):
 RENEW_AFTER_SECONDS = 1.0
 
 
-def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]]):
-    """Yields the items of the rows this worker still holds.
+def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]], groups: SentGroups):
+    """Yields the items of the rows this worker still holds (and, before each, records the
+    accepted ones if their group waited long enough).
 
     Before a message, when more than RENEW_AFTER_SECONDS passed since the last renewal, the
     claim on the rows not yet sent is renewed by a conditional update on this worker's claim
@@ -198,6 +218,7 @@ def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]]):
     renewed = time.monotonic()
     lost: set[int] = set()
     for index, (pk, item) in enumerate(rows):
+        groups.due()
         if stamp is not None and time.monotonic() - renewed >= RENEW_AFTER_SECONDS:
             now = timezone.now()
             remaining = [p for p, _ in rows[index:] if p not in lost]
@@ -219,9 +240,11 @@ def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]]):
 
 
 def deliver(ids: list[int]) -> int:
-    """Sends claimed email rows over one SMTP connection; each is marked sent as it goes.
+    """Sends claimed email rows over one SMTP connection; the accepted ones are marked sent a
+    group at a time as it goes (SentGroups), the last group at the end.
 
-    On an SMTP error the rows not yet sent are released for the retry, and the error propagates.
+    On an SMTP error the accepted messages are recorded, the rows not yet sent are released
+    for the retry, and the error propagates.
     """
     if not ids:
         return 0
@@ -239,6 +262,7 @@ def deliver(ids: list[int]) -> int:
         .order_by("id")
     )
     why_not = {n.pk: _unsendable(n) for n in rows}
+    groups, shared = SentGroups(), {}
     sendable = [n for n in rows if not why_not[n.pk]]
     try:
         for reason in {r for r in why_not.values() if r}:  # settled, not retried
@@ -249,15 +273,24 @@ def deliver(ids: list[int]) -> int:
         sent = send_each(
             _renewing(
                 stamp,
-                [(n.pk, (_message(n), _mark_sent(n.pk), _mark_failed(n.pk))) for n in sendable],
+                [
+                    (
+                        n.pk,
+                        (_message(n, shared), partial(groups.accepted, n.pk), _mark_failed(n.pk)),
+                    )
+                    for n in sendable
+                ],
+                groups,
             )
         )
+        groups.flush()
     except RETRYABLE as exc:
         # The mail server was unreachable: nothing left was really tried, so the claim
         # does not count as an attempt (an outage delays delivery, it never drops it).
         delivery_backoff.outage_started(exc)
+        left = record_before_release(groups, ids)
         Notification.objects.filter(
-            id__in=ids, sent_at__isnull=True, claimed_at__isnull=False
+            id__in=left, sent_at__isnull=True, claimed_at__isnull=False
         ).update(
             claimed_at=None, last_error=str(exc)[:300], attempts=Greatest(F("attempts") - 1, 0)
         )
@@ -265,7 +298,7 @@ def deliver(ids: list[int]) -> int:
     except BaseException:
         # Anything else after the claim (the database gone, a template error, the task
         # killed by its time limit): the claim is released so the rows go out on the next try.
-        delivery_backoff.release(ids, uncount=False)
+        delivery_backoff.release(record_before_release(groups, ids), uncount=False)
         raise
     if sendable:
         delivery_backoff.outage_over()
@@ -275,7 +308,7 @@ def deliver(ids: list[int]) -> int:
 def deliver_pending_batches(max_batches: int | None = None) -> int:
     """Delivers every unsent immediate email, batch by batch (the sweep)."""
     sent = 0
-    pending = Notification.objects.filter(channel=Channel.EMAIL, digest=False)
+    pending = immediate_emails()
     for _ in range(max_batches or settings.NOTIFY_SWEEP_MAX_BATCHES):
         ids = claim(pending, settings.NOTIFY_BATCH_SIZE)
         if not ids:
@@ -295,12 +328,47 @@ retrying = {
 
 @shared_task(**retrying)
 def deliver_event(event_id: int) -> int:
-    """Delivers the immediate emails of one event (enqueued after the change committed)."""
+    """Delivers the immediate emails of one event (what a commit enqueued before the drain
+    across events, deliver_emails; kept for the messages still queued under this name)."""
     pending = Notification.objects.filter(event_id=event_id, channel=Channel.EMAIL, digest=False)
     sent = 0
     while ids := claim(pending, settings.NOTIFY_BATCH_SIZE):
         sent += deliver(ids)
     return sent
+
+
+def immediate_emails():
+    return Notification.objects.filter(channel=Channel.EMAIL, digest=False)
+
+
+def request_delivery() -> None:
+    """After commit: ask a worker to drain the pending emails, whichever events they are of.
+    Nothing is published while a drain is queued and has not started (engagements.wakeup).
+    Raises what the publish raises (the broker unreachable): the caller logs it."""
+    if not wakeup.ask():
+        return
+    try:
+        deliver_emails.delay()
+    except BaseException:
+        wakeup.clear()
+        raise
+
+
+@shared_task(**retrying)
+def deliver_emails() -> int:
+    """One batch of pending immediate emails across events (NOTIFY_BATCH_SIZE, over one SMTP
+    connection). A full batch asks for another drain before it is sent, so a free worker
+    process takes the next batch meanwhile: a backlog is sent by every process, one task
+    per batch, and none is a long drain racing the others for the same rows (skip locked
+    keeps them apart anyway). Finding nothing costs one query."""
+    wakeup.clear()
+    ids = claim(immediate_emails(), settings.NOTIFY_BATCH_SIZE)
+    if len(ids) == settings.NOTIFY_BATCH_SIZE:
+        try:
+            request_delivery()
+        except Exception:  # the broker went away: this batch still goes, the sweep does the rest
+            log.warning("could not ask for the next batch; the sweep will send it", exc_info=True)
+    return deliver(ids)
 
 
 @shared_task(**retrying)

@@ -19,14 +19,27 @@ def render_plain(name: str, context: dict[str, Any]) -> str:
     return template.render(Context(context, autoescape=False))
 
 
-def render_email(
-    name: str, context: dict[str, Any], to: str, *, message_id: str | None = None
-) -> EmailMultiAlternatives:
-    """templates/emails/<name>_subject.txt, <name>.txt and <name>.html, as one message."""
+def render_parts(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """The subject, text and HTML of templates/emails/<name>_subject.txt, <name>.txt and
+    <name>.html."""
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_plain(f"emails/{name}_subject.txt", context).split())
     text = render_plain(f"emails/{name}.txt", context)
     html = render_to_string(f"emails/{name}.html", context)
+    return subject, text, html
+
+
+def render_email(
+    name: str, context: dict[str, Any], to: str, *, message_id: str | None = None
+) -> EmailMultiAlternatives:
+    """templates/emails/<name>_subject.txt, <name>.txt and <name>.html, as one message."""
+    return compose(*render_parts(name, context), to, message_id=message_id)
+
+
+def compose(
+    subject: str, text: str, html: str, to: str, *, message_id: str | None = None
+) -> EmailMultiAlternatives:
+    """One message from rendered parts (render_parts)."""
     headers = {"Message-ID": message_id} if message_id else {}
     message = EmailMultiAlternatives(
         subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers

@@ -348,6 +348,12 @@ NOTIFY_SWEEP_MAX_BATCHES = envint("NOTIFY_SWEEP_MAX_BATCHES", 100, minimum=1)
 # one message's exchange (MAIL, RCPT, DATA, the end of data) is bounded by a few
 # EMAIL_TIMEOUTs, so a lease of six of them never lets two workers send one row.
 NOTIFY_CLAIM_LEASE = envint("NOTIFY_CLAIM_LEASE", max(60, 6 * EMAIL_TIMEOUT), minimum=1)
+# Accepted messages are recorded as sent a group at a time: one UPDATE when this many were
+# accepted, or before the next message once NOTIFY_RECORD_MS passed since the first
+# unrecorded one, and at the end of the batch. A worker killed mid-batch leaves at most one
+# group unrecorded: those messages are sent again after the lease, with the same Message-ID.
+NOTIFY_RECORD_EVERY = envint("NOTIFY_RECORD_EVERY", 20, minimum=1)
+NOTIFY_RECORD_MS = envint("NOTIFY_RECORD_MS", 1000, minimum=1)
 NOTIFY_MAX_ATTEMPTS = envint("NOTIFY_MAX_ATTEMPTS", 10, minimum=1)
 # A temporary refusal (SMTP 4xx) of one message waits NOTIFY_BACKOFF_BASE * 2**(attempt-1)
 # seconds, capped at NOTIFY_BACKOFF_MAX, with jitter; a permanent one (5xx) is given up.

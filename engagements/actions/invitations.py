@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -85,7 +84,7 @@ def _queue_email(invitation: Invitation, event: Event) -> None:
         channel=Channel.EMAIL,
         kind=event.verb,
     )
-    transaction.on_commit(partial(enqueue_delivery, event.pk))
+    transaction.on_commit(enqueue_delivery)
 
 
 def _new_link(invitation: Invitation, now: dt.datetime) -> None:

@@ -39,7 +39,7 @@ def smtp_sink(settings, live_server, monkeypatch):
         False,
     )
     settings.SITE_URL = live_server.url
-    monkeypatch.setattr(tasks.deliver_event, "delay", tasks.deliver_event)
+    monkeypatch.setattr(tasks.deliver_emails, "delay", tasks.deliver_emails)
     try:
         yield server
     finally:

@@ -9,6 +9,7 @@ import time
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -145,14 +146,19 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_another_within_the_lease(
     wait_until(lambda: first.proc.poll() is not None, 30, "the first worker to be killed")
     killed = stopwatch()
     relay.handler.on_recipient = None
-    assert sent() == 10
+    # Accepted messages are recorded a group at a time (NOTIFY_RECORD_EVERY, 20 by default):
+    # what the kill left unrecorded is sent again, with the same Message-ID.
+    recorded = sent()
+    assert recorded <= 10
     start_worker("wkill2", smtp_port=relay.port, extra_env=FAST)
     sweep_until(lambda: sent() == 30, 45, "the dead worker's rows taken over")
     figures.recover_s = stopwatch() - killed
     time.sleep(1)
     figures.delivered, figures.duplicates = relay.handler.counts()
+    figures.note = f"recorded at the kill={recorded} of 10 accepted"
     figures.record()
-    assert (figures.delivered, figures.duplicates) == (30, 0)
+    assert (figures.delivered, figures.duplicates) == (30, 10 - recorded)
+    assert figures.duplicates <= settings.NOTIFY_RECORD_EVERY
     assert figures.recover_s < 8 + 20  # the lease (8 s here) and a few sweeps, not 6 minutes
 
 

@@ -1,0 +1,165 @@
+"""Issue 16, P5: the outbox is drained across events in batches over one SMTP connection,
+accepted messages are recorded a group at a time, a drain that finds nothing costs one
+query, and an event's email is rendered once for all its recipients (the same bytes as
+rendering each one)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from engagements import tasks
+from engagements.actions.membership import add_member
+from engagements.choices import Channel
+from engagements.models import Notification
+from tests.engagements.test_delivery_faults import changes
+from tests.factories import UserFactory, vendor_party
+from tests.integration.conftest import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+class CountingSink:
+    """An SMTP server on 127.0.0.1 counting connections and keeping each message's bytes."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
+
+        sink = self
+        self.connections = 0
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                with sink.lock:
+                    sink.messages.append(envelope.content)
+                return "250 OK"
+
+        class Counting(SMTP):
+            def connection_made(self, transport):
+                with sink.lock:
+                    sink.connections += 1
+                super().connection_made(transport)
+
+        class CountingController(Controller):
+            def factory(self):
+                return Counting(self.handler, **self.SMTP_kwargs)
+
+        self.port = free_port()
+        self.controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port)
+
+
+@pytest.fixture
+def sink(settings):
+    server = CountingSink()
+    server.controller.start()
+    server.connections = 0  # the controller's own probe at start
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    yield server
+    server.controller.stop()
+
+
+@pytest.fixture
+def three_recipients(engagement_a, vendor_org):
+    """Two more vendor members: each change on Monitoring emails three people."""
+    for name in ("cse-two", "cse-three"):
+        add_member(
+            engagement_a, UserFactory(username=name, organization=vendor_org), party=vendor_party()
+        )
+    return engagement_a
+
+
+def emails():
+    return Notification.objects.filter(channel=Channel.EMAIL)
+
+
+def sent_updates(queries) -> list[str]:
+    return [q["sql"] for q in queries if 'SET "sent_at"' in q["sql"]]
+
+
+def test_one_drain_sends_the_rows_of_several_events_over_one_connection(
+    sink, three_recipients, engineer_a
+):
+    events = changes(three_recipients, engineer_a, 4)
+    assert emails().filter(sent_at__isnull=True).count() == 12
+    assert len(set(emails().values_list("event_id", flat=True))) == len(events) == 4
+    assert tasks.deliver_emails() == 12
+    assert sink.connections == 1 and len(sink.messages) == 12
+    assert not emails().filter(sent_at__isnull=True).exists()
+    assert tasks.deliver_emails() == 0  # each row once
+    assert len(sink.messages) == 12
+
+
+def test_accepted_messages_are_recorded_a_group_at_a_time(
+    sink, three_recipients, engineer_a, settings
+):
+    settings.NOTIFY_RECORD_EVERY = 4
+    changes(three_recipients, engineer_a, 3)  # 9 emails
+    with CaptureQueriesContext(connection) as ctx:
+        assert tasks.deliver_emails() == 9
+    updates = sent_updates(ctx.captured_queries)
+    assert len(updates) == 3  # 4, 4 and the last 1: not one per message
+    assert [len(re.search(r"IN \(([^)]*)\)", u).group(1).split(",")) for u in updates] == [4, 4, 1]
+    assert not emails().filter(sent_at__isnull=True).exists()
+
+
+def test_a_group_waiting_too_long_is_recorded_before_the_next_message(
+    sink, three_recipients, engineer_a, settings, monkeypatch
+):
+    settings.NOTIFY_RECORD_EVERY = 100
+    settings.NOTIFY_RECORD_MS = 1000
+    changes(three_recipients, engineer_a, 1)  # 3 emails
+    clock = iter(range(0, 10_000, 2))  # two seconds pass between any two looks at the clock
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+    with CaptureQueriesContext(connection) as ctx:
+        assert tasks.deliver_emails() == 3
+    assert len(sent_updates(ctx.captured_queries)) == 3  # each recorded before the next went
+
+
+def test_a_drain_that_finds_nothing_costs_one_query(sink, engagement_a):
+    with CaptureQueriesContext(connection) as ctx:
+        assert tasks.deliver_emails() == 0
+    (claim,) = [q["sql"] for q in ctx.captured_queries]  # one statement: claim or nothing
+    assert claim.startswith("UPDATE") and "FOR UPDATE SKIP LOCKED" in claim
+    assert sink.connections == 0
+
+
+def test_a_full_batch_asks_for_the_next_before_sending(
+    sink, three_recipients, engineer_a, settings, monkeypatch
+):
+    settings.NOTIFY_BATCH_SIZE = 4
+    asked = []
+    monkeypatch.setattr(tasks, "request_delivery", lambda: asked.append(1))
+    changes(three_recipients, engineer_a, 2)  # 6 emails
+    assert tasks.deliver_emails() == 4 and asked == [1]
+    assert tasks.deliver_emails() == 2 and asked == [1]  # not full: the drain ends here
+    assert not emails().filter(sent_at__isnull=True).exists()
+
+
+def test_an_event_rendered_once_gives_each_recipient_the_same_email_as_rendering_it_alone(
+    three_recipients, engineer_a, vendor_org
+):
+    odd = UserFactory(
+        username="odd", first_name="Zoë <b>&", last_name="O'Neil", organization=vendor_org
+    )
+    add_member(three_recipients, odd, party=vendor_party())
+    changes(three_recipients, engineer_a, 1)
+    rows = list(emails().select_related("event__actor", "task", "engagement", "recipient"))
+    assert len(rows) == 4
+    shared: dict = {}
+    for row in rows:
+        alone, together = tasks._message(row), tasks._message(row, shared)
+        assert together.subject == alone.subject and together.to == alone.to
+        assert together.body == alone.body
+        assert together.alternatives == alone.alternatives
+        assert together.extra_headers == alone.extra_headers
+    assert len(shared) == 1
+    html = tasks._message(next(r for r in rows if r.recipient == odd), shared).alternatives[0]
+    assert "Zoë &lt;b&gt;&amp; O&#x27;Neil" in html[0]
