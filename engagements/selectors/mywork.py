@@ -46,8 +46,8 @@ from engagements.selectors.common import (
     CountedPaginator,
     expectation,
     letters_prefetch,
-    url_maker,
     urgency,
+    url_maker,
 )
 from engagements.selectors.cycles import CYCLE_TASKS, next_step
 from engagements.selectors.engagements import seed_tasks_of_many
