@@ -17,7 +17,7 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from psaas_portal.models import Heartbeat
@@ -95,22 +95,27 @@ def refused(notification_id: int, exc: BaseException) -> None:
     )
 
 
+# The outbox channels that are sent, retried and given up (the portal's own is read there).
+SENT_CHANNELS = (Channel.EMAIL, Channel.CHAT)
+
+
 def given_up():
-    """Emails that will not be tried again: attempts used up, never sent, and not in flight
-    (a last attempt a worker still holds is not given up yet, nor re-queued under it)."""
+    """Emails and chat messages that will not be tried again: attempts used up, never sent,
+    and not in flight (a last attempt a worker still holds is not given up yet, nor
+    re-queued under it)."""
     in_flight = timezone.now() - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     return Notification.objects.filter(
-        channel=Channel.EMAIL,
+        channel__in=SENT_CHANNELS,
         sent_at__isnull=True,
         attempts__gte=settings.NOTIFY_MAX_ATTEMPTS,
     ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=in_flight))
 
 
 def waiting():
-    """Emails waiting for their next try after a temporary refusal."""
+    """Emails and chat messages waiting for their next try after a temporary refusal."""
 
     return Notification.objects.filter(
-        channel=Channel.EMAIL,
+        channel__in=SENT_CHANNELS,
         sent_at__isnull=True,
         attempts__lt=settings.NOTIFY_MAX_ATTEMPTS,
         retry_at__gt=timezone.now(),
@@ -118,7 +123,8 @@ def waiting():
 
 
 def requeue(ids: list[int] | None = None) -> int:
-    """Puts given-up emails (all, or those ids) back in the queue with fresh attempts."""
+    """Puts given-up emails and chat messages (all, or those ids) back in the queue with
+    fresh attempts; the sweeps send them."""
     rows = given_up()
     if ids:
         rows = rows.filter(pk__in=ids)
@@ -130,15 +136,23 @@ def requeue(ids: list[int] | None = None) -> int:
 
 def outbox_status() -> str:
     """One line for the health checks; RuntimeError (a failing check) never, as a given-up
-    email must not take the web servers out of the load balancer."""
-    lost = given_up().count()
-    later = waiting().count()
+    message must not take the web servers out of the load balancer."""
+    lost = _by_channel(given_up())
+    later = _by_channel(waiting())
     parts = []
-    if later:
-        parts.append(f"{later} email(s) waiting to retry")
+    for channel, noun in ((Channel.EMAIL, "email(s)"), (Channel.CHAT, "chat message(s)")):
+        if later.get(channel):
+            parts.append(f"{later[channel]} {noun} waiting to retry")
+    for channel, noun in ((Channel.EMAIL, "email(s)"), (Channel.CHAT, "chat message(s)")):
+        if lost.get(channel):
+            parts.append(f"{lost[channel]} {noun} given up")
     if lost:
-        parts.append(f"{lost} email(s) given up (manage.py requeue_notifications)")
+        parts[-1] += " (manage.py requeue_notifications)"
     return "; ".join(parts)
+
+
+def _by_channel(rows) -> dict[str, int]:
+    return dict(rows.order_by().values_list("channel").annotate(n=Count("pk")))
 
 
 def release(ids: list[int], *, uncount: bool) -> None:

@@ -112,6 +112,11 @@ def remind_until(today: dt.date) -> dt.date:
 DUTY_SLACK = dt.timedelta(hours=2)
 
 
+def late_cutoff(now: dt.datetime) -> dt.datetime:
+    """A duty due before this moment is late at `now` (past the nightly job's slack)."""
+    return now - DUTY_SLACK
+
+
 def is_overdue(due_date: dt.date | None, today: dt.date) -> bool:
     return due_date is not None and due_date < today
 
@@ -177,4 +182,9 @@ class EngagementTaskQuerySet(models.QuerySet):
 class StandingDutyQuerySet(models.QuerySet):
     def late(self, now: dt.datetime) -> StandingDutyQuerySet:
         """Past due, beyond the slack a nightly job gets (reminded once a day)."""
-        return self.filter(due_at__lt=now - DUTY_SLACK)
+        return self.due_before(late_cutoff(now))
+
+    def due_before(self, cutoff: dt.datetime) -> StandingDutyQuerySet:
+        """Late at the moment whose late_cutoff is `cutoff` (for a query that takes the
+        cutoff as its parameter)."""
+        return self.filter(due_at__lt=cutoff)

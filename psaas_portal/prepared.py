@@ -42,10 +42,12 @@ MAX_SHAPES = 256
 
 
 def _sentinel(i: int, value: Any) -> Any:
+    if type(value) is dt.datetime:  # an aware moment: never a real one of the portal
+        return dt.datetime(1, 1, 2, tzinfo=dt.UTC) + dt.timedelta(minutes=i)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.date(1, 1, 1) + dt.timedelta(days=i)  # never a real day of the portal
     if type(value) is not int:
-        raise TypeError(f"prepared.rows takes ids and days, not {type(value).__name__}")
+        raise TypeError(f"prepared.rows takes ids, days and times, not {type(value).__name__}")
     return _SENTINEL - i
 
 
@@ -103,8 +105,12 @@ def _substituted(template: tuple, slots: dict[str, list[int]], ids: dict[str, An
 
 def _check_ids(ids: dict[str, Any]) -> None:
     for name, value in ids.items():
-        if type(value) is not int and type(value) is not dt.date:
-            raise TypeError(f"prepared.rows takes ids and days; {name} is {type(value).__name__}")
+        if type(value) is dt.datetime and value.tzinfo is None:
+            raise TypeError(f"prepared.rows takes aware times; {name} is naive")
+        if type(value) not in (int, dt.date, dt.datetime):
+            raise TypeError(
+                f"prepared.rows takes ids, days and times; {name} is {type(value).__name__}"
+            )
 
 
 def _shape_of(
@@ -140,8 +146,8 @@ def _shape_of(
 
 def rows(key: Hashable, build: Callable[..., QuerySet], **ids: Any) -> list[Any]:
     """`list(build(**ids))`, the SQL compiled once per process for `key`: `ids` are ids
-    (ints) and days (dates), the only values that may differ between two calls with the
-    same key."""
+    (ints), days (dates) and moments (aware datetimes), the only values that may differ
+    between two calls with the same key."""
     _check_ids(ids)
     shape = _shape_of(key, build, ids)
     if shape is None:

@@ -201,3 +201,21 @@ def test_the_api_path_argument_is_an_id(engagement_a, engineer_a):
     assert get_engagement_for_view(engineer_a, str(engagement_a.pk)).pk == engagement_a.pk
     with pytest.raises(Http404):
         get_engagement_for_view(engineer_a, "12abc")
+
+
+def test_moments_are_parameters_too(engagement_a):
+    """Aware datetimes are substituted like ids and days (My work's presence query takes
+    `now`); a naive one is refused."""
+    import datetime as dt
+
+    from engagements.models import Event
+
+    def build(pk: int, since: dt.datetime):
+        return Event.objects.filter(engagement_id=pk, created_at__gte=since)
+
+    key = ("test moments",)
+    for since in (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2999, 1, 1, tzinfo=dt.UTC)):
+        got = prepared.rows(key, build, pk=engagement_a.pk, since=since)
+        assert [e.pk for e in got] == [e.pk for e in build(engagement_a.pk, since)]
+    with pytest.raises(TypeError, match="naive"):
+        prepared.rows(key, build, pk=engagement_a.pk, since=dt.datetime(2000, 1, 1))

@@ -39,7 +39,7 @@ from engagements.models import (
     StandingDuty,
     UpdateCycle,
 )
-from engagements.querysets import escalated_issue_q, escalated_task_q
+from engagements.querysets import escalated_issue_q, escalated_task_q, late_cutoff
 from engagements.rules import RULES, RuleName
 from engagements.selectors.common import (
     PAGE_SIZE,
@@ -47,10 +47,12 @@ from engagements.selectors.common import (
     expectation,
     letters_prefetch,
     urgency,
+    url_maker,
 )
 from engagements.selectors.cycles import CYCLE_TASKS, next_step
 from engagements.selectors.engagements import seed_tasks_of_many
 from engagements.selectors.summary import SEVERITY_ORDER
+from psaas_portal import prepared
 from raci.choices import Phase
 
 
@@ -109,9 +111,13 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
     paginator = CountedPaginator(ordered, PAGE_SIZE, count=counts["total"])
     page_obj = paginator.get_page(page)
     seats = policy.seats_of(user, {task.engagement_id for task in page_obj.object_list})
+    task_url = url_maker("engagements:task-detail")
+    engagement_url = url_maker("engagements:engagement-detail")
     rows = [
         {
             "task": task,
+            "url": task_url(task.pk),
+            "engagement_url": engagement_url(task.engagement_id),
             "expected": expectation(task, seats.get(task.engagement_id)),
             "waiting_on": policy.waiting_on(task),
         }
@@ -170,13 +176,14 @@ def _any(names: list[RuleName], user) -> Q:
     return q
 
 
-def _candidates(user, now: dt.datetime) -> dict[str, QuerySet]:
+def _candidates(user_id: int, now: dt.datetime, late_before: dt.datetime) -> dict[str, QuerySet]:
     """By kind, the operations in the user's engagements in a state that may wait on
-    someone: a superset of what waits on the user, cheap to build (no rule)."""
-    mine = {"engagement__memberships__user": user}
+    someone: a superset of what waits on the user, cheap to build (no rule). `late_before`
+    is late_cutoff(now), a parameter of its own so the query can be compiled once."""
+    mine = {"engagement__memberships__user_id": user_id}
     return {
         "cycles": UpdateCycle.objects.filter(state__in=OPEN_CYCLE_STATES, **mine),
-        "duties": StandingDuty.objects.late(now)
+        "duties": StandingDuty.objects.due_before(late_before)
         .filter(**mine)
         .exclude(engagement__state=EngagementState.CLOSED),
         "issues": Issue.objects.filter(state__in=(*OPEN_ISSUE_STATES, IssueState.RESOLVED), **mine),
@@ -191,23 +198,23 @@ def _candidates(user, now: dt.datetime) -> dict[str, QuerySet]:
             addressed_to__isnull=False,
             answered_at__isnull=True,
             task__retired_at__isnull=True,
-            task__engagement__memberships__user=user,
+            task__engagement__memberships__user_id=user_id,
             task__engagement__memberships__party_id=F("addressed_to_id"),
         ),
         # Escalations open on the engagements where the user is the vendor's CSE.
         "escalated_tasks": EngagementTask.objects.live().filter(
-            escalated_task_q(), **_as_cse(user, "engagement__")
+            escalated_task_q(), **_as_cse(user_id, "engagement__")
         ),
         "escalated_issues": Issue.objects.filter(
-            escalated_issue_q(), **_as_cse(user, "engagement__")
+            escalated_issue_q(), **_as_cse(user_id, "engagement__")
         ),
     }
 
 
-def _as_cse(user, to_engagement: str) -> dict:
+def _as_cse(user_id: int, to_engagement: str) -> dict:
     memberships = f"{to_engagement}memberships__"
     return {
-        f"{memberships}user": user,
+        f"{memberships}user_id": user_id,
         f"{memberships}party__is_vendor": True,
         f"{memberships}roles__title": settings.CSE_ROLE,
     }
@@ -223,7 +230,7 @@ def _waiting(user, now: dt.datetime, kind: str) -> QuerySet:
         "handovers": lambda: policy.rule_q("handover.record", user=user),
     }
     return (
-        _candidates(user, now)[kind]
+        _candidates(user.pk, now, late_cutoff(now))[kind]
         .annotate(my_party=F("engagement__memberships__party_id"))
         .filter(rules[kind]())
     )
@@ -236,13 +243,24 @@ def operations_present(user, *, now: dt.datetime | None = None) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
     now = now or timezone.now()
+    found = prepared.rows(  # compiled once per process
+        ("operations present",),
+        _presence,
+        user_id=user.pk,
+        now=now,
+        late_before=late_cutoff(now),
+    )
+    return {kind for (kind,) in found}
+
+
+def _presence(user_id: int, now: dt.datetime, late_before: dt.datetime) -> QuerySet:
     kinds = [
         qs.annotate(waiting_kind=Value(kind, output_field=CharField()))
         .values_list("waiting_kind")
         .order_by()
-        for kind, qs in _candidates(user, now).items()
+        for kind, qs in _candidates(user_id, now, late_before).items()
     ]
-    return {kind for (kind,) in kinds[0].union(*kinds[1:])}
+    return kinds[0].union(*kinds[1:])
 
 
 def waiting_on_me(
@@ -340,9 +358,11 @@ def waiting_on_me(
 def _questions_and_escalations(user, present: set[str]) -> list[dict]:
     """Questions the user's party was asked and has not answered; for a CSE, the open
     escalations of their engagements (one query per kind present)."""
-    now = timezone.now()
     items: list[dict] = []
-    candidates = _candidates(user, now)
+    if not present & {"questions", "escalated_tasks", "escalated_issues"}:
+        return items  # on most visits: no query to build
+    now = timezone.now()
+    candidates = _candidates(user.pk, now, late_cutoff(now))
     for question in (
         candidates["questions"]
         .select_related("author", "task__engagement__organization")

@@ -115,6 +115,39 @@ def test_a_refused_post_is_retried_and_a_digest_lists_the_day(
     assert not Notification.objects.filter(channel=Channel.CHAT, sent_at__isnull=True).exists()
 
 
+def test_a_chat_message_given_up_shows_in_readyz_and_is_requeued(
+    client, receiver, engagement_a, engineer_a, cse, settings
+):
+    """A chat message whose attempts are used up is counted on /readyz (still ready) and
+    put back by requeue_notifications, like an email; the sweep then posts it."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from engagements import delivery_backoff
+    from psaas_portal.models import Heartbeat
+
+    settings.NOTIFY_MAX_ATTEMPTS = 1
+    set_personal_chat(engineer_a, kind="slack", url=f"{base(receiver)}/a", delivery="immediate")
+    receiver.script.always = 500
+    event = move_deployment(engagement_a, cse)
+    assert chat.deliver_chat_event(event.pk) == 0
+    assert delivery_backoff.given_up().filter(channel=Channel.CHAT).count() == 1
+    Heartbeat.beat("beat")
+    Heartbeat.beat("worker")
+    body = json.loads(client.get("/readyz").content)
+    assert body["checks"]["outbox"]["ok"] is True
+    assert "1 chat message(s) given up (manage.py requeue_notifications)" in (
+        body["checks"]["outbox"]["detail"]
+    )
+    receiver.script.always = 0
+    out = StringIO()
+    call_command("requeue_notifications", stdout=out)
+    assert "1 given-up message(s) re-queued" in out.getvalue()
+    assert chat.deliver_pending_chat() == 1
+    assert not delivery_backoff.given_up().exists()
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

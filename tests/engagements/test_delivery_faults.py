@@ -121,7 +121,7 @@ def test_a_5xx_is_given_up_at_once_logged_at_error_shown_and_requeued(
     relay.reply = "250 OK"
     out = StringIO()
     call_command("requeue_notifications", stdout=out)
-    assert "1 given-up email(s) re-queued" in out.getvalue()
+    assert "1 given-up message(s) re-queued" in out.getvalue()
     assert tasks.deliver_pending_batches() == 1
     assert len(relay.accepted) == 1 and not delivery_backoff.given_up().exists()
 

@@ -93,7 +93,7 @@ def test_relay_answering_550_gives_up_visibly_and_the_command_requeues(
     relay.handler.reply = "250 OK"
     started = stopwatch()
     call_command("requeue_notifications", stdout=out)
-    assert "10 given-up email(s) re-queued" in out.getvalue()
+    assert "10 given-up message(s) re-queued" in out.getvalue()
     sweep_until(lambda: sent() == 10, 30, "10 re-queued emails sent")
     figures.recover_s = stopwatch() - started
     time.sleep(1)

@@ -7,8 +7,9 @@ from engagements import delivery_backoff
 
 class Command(BaseCommand):
     help = (
-        "Puts emails given up on (attempts used up, or refused permanently) back in the queue; "
-        "the beat sweep sends them within NOTIFY_SWEEP_SECONDS."
+        "Puts emails and chat messages given up on (attempts used up, or refused "
+        "permanently) back in the queue; the beat sweeps send them within "
+        "NOTIFY_SWEEP_SECONDS."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         if ids:
             rows = rows.filter(pk__in=ids)
         if dry_run:
-            self.stdout.write(f"{rows.count()} given-up email(s) would be re-queued")
+            self.stdout.write(f"{rows.count()} given-up message(s) would be re-queued")
             return
         count = delivery_backoff.requeue(ids or None)
-        self.stdout.write(f"{count} given-up email(s) re-queued")
+        self.stdout.write(f"{count} given-up message(s) re-queued")
