@@ -6,7 +6,6 @@ rendering each one)."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from django.db import connection
@@ -18,52 +17,19 @@ from engagements.choices import Channel
 from engagements.models import Notification
 from tests.engagements.test_delivery_faults import changes
 from tests.factories import UserFactory, vendor_party
-from tests.integration.conftest import free_port
+from tests.integration.conftest import SmtpServer, free_port
 
 pytestmark = pytest.mark.django_db
 
 
-class CountingSink:
-    """An SMTP server on 127.0.0.1 counting connections and keeping each message's bytes."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import SMTP
-
-        sink = self
-        self.connections = 0
-        self.messages: list[bytes] = []
-        self.lock = threading.Lock()
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                with sink.lock:
-                    sink.messages.append(envelope.content)
-                return "250 OK"
-
-        class Counting(SMTP):
-            def connection_made(self, transport):
-                with sink.lock:
-                    sink.connections += 1
-                super().connection_made(transport)
-
-        class CountingController(Controller):
-            def factory(self):
-                return Counting(self.handler, **self.SMTP_kwargs)
-
-        self.port = free_port()
-        self.controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port)
-
-
 @pytest.fixture
 def sink(settings):
-    server = CountingSink()
-    server.controller.start()
-    server.connections = 0  # the controller's own probe at start
+    server = SmtpServer(free_port())
+    server.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
     yield server
-    server.controller.stop()
+    server.stop()
 
 
 @pytest.fixture
@@ -91,10 +57,10 @@ def test_one_drain_sends_the_rows_of_several_events_over_one_connection(
     assert emails().filter(sent_at__isnull=True).count() == 12
     assert len(set(emails().values_list("event_id", flat=True))) == len(events) == 4
     assert tasks.deliver_emails() == 12
-    assert sink.connections == 1 and len(sink.messages) == 12
+    assert sink.connections == 1 and len(sink.recorder.messages) == 12
     assert not emails().filter(sent_at__isnull=True).exists()
     assert tasks.deliver_emails() == 0  # each row once
-    assert len(sink.messages) == 12
+    assert len(sink.recorder.messages) == 12
 
 
 def test_accepted_messages_are_recorded_a_group_at_a_time(

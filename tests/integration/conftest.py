@@ -164,15 +164,33 @@ class Recorder:
 
 
 class SmtpServer:
+    """aiosmtpd on 127.0.0.1: the messages in `recorder`, and the connections clients opened
+    (`connections`, the controller's own start-up probe not counted)."""
+
     def __init__(self, port: int, delay: float = 0.0):
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
 
+        server = self
         self.port = port
+        self.connections = 0
         self.recorder = Recorder(delay)
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=port)
+
+        class Counting(SMTP):
+            def connection_made(self, transport):
+                with server.recorder.lock:
+                    server.connections += 1
+                super().connection_made(transport)
+
+        class CountingController(Controller):
+            def factory(self):
+                return Counting(self.handler, **self.SMTP_kwargs)
+
+        self.controller = CountingController(self.recorder, hostname="127.0.0.1", port=port)
 
     def start(self) -> None:
         self.controller.start()
+        self.connections = 0  # the controller's own probe at start
 
     def stop(self) -> None:
         self.controller.stop()
