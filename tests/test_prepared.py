@@ -13,6 +13,18 @@ from psaas_portal import prepared
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(monkeypatch):
+    """Each test starts with no compiled shapes (so what it finds kept, it kept)."""
+    monkeypatch.setattr(prepared, "_compiled", {})
+
+
+def kept(key) -> bool | None:
+    """True: compiled and kept; False: refused (run the ordinary way); None: never seen."""
+    found = [entry for shape, entry in prepared._compiled.items() if shape[0] == key]
+    return bool(found[0]) if found else None
+
+
 def test_the_same_rows_as_the_orm_for_other_ids(engagement_a, engagement_b):
     def build(pk: int):
         return Engagement.objects.select_related("organization").filter(pk=pk)
@@ -22,6 +34,7 @@ def test_the_same_rows_as_the_orm_for_other_ids(engagement_a, engagement_b):
         (got,) = prepared.rows(key, build, pk=engagement.pk)
         assert got.pk == engagement.pk and got.organization.name == engagement.organization.name
     assert prepared.rows(key, build, pk=10**6) == []
+    assert kept(key) is True  # the rows above came from the compiled query
 
 
 def test_a_compiled_visibility_check_keeps_people_apart(
@@ -91,6 +104,7 @@ def test_a_related_managers_query_is_not_kept(engagement_a, engagement_b):
     for engagement in (engagement_a, engagement_b):
         (task,) = prepared.rows(key, build, pk=engagement.pk)
         assert task.engagement.pk == engagement.pk
+    assert kept(key) is False
 
 
 def test_past_its_size_the_cache_runs_new_shapes_the_ordinary_way(engagement_a, monkeypatch):
@@ -122,6 +136,7 @@ def test_a_day_the_query_computes_with_is_not_frozen(engagement_a):
     key = ("test today plus",)
     for today in (dt.date(2026, 1, 5), dt.date(2025, 1, 1), dt.date(2026, 6, 1)):
         assert len(prepared.rows(key, build, today=today)) == len(build(today))
+    assert kept(key) is False
     # today - n: the sentinel day cannot go back; the ordinary way, no error.
     assert len(
         prepared.rows(
@@ -147,6 +162,7 @@ def test_an_id_that_drops_a_condition_out_of_range_is_not_kept(engagement_a):
     key = ("test position",)
     for pk in (0, 3, 100):
         assert {t.pk for t in prepared.rows(key, build, pk=pk)} == {t.pk for t in build(pk)}
+    assert kept(key) is False
 
 
 def test_an_id_inside_a_string_is_not_kept(engagement_a, engagement_b):
@@ -157,6 +173,7 @@ def test_an_id_inside_a_string_is_not_kept(engagement_a, engagement_b):
 
     for engagement in (engagement_a, engagement_b):
         assert prepared.rows(("test in string",), build, pk=engagement.pk) == []
+    assert kept(("test in string",)) is False
 
 
 def test_only_ids_and_days_are_taken_every_time(engagement_a):
@@ -181,6 +198,8 @@ def test_two_call_sites_with_one_key_do_not_share_a_query(engagement_a, engageme
     assert [
         e.pk for e in prepared.rows(("test same key",), other_engagements, pk=engagement_a.pk)
     ] == [engagement_b.pk]
+    mine = [e for shape, e in prepared._compiled.items() if shape[0] == ("test same key",)]
+    assert [entry is not False for entry in mine] == [True, True]
 
 
 def test_what_a_closure_captured_is_part_of_the_key(engagement_a, engagement_b):
@@ -192,6 +211,8 @@ def test_what_a_closure_captured_is_part_of_the_key(engagement_a, engagement_b):
 
     first = prepared.rows(("test closure",), page(0), pk=0)
     second = prepared.rows(("test closure",), page(1), pk=0)
+    mine = [e for shape, e in prepared._compiled.items() if shape[0] == ("test closure",)]
+    assert [entry is not False for entry in mine] == [True, True]
     assert [e.pk for e in first] == [engagement_a.pk] and [e.pk for e in second] == [
         engagement_b.pk
     ]
@@ -217,5 +238,6 @@ def test_moments_are_parameters_too(engagement_a):
     for since in (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2999, 1, 1, tzinfo=dt.UTC)):
         got = prepared.rows(key, build, pk=engagement_a.pk, since=since)
         assert [e.pk for e in got] == [e.pk for e in build(engagement_a.pk, since)]
+    assert kept(key) is True
     with pytest.raises(TypeError, match="naive"):
         prepared.rows(key, build, pk=engagement_a.pk, since=dt.datetime(2000, 1, 1))
