@@ -165,6 +165,9 @@ def send_chat_digest_batches(now: dt.datetime | None = None) -> int:
             ):
                 continue
             mine = Q(chat=channel) if channel.engagement_id else Q(recipient_id=channel.user_id)
+            if channel.delivery == Delivery.OFF:  # turned off since its rows were written
+                waiting.filter(mine).update(sent_at=now, last_error="chat channel off")
+                continue
             items = list(
                 waiting.filter(mine)
                 .select_related("event__actor", "task", "engagement__organization")

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.actions.cycle_windows import check_environment, span
+from engagements.actions.cycle_windows import span
 from engagements.actions.cycles import UPDATES, cycle_event, locked_cycle, locked_stages
+from engagements.actions.engagements import check_environment
 from engagements.choices import Environment
 from engagements.cleaning import clean_text
 from engagements.errors import Conflict, DomainError
@@ -49,7 +50,7 @@ def override_window(
     (a window missed, an urgent fix); the reason is recorded on the stage and audited."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    check_environment(cycle, environment)
+    check_environment(cycle.engagement, environment)
     policy.check(actor, "cycle.override_window", cycle, task=task)
     label = Environment(environment).label
     if cycle.state not in WINDOW_OVERRIDE_STATES[environment]:

@@ -8,7 +8,6 @@ import datetime as dt
 from engagements.choices import Environment
 from engagements.cleaning import aware
 from engagements.errors import DomainError
-from engagements.models import UpdateCycle
 
 DEV, PROD = Environment.DEVELOPMENT, Environment.PRODUCTION
 MAX_WINDOW = dt.timedelta(days=7)
@@ -53,14 +52,3 @@ def window_text(windows: dict) -> str:
     return "; ".join(
         f"{Environment(env).label} {span(*windows[env])}" for env in (DEV, PROD) if env in windows
     )
-
-
-def check_environment(cycle: UpdateCycle, environment: str) -> None:
-    """One of the environments the cycle's engagement runs."""
-    runs = cycle.engagement.environment_list
-    if environment not in runs:
-        raise DomainError(
-            "Choose Development or Production."
-            if len(runs) > 1
-            else "This engagement runs Production only: choose Production."
-        )

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engagements import events, policy
-from engagements.actions.cycle_windows import check_environment, check_windows, span, window_text
+from engagements.actions.cycle_windows import check_windows, span, window_text
+from engagements.actions.engagements import check_environment
 from engagements.actions.issues import create_issue
 from engagements.actions.tasks import system_move
 from engagements.audit import record_event
@@ -203,7 +204,7 @@ def record_preparation(
     of that environment starts)."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    check_environment(cycle, environment)
+    check_environment(cycle.engagement, environment)
     policy.check(
         actor, "cycle.prepare_dev" if environment == DEV else "cycle.prepare_prod", cycle, task=task
     )
@@ -287,7 +288,7 @@ def start_update(
       recorded an override (with a reason) after Development was updated."""
     cycle = locked_cycle(cycle, revision)
     task = seed_task(cycle.engagement_id, UPDATES)
-    check_environment(cycle, environment)
+    check_environment(cycle.engagement, environment)
     policy.check(
         actor, "cycle.start_dev" if environment == DEV else "cycle.start_prod", cycle, task=task
     )

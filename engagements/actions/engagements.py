@@ -40,6 +40,17 @@ def expand_environments(template_task: TemplateTask, engagement: Engagement) -> 
     return [""]
 
 
+def check_environment(engagement: Engagement, environment: str) -> None:
+    """One of the environments the engagement runs (a cycle's step, an issue); DomainError
+    naming what it runs otherwise."""
+    if environment not in engagement.environment_list:
+        raise DomainError(
+            "Choose the environment: Development or Production."
+            if engagement.has_development
+            else "This engagement runs Production only: choose Production."
+        )
+
+
 def clean_environments(value: str) -> str:
     if value not in EnvironmentSet.values:
         choices = " or ".join(f"{label!r}" for label in EnvironmentSet.labels)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from engagements import events, policy
+from engagements.actions.engagements import check_environment
 from engagements.audit import record_event
 from engagements.choices import (
     IssueScope,
@@ -56,12 +57,7 @@ def create_issue(
     scope=IssueScope.CORE,
     **links,
 ) -> Issue:
-    if environment not in engagement.environment_list:
-        raise DomainError(
-            "Choose the environment: Development or Production."
-            if engagement.has_development
-            else "This engagement runs Production only: choose Production."
-        )
+    check_environment(engagement, environment)
     if severity not in Severity.values:
         raise DomainError("Choose a severity.")
     if scope not in IssueScope.values:

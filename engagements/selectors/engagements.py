@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -354,14 +353,6 @@ def seed_tasks_of_many(
     for task in tasks:
         out.setdefault((task.engagement_id, task.key), task)
     return out
-
-
-def operations_summary(engagement: Engagement, *, now: dt.datetime | None = None) -> dict:
-    """The engagement page's Operations section: the current update cycle with its stages,
-    the next handover or window, each duty's last attestation and timeliness, and the open
-    issues with their count in each side's court (one query, with the page's other fixed
-    parts: engagements.selectors.summary)."""
-    return page_parts(engagement, now=now or timezone.now())["ops"]
 
 
 def live_state(key: str, ops: dict) -> str:

@@ -80,7 +80,7 @@ def _count(query: Any) -> Coalesce:
 
 
 def page_parts(engagement: Engagement, *, now: dt.datetime) -> dict[str, Any]:
-    """columns, ops (as operations_summary gives it) and inventory: one query on PostgreSQL
+    """columns, ops (the Operations section: the current cycle, the next handover or window, each duty's last attestation, the open issues) and inventory: one query on PostgreSQL
     (elsewhere, e.g. SQLite under `make run`, the same parts read one by one)."""
     if connection.vendor != "postgresql":
         from engagements.selectors.checklists import inventory_of

@@ -24,6 +24,7 @@ from engagements.selectors.chat import (
     personal_chat,
 )
 from engagements.selectors.notifications import preferences
+from psaas_portal.params import parse_id
 
 REFUSED = "Only the engagement's managers and portal admins manage its chat channels."
 
@@ -68,9 +69,8 @@ def chat_channels(request, engagement_id: int):
     engagement = _managed(request.user, engagement_id)
     if request.method == "GET":
         return _render(request, engagement)
-    try:
-        party_id = int(request.POST.get("party", ""))
-    except ValueError:
+    party_id = parse_id(request.POST.get("party"))
+    if party_id is None:
         messages.error(request, "Nothing was saved. Party: choose a party of this engagement.")
         return _render(request, engagement, status=400)
     try:

@@ -115,6 +115,17 @@ def test_a_refused_post_is_retried_and_a_digest_lists_the_day(
     assert not Notification.objects.filter(channel=Channel.CHAT, sent_at__isnull=True).exists()
 
 
+def test_a_channel_turned_off_gets_no_digest(receiver, engagement_a, engineer_a, cse):
+    set_personal_chat(engineer_a, kind="slack", url=f"{base(receiver)}/a", delivery="digest")
+    move_deployment(engagement_a, cse)
+    assert Notification.objects.filter(channel=Channel.CHAT, sent_at__isnull=True).count() == 1
+    ChatChannel.objects.filter(user=engineer_a).update(delivery="off")
+    assert chat.send_chat_digest_batches() == 0
+    assert receiver.received == []
+    row = Notification.objects.get(channel=Channel.CHAT)
+    assert row.sent_at is not None and row.last_error == "chat channel off"
+
+
 def test_a_chat_message_given_up_shows_in_readyz_and_is_requeued(
     client, receiver, engagement_a, engineer_a, cse, settings
 ):
