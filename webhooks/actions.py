@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from engagements import events, policy
@@ -109,9 +110,12 @@ def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> WebhookEndpoint
     endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
     endpoint.failing_since = None
     endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason", "failing_since"])
-    endpoint.deliveries.filter(delivered_at__isnull=True, given_up_at__isnull=True).update(
-        retry_at=None, claimed_at=None, window_start=timezone.now()
-    )
+    now = timezone.now()
+    in_flight = now - dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE)
+    # Rows a worker holds right now keep their claim (they would be posted twice).
+    endpoint.deliveries.filter(delivered_at__isnull=True, given_up_at__isnull=True).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=in_flight)
+    ).update(retry_at=None, claimed_at=None, window_start=now)
     record_event(
         endpoint.engagement,
         events.WEBHOOK_CHANGED,
@@ -148,6 +152,9 @@ def replay_delivery(delivery: WebhookDelivery, *, actor: Any) -> WebhookDelivery
     policy.check(actor, "engagement.manage_webhooks", endpoint.engagement)
     if not endpoint.enabled:
         raise DomainError("The endpoint is disabled: enable it first.")
+    lease = dt.timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE)
+    if delivery.claimed_at is not None and delivery.claimed_at > timezone.now() - lease:
+        raise Conflict("That delivery is being sent right now; replay it once it is done.")
     delivery.delivered_at = delivery.given_up_at = delivery.retry_at = delivery.claimed_at = None
     delivery.window_start = timezone.now()
     delivery.save(

@@ -20,6 +20,7 @@ import random
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from psaas_portal.outbound import RefusedURL, post
@@ -80,7 +81,7 @@ def send_one(delivery: WebhookDelivery, now: dt.datetime) -> bool:
     except RefusedURL as exc:
         error = f"refused: {exc}"
     except (OSError, http.client.HTTPException) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+        error = f"{type(exc).__name__}: {exc}"[:300]
     rows = WebhookDelivery.objects.filter(pk=delivery.pk, delivered_at__isnull=True)
     if not error:
         rows.update(
@@ -130,12 +131,31 @@ def deliver(ids: list[int], now: dt.datetime) -> int:
         .select_related("endpoint", "event__engagement", "event__task", "event__actor")
         .order_by("id")
     )
+    rows = list(rows)
+    # Endpoints disabled since the claim (by hand), read once for the batch; one that an
+    # earlier row of this batch disabled (a failure) is read again after that failure only.
+    enabled = set(
+        WebhookEndpoint.objects.filter(
+            pk__in={d.endpoint_id for d in rows}, enabled=True
+        ).values_list("pk", flat=True)
+    )
     for delivery in rows:
-        if not WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, enabled=True).exists():
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_at=None)
-            continue  # disabled meanwhile (by hand, or by an earlier row of this batch)
+        if delivery.endpoint_id not in enabled:
+            # Not tried: the claim's attempt is taken back.
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                claimed_at=None, attempts=Greatest(F("attempts") - 1, 0)
+            )
+            continue
         try:
-            delivered += send_one(delivery, now)
+            sent = send_one(delivery, now)
+            delivered += sent
+            if (
+                not sent
+                and not WebhookEndpoint.objects.filter(
+                    pk=delivery.endpoint_id, enabled=True
+                ).exists()
+            ):
+                enabled.discard(delivery.endpoint_id)
         except BaseException:
             WebhookDelivery.objects.filter(pk=delivery.pk, delivered_at__isnull=True).update(
                 claimed_at=None
@@ -145,21 +165,24 @@ def deliver(ids: list[int], now: dt.datetime) -> int:
 
 
 def deliver_for_event(event_id: int, now: dt.datetime | None = None) -> int:
-    """The event's deliveries (enqueued after its commit)."""
-    now = now or timezone.now()
+    """The event's deliveries (enqueued after its commit). Each batch is claimed at the time
+    it starts (a batch that took minutes must not leave the next one's claim stale)."""
     delivered = 0
-    while ids := claim(due(now).filter(event_id=event_id), now, settings.WEBHOOKS_BATCH_SIZE):
-        delivered += deliver(ids, now)
-    return delivered
+    while True:
+        at = now or timezone.now()
+        ids = claim(due(at).filter(event_id=event_id), at, settings.WEBHOOKS_BATCH_SIZE)
+        if not ids:
+            return delivered
+        delivered += deliver(ids, at)
 
 
 def deliver_due_batches(now: dt.datetime | None = None, max_batches: int = 20) -> int:
     """Everything due: retries whose delay is over, rows a broker outage left (the sweep)."""
-    now = now or timezone.now()
     delivered = 0
     for _ in range(max_batches):
-        ids = claim(due(now), now, settings.WEBHOOKS_BATCH_SIZE)
+        at = now or timezone.now()  # each batch claimed at the time it starts
+        ids = claim(due(at), at, settings.WEBHOOKS_BATCH_SIZE)
         if not ids:
             break
-        delivered += deliver(ids, now)
+        delivered += deliver(ids, at)
     return delivered

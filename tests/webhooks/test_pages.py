@@ -101,3 +101,26 @@ def test_replay_enable_and_delete(client_for, engagement_a, cse):
     assert not WebhookEndpoint.objects.exists() and not WebhookDelivery.objects.exists()
     verbs = list(Event.objects.filter(verb__startswith="webhook.").values_list("verb", flat=True))
     assert sorted(verbs) == ["webhook.changed", "webhook.created", "webhook.deleted"]
+
+
+def test_a_delivery_being_sent_is_not_replayed_twice(client_for, engagement_a, cse):
+    """A row a worker holds now (claimed within the lease) is refused with a conflict and
+    keeps its claim; so does enabling its endpoint."""
+    from django.utils import timezone
+
+    endpoint, _ = create_endpoint(engagement_a, actor=cse, url=PUBLIC_URL, kinds=["task.commented"])
+    add_comment(task_of(engagement_a, "monitoring"), actor=cse, body="x")
+    row = WebhookDelivery.objects.get()
+    claimed = timezone.now()
+    WebhookDelivery.objects.filter(pk=row.pk).update(claimed_at=claimed)
+    response = client_for(cse).post(reverse("webhooks:delivery-replay", args=[row.pk]))
+    assert response.status_code == 409
+    row.refresh_from_db()
+    assert row.claimed_at == claimed
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    assert (
+        client_for(cse).post(reverse("webhooks:endpoint-enable", args=[endpoint.pk])).status_code
+        == 302
+    )
+    row.refresh_from_db()
+    assert row.claimed_at == claimed
