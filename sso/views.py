@@ -41,7 +41,6 @@ log = logging.getLogger("psaas_portal.security")
 # which provider each state was sent to, so a callback is checked against that provider.
 STATES = "oidc_states"
 PROVIDER_OF = "_sso_state_provider"
-SIGNED_IN_WITH = "_sso_provider"
 PROVIDER_SLUG = "_sso_provider_slug"
 ID_TOKEN = "oidc_id_token"  # where mozilla-django-oidc stores it (OIDC_STORE_ID_TOKEN)
 
@@ -214,7 +213,6 @@ class CallbackView(View):
         # own two-factor step, as after a password (required for staff, or enrolled).
         second_step = two_factor.state_after_sso(user, client.id_claims.get("amr"))
         request.session[two_factor.STATE] = second_step
-        request.session[SIGNED_IN_WITH] = provider.name
         request.session[PROVIDER_SLUG] = provider.slug
         log.info("single sign-on: %s signed in with %s", user.email, provider.slug)
         return HttpResponseRedirect(next_url)  # accounts' middleware asks for a step owed

@@ -126,12 +126,11 @@ def send_one(delivery: WebhookDelivery, now: dt.datetime) -> bool:
 def deliver(ids: list[int], now: dt.datetime) -> int:
     """Sends claimed rows one by one (each marked as it goes). Returns how many delivered."""
     delivered = 0
-    rows = (
+    rows = list(
         WebhookDelivery.objects.filter(id__in=ids, delivered_at__isnull=True)
         .select_related("endpoint", "event__engagement", "event__task", "event__actor")
         .order_by("id")
     )
-    rows = list(rows)
     # Endpoints disabled since the claim (by hand), read once for the batch; one that an
     # earlier row of this batch disabled (a failure) is read again after that failure only.
     enabled = set(
