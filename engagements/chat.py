@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from psaas_portal.outbound import RefusedURL, post
 
-from . import delivery_backoff, events
+from . import delivery_backoff, events, outbox_mail
 from .choices import Channel, ChatKind, Delivery
 from .models import ChatChannel, Notification
-from .tasks import _link, claim, retrying
+from .tasks import claim, retrying
 
 log = logging.getLogger("engagements.chat")
 
@@ -103,7 +103,7 @@ def deliver(ids: list[int]) -> int:
             continue
         title = "Your turn" if n.reason == "your_turn" else "PSaaS Portal"
         try:
-            error = _post(channel, message(channel.kind, title, [(_line(n), _link(n))]))
+            error = _post(channel, message(channel.kind, title, [(_line(n), outbox_mail.link(n))]))
         except BaseException:
             delivery_backoff.release([n.pk], uncount=False)
             raise
@@ -182,7 +182,7 @@ def send_chat_digest_batches(now: dt.datetime | None = None) -> int:
             previous = channel.last_digest_at
             channel.last_digest_at = now
             channel.save(update_fields=["last_digest_at"])
-        lines = [(_line(n), _link(n)) for n in items]
+        lines = [(_line(n), outbox_mail.link(n)) for n in items]
         error = _post(
             channel, message(channel.kind, f"Daily digest: {len(lines)} update(s)", lines)
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 import smtplib
 import time
 from functools import partial
@@ -19,17 +18,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.http import urlencode
 
-from psaas_portal.emails import MESSAGE_ERRORS, compose, render_email, render_parts, send_each
+from psaas_portal.emails import MESSAGE_ERRORS, render_email, send_each
 
-from . import delivery_backoff, ical, wakeup
-from .choices import Channel, InvitationState, ReminderKind
-from .events import kind_of, person
-from .models import Notification, Profile, sign_invitation
+from . import delivery_backoff, outbox_mail, wakeup
+from .choices import Channel
+from .models import Notification, Profile
 from .sent import SentGroups, record_before_release
 
 log = logging.getLogger(__name__)
@@ -75,123 +70,6 @@ def claim(queryset, limit: int) -> list[int]:
             )
             claimed.update(claimed_at=now, attempts=F("attempts") + 1)
     return ids
-
-
-def _link(notification: Notification) -> str:
-    if notification.kind == ReminderKind.DUTY_DUE:
-        return settings.SITE_URL + reverse("engagements:duties", args=[notification.engagement_id])
-    if notification.kind in (ReminderKind.WINDOW_SOON, ReminderKind.WINDOW_UNPREPARED):
-        return settings.SITE_URL + reverse("engagements:cycles", args=[notification.engagement_id])
-    if notification.task_id:
-        return settings.SITE_URL + reverse("engagements:task-detail", args=[notification.task_id])
-    return settings.SITE_URL + reverse(
-        "engagements:engagement-detail", args=[notification.engagement_id]
-    )
-
-
-def _invitation_message(notification: Notification):
-    """The invitation email: the link is signed now, from the invitation's current nonce (a
-    resent invitation's earlier email carries a link that no longer works)."""
-    invitation = notification.invitation
-    assert invitation is not None
-    token = sign_invitation(invitation)
-    return render_email(
-        "invitation",
-        {
-            "invitation": invitation,
-            "engagement": invitation.engagement,
-            "inviter": invitation.invited_by,
-            "link": f"{settings.SITE_URL}{reverse('accounts:invitation')}?{urlencode({'token': token})}",
-            "valid_days": settings.INVITATION_VALID_DAYS,
-        },
-        invitation.email,
-        message_id=f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
-    )
-
-
-def _unsendable(notification: Notification) -> str:
-    """Why a claimed row will not be sent ("" if it will)."""
-    if notification.invitation_id is not None:
-        invitation = notification.invitation
-        assert invitation is not None
-        return "" if invitation.state == InvitationState.PENDING else "invitation closed"
-    recipient = notification.recipient
-    if recipient is None or not recipient.email or not recipient.is_active:
-        return "no email address"
-    return ""
-
-
-# A notification email is the same for every recipient of an event but for their name:
-# within a batch it is rendered once per event and reason, with this stand-in for the
-# recipient, and each message gets the name put in (escaped in the HTML, as the template
-# would). The token is no one's name and appears nowhere else.
-_RECIPIENT = f"recipient-{secrets.token_hex(8)}"
-
-
-class _StandIn:
-    def get_full_name(self) -> str:
-        return _RECIPIENT
-
-
-def _message(notification: Notification, shared: dict | None = None):
-    """The email of a row. `shared` (one dict per batch) keeps the parts rendered for an
-    event and reason, for its other recipients."""
-    if notification.invitation_id is not None:
-        return _invitation_message(notification)
-    message_id = f"<notification-{notification.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
-    template = "reminder" if notification.kind.startswith("reminder.") else "notification"
-    if shared is not None and template == "notification" and notification.event_id:
-        key = (notification.event_id, notification.task_id, notification.reason)
-        if key not in shared:
-            shared[key] = render_parts(template, _context(notification, _StandIn()))
-        subject, text, html = shared[key]
-        name = person(notification.recipient)
-        message = compose(
-            subject,
-            text.replace(_RECIPIENT, name),
-            html.replace(_RECIPIENT, escape(name)),
-            notification.address,
-            message_id=message_id,
-        )
-    else:
-        context = _context(notification, notification.recipient)
-        message = render_email(template, context, notification.address, message_id=message_id)
-    invitation = _invitation(notification)
-    if invitation:
-        message.attach(*invitation)
-    return message
-
-
-def _context(notification: Notification, recipient) -> dict:
-    return {
-        "n": notification,
-        "event": notification.event,
-        "task": notification.task,
-        "engagement": notification.engagement,
-        "link": _link(notification),
-        "recipient": recipient,
-    }
-
-
-def _invitation(notification: Notification) -> tuple[str, bytes, str] | None:
-    """An attendee's handover email carries the invitation as it was at the event (an update
-    or a cancellation has the same UID and a higher SEQUENCE)."""
-    event = notification.event
-    if event is None or not kind_of(event).invites:
-        return None
-    data = event.data.get("invitation")
-    if not data:
-        return None
-    if notification.recipient_id in event.data.get("removed_ids", ()):
-        data = {**data, "status": "cancelled"}  # taken off the list: the meeting is off for them
-    elif notification.recipient_id not in event.data.get("attendee_ids", ()):
-        return None
-    method = "CANCEL" if data["status"] == "cancelled" else "REQUEST"
-    return (
-        "operations-handover.ics",
-        ical.invitation(data, now=event.created_at),
-        f"text/calendar; charset=utf-8; method={method}",
-    )
 
 
 def _mark_failed(notification_id: int):
@@ -251,20 +129,8 @@ def deliver(ids: list[int]) -> int:
     """
     if not ids:
         return 0
-    rows = list(
-        Notification.objects.filter(id__in=ids, sent_at__isnull=True)
-        .select_related(
-            "event__actor",
-            "task",
-            "engagement__organization",
-            "recipient",
-            "invitation__engagement__organization",
-            "invitation__invited_by",
-            "invitation__party",
-        )
-        .order_by("id")
-    )
-    why_not = {n.pk: _unsendable(n) for n in rows}
+    rows = outbox_mail.read_batch(ids)
+    why_not = {n.pk: outbox_mail.unsendable(n) for n in rows}
     groups, shared = SentGroups(), {}
     sendable = [n for n in rows if not why_not[n.pk]]
     try:
@@ -279,7 +145,11 @@ def deliver(ids: list[int]) -> int:
                 [
                     (
                         n.pk,
-                        (_message(n, shared), partial(groups.accepted, n.pk), _mark_failed(n.pk)),
+                        (
+                            outbox_mail.message(n, shared),
+                            partial(groups.accepted, n.pk),
+                            _mark_failed(n.pk),
+                        ),
                     )
                     for n in sendable
                 ],
@@ -429,7 +299,11 @@ def send_digest_batches(now: dt.datetime | None = None) -> int:
             profile.save(update_fields=["last_digest_at"])
         message = render_email(
             "digest",
-            {"items": [(n, _link(n)) for n in items], "recipient": user, "since": previous},
+            {
+                "items": [(n, outbox_mail.link(n)) for n in items],
+                "recipient": user,
+                "since": previous,
+            },
             user.email,
             message_id=f"<digest-{user.pk}-{now:%Y%m%d%H%M%S}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
         )

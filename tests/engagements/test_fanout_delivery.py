@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from engagements import tasks
+from engagements import outbox_mail, tasks
 from engagements.actions.membership import add_member
 from engagements.choices import Channel
 from engagements.models import Notification
@@ -89,6 +89,34 @@ def test_a_group_waiting_too_long_is_recorded_before_the_next_message(
     assert len(sent_updates(ctx.captured_queries)) == 3  # each recorded before the next went
 
 
+def test_a_batch_reads_each_related_row_once_whatever_its_size(
+    sink, three_recipients, engineer_a, settings
+):
+    """The rows, then their events (with actors), tasks, engagements (with subscribers) and
+    recipients, one read each: the same statements for 6 emails of two events as for 24 of
+    eight."""
+    settings.NOTIFY_RECORD_EVERY = 100
+
+    def batch() -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            tasks.deliver_emails()
+        statements = [q["sql"] for q in ctx.captured_queries if "portal_heartbeat" not in q["sql"]]
+        return [  # what each statement is: its verb and table
+            f"update {sql.split()[1]}"
+            if sql.startswith("UPDATE")
+            else f"select {sql.split(' FROM ')[1].split()[0]}"
+            for sql in statements
+        ]
+
+    changes(three_recipients, engineer_a, 2)
+    small = batch()
+    changes(three_recipients, engineer_a, 8)
+    large = batch()
+    assert small == large and len(large) == 7, large  # claim, five reads, one "sent"
+    assert len(sink.recorder.messages) == 30
+    assert not emails().filter(sent_at__isnull=True).exists()
+
+
 def test_a_drain_that_finds_nothing_costs_one_query(sink, engagement_a):
     with CaptureQueriesContext(connection) as ctx:
         assert tasks.deliver_emails() == 0
@@ -121,11 +149,11 @@ def test_an_event_rendered_once_gives_each_recipient_the_same_email_as_rendering
     assert len(rows) == 4
     shared: dict = {}
     for row in rows:
-        alone, together = tasks._message(row), tasks._message(row, shared)
+        alone, together = outbox_mail.message(row), outbox_mail.message(row, shared)
         assert together.subject == alone.subject and together.to == alone.to
         assert together.body == alone.body
         assert together.alternatives == alone.alternatives
         assert together.extra_headers == alone.extra_headers
     assert len(shared) == 1
-    html = tasks._message(next(r for r in rows if r.recipient == odd), shared).alternatives[0]
+    html = outbox_mail.message(next(r for r in rows if r.recipient == odd), shared).alternatives[0]
     assert "Zoë &lt;b&gt;&amp; O&#x27;Neil" in html[0]

@@ -21,6 +21,7 @@ from engagements.actions.tasks import sign_off_task, transition_task
 from engagements.choices import Channel, ReminderKind, TaskStatus
 from engagements.choices import NotificationReason as Reason
 from engagements.models import Event, Issue, Notification
+from engagements.outbox_mail import email_context
 from engagements.templatetags.portal import person, place
 from psaas_portal.emails import render_email
 from tests.conftest import task_of
@@ -101,7 +102,7 @@ def test_html_emails_carry_everything_the_text_part_says(engagement_a, cse, engi
         kind=event.verb,
         reason=Reason.INFORMED,
     )
-    message = render_email("notification", {**base, "n": n, "event": event}, "cse@example.com")
+    message = render_email("notification", email_context(n, cse), "cse@example.com")
     assert "Alerts reach the on-call rota" in message.body
     _assert_html_says_all(message)
     for kind in ReminderKind.values:
