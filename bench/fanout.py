@@ -92,7 +92,8 @@ def raw_sender(message, count: int, batch: int, ready, go, cpu) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) of a process and its children alive now, from /proc."""
+    """CPU time (user and system) of a process and its children (alive, or ended and waited
+    for), from /proc."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -102,7 +103,9 @@ def cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+        if int(entry.name) == pid:  # its own time and its children's that have ended
+            total += sum(int(f) for f in fields[11:15]) / tick
+        elif int(fields[1]) == pid:  # fields[1]: the parent's pid
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psaas_portal.settings")
 
@@ -21,6 +21,22 @@ def _connect_logging() -> None:
 
 
 _connect_logging()
+
+
+@signals.task_prerun.connect(weak=False)
+@signals.task_postrun.connect(weak=False)
+def _database_connections(task=None, **kwargs) -> None:
+    """A worker keeps its database connection between tasks by Django's own rules, as the web
+    process does between requests: closed once older than CONN_MAX_AGE or after an error,
+    checked before reuse (CONN_HEALTH_CHECKS). Celery's Django fixup would otherwise close
+    it after every task (CELERY_DB_REUSE_MAX in settings turns that off): a new PostgreSQL
+    backend, with cold caches, for every batch of emails (issue 16, P5). Tasks run eagerly
+    (inside a caller's transaction) are left alone, as the fixup leaves them."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @app.task(name="psaas_portal.ping")

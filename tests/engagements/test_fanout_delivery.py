@@ -157,3 +157,21 @@ def test_an_event_rendered_once_gives_each_recipient_the_same_email_as_rendering
     assert len(shared) == 1
     html = outbox_mail.message(next(r for r in rows if r.recipient == odd), shared).alternatives[0]
     assert "Zoë &lt;b&gt;&amp; O&#x27;Neil" in html[0]
+
+
+@pytest.mark.parametrize(
+    "column", ["event", "recipient", "task", "engagement", "invitation", "chat"]
+)
+def test_the_outbox_is_found_by_each_of_its_owners_through_an_index(column):
+    """Deleting an event, a person, an invitation or a chat channel finds its rows through an
+    index, with no index of the foreign key's own where another serves (event: the one email
+    per event key; recipient: the inbox index; invitation, chat: partial indexes on the few
+    rows that have one): each index is paid for on every write of the outbox."""
+    plan = Notification.objects.filter(**{f"{column}_id": 1}).explain()
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            forced = Notification.objects.filter(**{f"{column}_id": 1}).explain()
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "Seq Scan" not in forced and "Index" in forced, (plan, forced)
