@@ -3,7 +3,9 @@ over Redis to an SMTP sink on loopback, on PostgreSQL, against the raw limit mea
 same run: the same number of processes sending the same emails to the same sink with no
 database work (P5 of issue 16: delivery at least 80% of raw).
 
-Three measurements, after a warm-up (raw before and after delivery, their mean taken):
+Three measurements, after a warm-up. Raw and delivery alternate for --rounds rounds (raw,
+delivery, raw, delivery, ..., raw): each delivery is compared with the mean of the raw runs
+just before and after it, and the median round is the figure (the machine is shared).
   raw       N processes (N = --concurrency, the worker's), each sending its share of 5,000
             copies of one real rendered notification email, one SMTP connection per
             NOTIFY_BATCH_SIZE messages; from "go" to the last message accepted by the sink.
@@ -14,7 +16,8 @@ Three measurements, after a warm-up (raw before and after delivery, their mean t
             for a drain after commit, as in production); from the first commit to the last
             message accepted. The change loop runs in this process and bounds this figure:
             it is printed as its own rate.
-Also: SMTP connections per phase, and SQL queries per batch and for a drain finding nothing.
+Also: SMTP connections per phase; the CPU per email of the sending processes, of PostgreSQL
+and of the sink; SQL queries per batch and for a drain finding nothing.
 Usage: see bench/README.md.
 """
 
@@ -37,6 +40,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--recipients", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     broker = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")
@@ -244,26 +248,64 @@ def run(args, url: str, broker: str, sink: Sink):
     )[0]
     message = outbox_mail.message(row)
     postmaster = postmaster_pid()
-    raw_others, delivery_others = Others(postmaster), Others(postmaster)
-    with raw_others:
-        raw_before, raw_connections, raw_cpu = raw(message, expected, args.concurrency, batch, sink)
 
-    # Delivery of a backlog: every row pending, one drain requested as after a commit.
-    changes(args.changes, publish=False)
-    before, connections_before = sink.messages, sink.connections
-    worker_cpu = cpu_seconds(worker.pid)
-    with delivery_others:
-        started = time.monotonic()
-        tasks.request_delivery()
-        delivery_s = wait_for(sink, before + expected, "delivery") - started
-        time.sleep(0.5)  # the last group's UPDATE
-    worker_cpu = cpu_seconds(worker.pid) - worker_cpu
-    delivery_connections = sink.connections - connections_before
-    # The raw reference again: the machine is shared, the mean of the two brackets the run.
-    with raw_others:
-        raw_after, _, raw_cpu_after = raw(message, expected, args.concurrency, batch, sink)
-    raw_cpu = (raw_cpu + raw_cpu_after) / 2
-    raw_s = (raw_before + raw_after) / 2
+    def measure_raw() -> dict:
+        with Others(postmaster) as others:
+            seconds, connections, cpu = raw(message, expected, args.concurrency, batch, sink)
+        return {
+            "s": seconds,
+            "conn": connections,
+            "cpu": cpu,
+            "pg": others.postgres,
+            "sink": others.sink,
+        }
+
+    def measure_delivery() -> dict:
+        """A backlog (every row pending, nothing published), then one drain requested as after
+        a commit; from that request to the last message accepted."""
+        changes(args.changes, publish=False)
+        before, connections_before = sink.messages, sink.connections
+        cpu = cpu_seconds(worker.pid)
+        with Others(postmaster) as others:
+            started = time.monotonic()
+            tasks.request_delivery()
+            seconds = wait_for(sink, before + expected, "delivery") - started
+            time.sleep(0.5)  # the last group's UPDATE
+        return {
+            "s": seconds,
+            "conn": sink.connections - connections_before,
+            "cpu": cpu_seconds(worker.pid) - cpu,
+            "pg": others.postgres,
+            "sink": others.sink,
+        }
+
+    # Rounds: raw, delivery, raw, delivery, ... raw. Each delivery is compared with the mean
+    # of the raw runs just before and after it (the machine is shared: a ratio measured
+    # within a round holds when absolute times drift); the median round is the figure.
+    raws = [measure_raw()]
+    deliveries = []
+    for _ in range(args.rounds):
+        deliveries.append(measure_delivery())
+        raws.append(measure_raw())
+    rounds = []
+    for i, d in enumerate(deliveries):
+        r0, r1 = raws[i], raws[i + 1]
+        raw_s = (r0["s"] + r1["s"]) / 2
+        rounds.append(
+            {
+                "raw_rate": expected / raw_s,
+                "delivery_rate": expected / d["s"],
+                "ratio": raw_s / d["s"],
+                "raw_cpu": (r0["cpu"] + r1["cpu"]) / 2 / expected * 1000,
+                "worker_cpu": d["cpu"] / expected * 1000,
+                "raw_pg": (r0["pg"] + r1["pg"]) / 2 / expected * 1000,
+                "pg": d["pg"] / expected * 1000,
+                "raw_sink": (r0["sink"] + r1["sink"]) / 2 / expected * 1000,
+                "sink": d["sink"] / expected * 1000,
+                "conn": d["conn"],
+            }
+        )
+    median = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
 
     # Live: the change loop while the worker delivers.
     before, connections_before = sink.messages, sink.connections
@@ -286,39 +328,31 @@ def run(args, url: str, broker: str, sink: Sink):
     with CaptureQueriesContext(connection) as change_queries:
         changes(1)
 
-    raw_rate, delivery_rate = expected / raw_s, expected / delivery_s
     print(
         f"fan-out, {args.changes} changes x {args.recipients} recipients = {expected} emails, "
         f"{args.concurrency} worker processes, batches of {batch}, "
-        f"'sent' recorded every {settings.NOTIFY_RECORD_EVERY}"
-    )
-    print("| measure | seconds | emails/s | SMTP connections |")
-    print("| --- | --- | --- | --- |")
-    print(
-        f"| raw (no database), mean of before and after | {raw_s:.2f} | {raw_rate:.0f} "
-        f"| {raw_connections} |"
-    )
-    print(f"(raw before: {expected / raw_before:.0f} emails/s, after: {expected / raw_after:.0f})")
-    print(
-        f"| delivery of the backlog | {delivery_s:.2f} | {delivery_rate:.0f} "
-        f"| {delivery_connections} |"
+        f"'sent' recorded every {settings.NOTIFY_RECORD_EVERY}, {args.rounds} rounds"
     )
     print(
-        f"| live: changes while delivering | {live_s:.2f} | {expected / live_s:.0f} "
-        f"| {live_connections} |"
+        "| round | raw emails/s (mean of the runs before and after) | delivery of the backlog, "
+        "emails/s | delivery / raw | CPU ms per email: raw senders / worker | "
+        "PostgreSQL | sink | SMTP connections (raw / delivery) |"
     )
-    print(f"delivery / raw: {delivery_rate / raw_rate:.0%} (goal >= 80%)")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for i, r in enumerate(rounds, 1):
+        print(
+            f"| {i} | {r['raw_rate']:.0f} | {r['delivery_rate']:.0f} | {r['ratio']:.0%} "
+            f"| {r['raw_cpu']:.2f} / {r['worker_cpu']:.2f} "
+            f"| {r['raw_pg']:.2f} / {r['pg']:.2f} | {r['raw_sink']:.2f} / {r['sink']:.2f} "
+            f"| {raws[i]['conn']} / {r['conn']} |"
+        )
     print(
-        f"CPU per email, the sending processes only: raw {raw_cpu / expected * 1000:.2f} ms, "
-        f"worker {worker_cpu / expected * 1000:.2f} ms (main and children; ratio "
-        f"{raw_cpu / worker_cpu:.0%})"
+        f"delivery / raw, the median round: {median['ratio']:.0%} (goal >= 80%); "
+        "rounds: " + ", ".join(f"{r['ratio']:.0%}" for r in rounds)
     )
-    per_email = 1000 / expected
     print(
-        f"CPU per email meanwhile, PostgreSQL: raw {raw_others.postgres / 2 * per_email:.2f} ms, "
-        f"delivery {delivery_others.postgres * per_email:.2f} ms; the sink (this process): "
-        f"raw {raw_others.sink / 2 * per_email:.2f} ms, "
-        f"delivery {delivery_others.sink * per_email:.2f} ms"
+        f"| live: changes while delivering | {live_s:.2f} s | {expected / live_s:.0f} emails/s "
+        f"| {live_connections} SMTP connections |"
     )
     print(
         f"change loop: {args.changes} changes in {loop_s:.1f} s "

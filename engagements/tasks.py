@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 
 
+def claimable(queryset, now: dt.datetime):
+    """The rows a claim may take, in the order it takes them (by id: the order of
+    notification_unsent_idx, which holds unsent rows only, so the claim reads its batch and
+    stops, however many rows were sent before)."""
+    stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
+    return (
+        queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("id")
+    )
+
+
 def claim(queryset, limit: int) -> list[int]:
     """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
     unclaimed or whose claim expired (a worker that died), and not waiting out a temporary
@@ -46,12 +59,7 @@ def claim(queryset, limit: int) -> list[int]:
     in the full suite: 6 claimed for a batch of 4)."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
-    candidates = (
-        queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
-        .order_by("id")
-    )
+    candidates = claimable(queryset, now)
     if connection.vendor == "postgresql":
         pick, params = candidates.values("id")[:limit].query.sql_with_params()
         table = Notification._meta.db_table

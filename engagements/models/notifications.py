@@ -152,8 +152,10 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The outbox's queue: only unsent rows, in the claim's order (by id), so a claim
+            # reads its batch and stops, however many rows were sent before.
             models.Index(
-                fields=["channel", "digest", "created_at"],
+                fields=["channel", "digest", "id"],
                 condition=Q(sent_at__isnull=True),
                 name="notification_unsent_idx",
             ),

@@ -175,3 +175,33 @@ def test_the_outbox_is_found_by_each_of_its_owners_through_an_index(column):
         finally:
             cursor.execute("RESET enable_seqscan")
     assert "Seq Scan" not in forced and "Index" in forced, (plan, forced)
+
+
+def test_a_claim_reads_only_its_batch_however_many_rows_were_sent_or_wait(engagement_a, cse):
+    """The claim walks the unsent rows' index in its own order and stops at its batch: the
+    rows sent before (the history, kept for months) and the rest of a backlog are not read."""
+    from django.utils import timezone
+
+    def rows(n: int, sent: bool, offset: int) -> list[int]:
+        made = Notification.objects.bulk_create(
+            Notification(
+                engagement=engagement_a,
+                recipient=cse,
+                channel=Channel.EMAIL,
+                kind="reminder.overdue",
+                day=timezone.localdate() - timezone.timedelta(days=offset + i),
+                sent_at=timezone.now() if sent else None,
+            )
+            for i in range(n)
+        )
+        return [n.pk for n in made]
+
+    rows(3000, sent=True, offset=0)
+    backlog = rows(2000, sent=False, offset=3000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE engagements_notification")
+    pick = tasks.claimable(tasks.immediate_emails(), timezone.now()).values("id")[:100]
+    plan = pick.explain(analyze=True)
+    assert "notification_unsent_idx" in plan and "Sort" not in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan
+    assert [r["id"] for r in pick] == sorted(backlog)[:100]
