@@ -23,6 +23,18 @@ def _connect_logging() -> None:
 _connect_logging()
 
 
+@signals.worker_process_init.connect(weak=False)
+def _freeze_start_up_objects(**kwargs) -> None:
+    """The objects a worker process starts with (modules, settings, templates, URL patterns,
+    tens of thousands of them, alive until it ends) are moved out of the garbage collector's
+    reach (gc.freeze), so its full passes walk only what the tasks made. Measured in one
+    process sending 4,900 emails: one full pass of 90 to 110 ms (0.02 ms per email), none
+    after the freeze (issue 16, P5)."""
+    import gc
+
+    gc.freeze()
+
+
 @signals.task_prerun.connect(weak=False)
 @signals.task_postrun.connect(weak=False)
 def _database_connections(task=None, **kwargs) -> None:

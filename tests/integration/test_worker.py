@@ -40,3 +40,16 @@ def test_a_worker_keeps_its_database_connection_between_tasks(start_worker):
     for _ in range(3):
         run_task()
     assert worker_backends() == first
+
+
+def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collector():
+    import gc
+
+    from psaas_portal.celery import _freeze_start_up_objects
+
+    assert gc.get_freeze_count() == 0
+    try:
+        _freeze_start_up_objects()
+        assert gc.get_freeze_count() > 10_000  # modules, settings, templates: all of them
+    finally:
+        gc.unfreeze()
