@@ -38,9 +38,10 @@ _RELATED = {
 
 def read_batch(ids: list[int]) -> list[Notification]:
     """The claimed rows not yet sent, in id order, each with the related rows its email
-    needs. A related row deleted meanwhile (its rows go with it) is left to be read lazily:
-    the row is gone by then and the email is not recorded."""
+    needs. A row whose related row was deleted between the reads is left out: the delete
+    cascades to the row itself, so there is nothing to send."""
     rows = list(Notification.objects.filter(id__in=ids, sent_at__isnull=True).order_by("id"))
+    gone: set[int] = set()
     for name, queryset in _RELATED.items():
         field = Notification._meta.get_field(name)
         wanted = {getattr(n, field.attname) for n in rows} - {None}
@@ -48,10 +49,14 @@ def read_batch(ids: list[int]) -> list[Notification]:
             continue
         found = queryset().in_bulk(wanted)
         for n in rows:
-            obj = found.get(getattr(n, field.attname))
-            if obj is not None:
-                field.set_cached_value(n, obj)
-    return rows
+            key = getattr(n, field.attname)
+            if key is None:
+                continue
+            if key in found:
+                field.set_cached_value(n, found[key])
+            else:
+                gone.add(n.pk)
+    return [n for n in rows if n.pk not in gone]
 
 
 def link(notification: Notification) -> str:

@@ -328,8 +328,8 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes the database connection after every task unless this is set
-# (it then closes it every 2 x N tasks); the worker follows CONN_MAX_AGE and the health
-# checks instead (psaas_portal.celery._database_connections).
+# (it then closes it every N tasks); the worker follows CONN_MAX_AGE and the health checks
+# instead (psaas_portal.celery._database_connections).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

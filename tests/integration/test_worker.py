@@ -24,7 +24,8 @@ def test_a_worker_keeps_its_database_connection_between_tasks(start_worker):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pid FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
             )
             return {pid for (pid,) in cursor.fetchall()}
 
