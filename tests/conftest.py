@@ -120,6 +120,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_drain_marked_queued():
+    """The "a drain is queued" marker (engagements.wakeup) lives in the broker's Redis for a
+    few seconds: one left by the test before (whose drain no worker ran) would keep this
+    test's commits from asking for delivery."""
+    from engagements import wakeup
+
+    wakeup.clear()
+
+
 # --- Log scrubbing over the whole session --------------------------------------------
 # Every record reaching the root logger is kept; at the end of the session the records and
 # the *.log files of the processes the tests started are searched for the known passwords
