@@ -46,38 +46,47 @@ def claimable(queryset, now: dt.datetime):
     )
 
 
-def claim(queryset, limit: int) -> list[int]:
-    """Claims up to `limit` unsent rows for this worker: a conditional update on rows that are
-    unclaimed or whose claim expired (a worker that died), and not waiting out a temporary
-    refusal (`retry_at`). Only claimed rows are sent.
+def claim_rows(queryset, limit: int) -> list[Notification]:
+    """Claims up to `limit` unsent rows for this worker and returns them, in id order, as
+    claimed: a conditional update on rows that are unclaimed or whose claim expired (a worker
+    that died), and not waiting out a temporary refusal (`retry_at`). Only claimed rows are
+    sent.
 
     On PostgreSQL one statement (an UPDATE of the rows a `FOR UPDATE SKIP LOCKED` subquery
-    picks, RETURNING their ids): two workers never claim the same row, and finding nothing
-    costs that one query. The pick is `= ANY(ARRAY(subquery))`, an InitPlan run once:
-    `IN (subquery ... LIMIT n)` may be planned as a join that runs the subquery again per
-    row, each run locking and returning other rows, so more than `limit` were claimed (seen
-    in the full suite: 6 claimed for a batch of 4)."""
+    picks, RETURNING the rows): two workers never claim the same row, and finding nothing
+    costs that one query; the rows come back with the claim, not read again. The pick is
+    `= ANY(ARRAY(subquery))`, an InitPlan run once: `IN (subquery ... LIMIT n)` may be
+    planned as a join that runs the subquery again per row, each run locking and returning
+    other rows, so more than `limit` were claimed (seen in the full suite: 6 claimed for a
+    batch of 4)."""
     now = timezone.now()
-    stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     candidates = claimable(queryset, now)
     if connection.vendor == "postgresql":
         pick, params = candidates.values("id")[:limit].query.sql_with_params()
-        table = Notification._meta.db_table
+        fields = Notification._meta.concrete_fields
+        returning = ", ".join(f'"{f.column}"' for f in fields)
         with connection.cursor() as cursor:
             cursor.execute(
-                f'UPDATE "{table}" SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
-                f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING "id"',
+                f'UPDATE "{Notification._meta.db_table}" '
+                f'SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
+                f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING {returning}',
                 [now, *params],
             )
-            return sorted(pk for (pk,) in cursor.fetchall())
+            names = [f.attname for f in fields]
+            rows = [Notification.from_db(connection.alias, names, r) for r in cursor.fetchall()]
+        return sorted(rows, key=lambda n: n.pk)
     with transaction.atomic():  # SQLite (make run): one writer at a time anyway
         ids = list(candidates.values_list("id", flat=True)[:limit])
         if ids:
-            claimed = Notification.objects.filter(id__in=ids, sent_at__isnull=True).filter(
-                Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+            claimable(Notification.objects.filter(id__in=ids), now).update(
+                claimed_at=now, attempts=F("attempts") + 1
             )
-            claimed.update(claimed_at=now, attempts=F("attempts") + 1)
-    return ids
+        return list(Notification.objects.filter(id__in=ids, claimed_at=now).order_by("id"))
+
+
+def claim(queryset, limit: int) -> list[int]:
+    """The ids of the rows claim_rows claims."""
+    return [n.pk for n in claim_rows(queryset, limit)]
 
 
 def _mark_failed(notification_id: int):
@@ -129,15 +138,27 @@ def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]], groups:
 
 
 def deliver(ids: list[int]) -> int:
-    """Sends claimed email rows over one SMTP connection; the accepted ones are marked sent a
-    group at a time as it goes (SentGroups), the last group at the end.
+    """Sends claimed email rows (claim) over one SMTP connection (send_claimed)."""
+    if not ids:
+        return 0
+    return send_claimed(outbox_mail.read_batch(ids), ids)
+
+
+def deliver_claimed(rows: list[Notification]) -> int:
+    """Sends the rows claim_rows returned (their related rows read here)."""
+    if not rows:
+        return 0
+    return send_claimed(outbox_mail.with_related(rows), [n.pk for n in rows])
+
+
+def send_claimed(rows: list[Notification], ids: list[int]) -> int:
+    """Sends claimed email rows, read with what their emails need (`rows`; `ids`: every row
+    claimed) over one SMTP connection; the accepted ones are marked sent a group at a time
+    as it goes (SentGroups), the last group at the end.
 
     On an SMTP error the accepted messages are recorded, the rows not yet sent are released
     for the retry, and the error propagates.
     """
-    if not ids:
-        return 0
-    rows = outbox_mail.read_batch(ids)
     why_not = {n.pk: outbox_mail.unsendable(n) for n in rows}
     groups, shared = SentGroups(), {}
     sendable = [n for n in rows if not why_not[n.pk]]
@@ -191,10 +212,10 @@ def deliver_pending_batches(max_batches: int | None = None) -> int:
     sent = 0
     pending = immediate_emails()
     for _ in range(max_batches or settings.NOTIFY_SWEEP_MAX_BATCHES):
-        ids = claim(pending, settings.NOTIFY_BATCH_SIZE)
-        if not ids:
+        rows = claim_rows(pending, settings.NOTIFY_BATCH_SIZE)
+        if not rows:
             break
-        sent += deliver(ids)
+        sent += deliver_claimed(rows)
     return sent
 
 
@@ -213,8 +234,8 @@ def deliver_event(event_id: int) -> int:
     across events, deliver_emails; kept for the messages still queued under this name)."""
     pending = Notification.objects.filter(event_id=event_id, channel=Channel.EMAIL, digest=False)
     sent = 0
-    while ids := claim(pending, settings.NOTIFY_BATCH_SIZE):
-        sent += deliver(ids)
+    while rows := claim_rows(pending, settings.NOTIFY_BATCH_SIZE):
+        sent += deliver_claimed(rows)
     return sent
 
 
@@ -243,13 +264,13 @@ def deliver_emails() -> int:
     per batch, and none is a long drain racing the others for the same rows (skip locked
     keeps them apart anyway). Finding nothing costs one query."""
     wakeup.clear()
-    ids = claim(immediate_emails(), settings.NOTIFY_BATCH_SIZE)
-    if len(ids) == settings.NOTIFY_BATCH_SIZE:
+    rows = claim_rows(immediate_emails(), settings.NOTIFY_BATCH_SIZE)
+    if len(rows) == settings.NOTIFY_BATCH_SIZE:
         try:
             request_delivery()
         except Exception:  # the broker went away: this batch still goes, the sweep does the rest
             log.warning("could not ask for the next batch; the sweep will send it", exc_info=True)
-    return deliver(ids)
+    return deliver_claimed(rows)
 
 
 @shared_task(**retrying)
