@@ -327,7 +327,7 @@ def run(args, url: str, broker: str, sink: Sink):
     changes(100 // args.recipients, publish=False)
     connection.queries_log.clear()
     with CaptureQueriesContext(connection) as batch_queries:
-        delivered = tasks.deliver(tasks.claim(tasks.immediate_emails(), 100))
+        delivered = tasks.deliver_claimed(tasks.claim_rows(tasks.immediate_emails(), 100))
     with CaptureQueriesContext(connection) as empty_queries:
         tasks.deliver_emails()
     task.refresh_from_db()

@@ -94,6 +94,11 @@ class Channel(models.TextChoices):
     CHAT = "chat", "Chat (Slack or Teams)"
 
 
+# The channels whose rows are sent (queued, claimed, marked sent). A portal notification is
+# shown where it is written: never queued, its `sent_at` stays empty.
+SENT_CHANNELS = (Channel.EMAIL, Channel.CHAT)
+
+
 class ChatKind(models.TextChoices):
     """The chat services whose incoming webhooks the portal posts to."""
 

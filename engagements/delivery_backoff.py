@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from psaas_portal.models import Heartbeat
 
-from .choices import Channel
+from .choices import SENT_CHANNELS, Channel
 from .models import Notification
 
 log = logging.getLogger("engagements.delivery")
@@ -94,9 +94,6 @@ def refused(notification_id: int, exc: BaseException) -> None:
         wait,
     )
 
-
-# The outbox channels that are sent, retried and given up (the portal's own is read there).
-SENT_CHANNELS = (Channel.EMAIL, Channel.CHAT)
 
 
 def given_up():

@@ -34,9 +34,10 @@ RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 
 
 def claimable(queryset, now: dt.datetime):
-    """The rows a claim may take, in the order it takes them (by id: the order of
-    notification_unsent_idx, which holds unsent rows only, so the claim reads its batch and
-    stops, however many rows were sent before)."""
+    """The rows a claim may take, in the order it takes them (by id: the order of the
+    channel's queue index, notification_email_queue_idx or notification_chat_queue_idx,
+    which hold the rows waiting only, so the claim reads its batch and stops, however many
+    rows were sent before)."""
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     return (
         queryset.filter(sent_at__isnull=True, attempts__lt=settings.NOTIFY_MAX_ATTEMPTS)
