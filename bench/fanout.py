@@ -3,7 +3,7 @@ over Redis to an SMTP sink on loopback, on PostgreSQL, against the raw limit mea
 same run: the same number of processes sending the same emails to the same sink with no
 database work (P5 of issue 16: delivery at least 80% of raw).
 
-Three measurements, after a warm-up. Raw and delivery alternate for --rounds rounds (raw,
+Three measurements, after a warm-up. Raw and delivery alternate for --rounds rounds (5; raw,
 delivery, raw, delivery, ..., raw): each delivery is compared with the mean of the raw runs
 just before and after it, and the median round is the figure (the machine is shared).
   raw       N processes (N = --concurrency, the worker's), each sending its share of 5,000
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--recipients", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     broker = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/15")

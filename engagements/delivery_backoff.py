@@ -95,7 +95,6 @@ def refused(notification_id: int, exc: BaseException) -> None:
     )
 
 
-
 def given_up():
     """Emails and chat messages that will not be tried again: attempts used up, never sent,
     and not in flight (a last attempt a worker still holds is not given up yet, nor

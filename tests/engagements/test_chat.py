@@ -148,8 +148,9 @@ def test_a_chat_message_given_up_shows_in_readyz_and_is_requeued(
     Heartbeat.beat("worker")
     body = json.loads(client.get("/readyz").content)
     assert body["checks"]["outbox"]["ok"] is True
-    assert "1 chat message(s) given up (manage.py requeue_notifications)" in (
-        body["checks"]["outbox"]["detail"]
+    assert (
+        "1 chat message(s) given up (manage.py requeue_notifications)"
+        in (body["checks"]["outbox"]["detail"])
     )
     receiver.script.always = 0
     out = StringIO()
