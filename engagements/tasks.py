@@ -36,7 +36,7 @@ RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 def claimable(queryset, now: dt.datetime):
     """The rows a claim may take, in the order it takes them (by id: the order of the
     channel's queue index, notification_email_queue_idx or notification_chat_queue_idx,
-    which hold the rows waiting only, so the claim reads its batch and stops, however many
+    which hold its unsent rows only, so the claim reads its batch and stops, however many
     rows were sent before)."""
     stale = now - dt.timedelta(seconds=settings.NOTIFY_CLAIM_LEASE)
     return (
@@ -61,33 +61,70 @@ def claim_rows(queryset, limit: int) -> list[Notification]:
     other rows, so more than `limit` were claimed (seen in the full suite: 6 claimed for a
     batch of 4)."""
     now = timezone.now()
-    candidates = claimable(queryset, now)
     if connection.vendor == "postgresql":
-        pick, params = candidates.values("id")[:limit].query.sql_with_params()
         fields = Notification._meta.concrete_fields
-        returning = ", ".join(f'"{f.column}"' for f in fields)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{Notification._meta.db_table}" '
-                f'SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
-                f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING {returning}',
-                [now, *params],
-            )
-            names = [f.attname for f in fields]
-            rows = [Notification.from_db(connection.alias, names, r) for r in cursor.fetchall()]
+        table = Notification._meta.db_table
+        columns = [f.get_col(table) for f in fields]
+        # Each value through its column's converters, as the ORM's own reads do (none of
+        # the outbox's columns has one today; a field added with one stays right).
+        converters = [
+            (i, convert)
+            for i, col in enumerate(columns)
+            for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        ]
+        names = [f.attname for f in fields]
+        rows = []
+        for values in _claim_returning(queryset, limit, now, fields):
+            values = list(values)
+            for i, convert in converters:
+                values[i] = convert(values[i], columns[i], connection)
+            rows.append(Notification.from_db(connection.alias, names, values))
         return sorted(rows, key=lambda n: n.pk)
     with transaction.atomic():  # SQLite (make run): one writer at a time anyway
-        ids = list(candidates.values_list("id", flat=True)[:limit])
-        if ids:
-            claimable(Notification.objects.filter(id__in=ids), now).update(
-                claimed_at=now, attempts=F("attempts") + 1
-            )
-        return list(Notification.objects.filter(id__in=ids, claimed_at=now).order_by("id"))
+        ids = _claim_sqlite(queryset, limit, now)
+        return list(Notification.objects.filter(id__in=ids).order_by("id"))
 
 
 def claim(queryset, limit: int) -> list[int]:
-    """The ids of the rows claim_rows claims."""
-    return [n.pk for n in claim_rows(queryset, limit)]
+    """The ids of the rows claim_rows would claim, claimed the same way (what the chat
+    delivery, which reads its rows itself, needs)."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        key = Notification._meta.pk
+        return sorted(pk for (pk,) in _claim_returning(queryset, limit, now, [key]))
+    with transaction.atomic():
+        return _claim_sqlite(queryset, limit, now)
+
+
+def _claim_returning(queryset, limit: int, now: dt.datetime, fields) -> list[tuple]:
+    """PostgreSQL: the claim's one statement, returning the claimed rows' `fields`."""
+    pick, params = claimable(queryset, now).values("id")[:limit].query.sql_with_params()
+    quote = connection.ops.quote_name
+    returning = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Notification._meta.db_table)} "
+            f'SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
+            f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING {returning}',
+            [now, *params],
+        )
+        return cursor.fetchall()
+
+
+def _claim_sqlite(queryset, limit: int, now: dt.datetime) -> list[int]:
+    """SQLite (make run), inside the caller's transaction: pick, claim, and return the ids
+    this claim took."""
+    ids = list(claimable(queryset, now).values_list("id", flat=True)[:limit])
+    if not ids:
+        return []
+    claimable(Notification.objects.filter(id__in=ids), now).update(
+        claimed_at=now, attempts=F("attempts") + 1
+    )
+    return list(
+        Notification.objects.filter(id__in=ids, claimed_at=now)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 def _mark_failed(notification_id: int):
@@ -105,17 +142,22 @@ def _mark_failed(notification_id: int):
 RENEW_AFTER_SECONDS = 1.0
 
 
-def _renewing(stamp: dt.datetime | None, rows: list[tuple[int, object]], groups: SentGroups):
+def _renewing(
+    stamp: dt.datetime | None,
+    rows: list[tuple[int, object]],
+    groups: SentGroups,
+    lost: set[int],
+):
     """Yields the items of the rows this worker still holds (and, before each, records the
     accepted ones if their group waited long enough).
 
     Before a message, when more than RENEW_AFTER_SECONDS passed since the last renewal, the
     claim on the rows not yet sent is renewed by a conditional update on this worker's claim
     time; a row another worker took over meanwhile (its claim expired) is skipped, never
-    sent twice. A message starts with a whole lease ahead of it, and the lease is longer than
-    the slowest SMTP exchange (NOTIFY_CLAIM_LEASE: at least six EMAIL_TIMEOUTs)."""
+    sent twice, and put in `lost` (not this worker's to release). A message starts with a
+    whole lease ahead of it, and the lease is longer than the slowest SMTP exchange
+    (NOTIFY_CLAIM_LEASE: at least six EMAIL_TIMEOUTs)."""
     renewed = time.monotonic()
-    lost: set[int] = set()
     for index, (pk, item) in enumerate(rows):
         groups.due()
         if stamp is not None and time.monotonic() - renewed >= RENEW_AFTER_SECONDS:
@@ -161,7 +203,7 @@ def send_claimed(rows: list[Notification], ids: list[int]) -> int:
     for the retry, and the error propagates.
     """
     why_not = {n.pk: outbox_mail.unsendable(n) for n in rows}
-    groups, shared = SentGroups(), {}
+    groups, shared, lost = SentGroups(), {}, set[int]()
     sendable = [n for n in rows if not why_not[n.pk]]
     try:
         for reason in {r for r in why_not.values() if r}:  # settled, not retried
@@ -184,14 +226,16 @@ def send_claimed(rows: list[Notification], ids: list[int]) -> int:
                     for n in sendable
                 ],
                 groups,
+                lost,
             )
         )
         groups.flush()
     except RETRYABLE as exc:
         # The mail server was unreachable: nothing left was really tried, so the claim
-        # does not count as an attempt (an outage delays delivery, it never drops it).
+        # does not count as an attempt (an outage delays delivery, it never drops it). Rows
+        # another worker took over meanwhile are left to it.
         delivery_backoff.outage_started(exc)
-        left = record_before_release(groups, ids)
+        left = [p for p in record_before_release(groups, ids) if p not in lost]
         Notification.objects.filter(
             id__in=left, sent_at__isnull=True, claimed_at__isnull=False
         ).update(
@@ -200,8 +244,10 @@ def send_claimed(rows: list[Notification], ids: list[int]) -> int:
         raise
     except BaseException:
         # Anything else after the claim (the database gone, a template error, the task
-        # killed by its time limit): the claim is released so the rows go out on the next try.
-        delivery_backoff.release(record_before_release(groups, ids), uncount=False)
+        # killed by its time limit): the claim is released so the rows go out on the next
+        # try; not on rows another worker took over meanwhile (their claim is theirs).
+        left = [p for p in record_before_release(groups, ids) if p not in lost]
+        delivery_backoff.release(left, uncount=False)
         raise
     if sendable:
         delivery_backoff.outage_over()

@@ -153,10 +153,11 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The outbox's queues, one per channel that is sent: the rows waiting to go now,
-            # by id (the claim's order), so a claim reads its batch and stops, however long
-            # the history. The key is the id alone, as the primary key's: the planner then
-            # always prefers the queue (same order, fewer rows), whatever its statistics say.
+            # The outbox's queues, one per channel that is sent: its unsent rows (not the
+            # digests), by id (the claim's order), so a claim reads its batch and stops,
+            # however long the history. The key is the id alone, as the primary key's: the
+            # planner then always prefers the queue (same order, fewer rows), whatever its
+            # statistics say.
             # With (channel, digest, id) over every unsent row, the portal's rows included
             # (never sent), it walked the primary key instead once autovacuum had analyzed
             # the table, filtering the whole history out on every claim, even on an empty
@@ -171,8 +172,8 @@ class Notification(models.Model):
                 condition=Q(sent_at__isnull=True, channel=Channel.CHAT, digest=False),
                 name="notification_chat_queue_idx",
             ),
-            # What waits otherwise (digests; retries and given-up rows for the operations
-            # page): unsent rows of the channels that are sent.
+            # Every unsent row of the channels that are sent (digests; the health check's
+            # count of retries and given-up rows), not the portal's.
             models.Index(
                 fields=["channel", "digest", "id"],
                 condition=Q(sent_at__isnull=True, channel__in=SENT_CHANNELS),

@@ -142,7 +142,8 @@ def test_temporary_refusals_give_up_only_after_the_last_attempt(
 
 def test_a_database_error_after_the_claim_releases_it(engagement_a, engineer_a, monkeypatch):
     changes(engagement_a, engineer_a)
-    ids = tasks.claim(emails(), 10)
+    rows = tasks.claim_rows(emails(), 10)  # as a worker claims: the rows come back
+    ids = [n.pk for n in rows]
     assert emails().get().claimed_at is not None
 
     def blip(items):
@@ -151,10 +152,27 @@ def test_a_database_error_after_the_claim_releases_it(engagement_a, engineer_a, 
 
     monkeypatch.setattr(tasks, "send_each", blip)
     with pytest.raises(OperationalError):
-        tasks.deliver(ids)
+        tasks.deliver_claimed(rows)
     row = emails().get()
     assert row.claimed_at is None and row.sent_at is None  # before the fix: claimed 6 minutes
     assert tasks.claim(emails(), 10) == ids  # the next try takes it at once
+
+
+def test_the_claimed_rows_are_the_rows_as_stored(engagement_a, engineer_a):
+    """The claim returns its rows from the UPDATE itself: each is what a fresh read gives
+    (the claim time as stored, timezone-aware, the attempt counted), a saved row."""
+    changes(engagement_a, engineer_a, 2)
+    rows = tasks.claim_rows(emails(), 10)
+    assert rows and [n.pk for n in rows] == sorted(n.pk for n in rows)
+    fresh = {n.pk: n for n in emails().filter(pk__in=[n.pk for n in rows])}
+    for n in rows:
+        stored = fresh[n.pk]
+        assert not n._state.adding and n._state.db == "default"
+        assert n.claimed_at == stored.claimed_at and timezone.is_aware(n.claimed_at)
+        assert n.attempts == stored.attempts == 1
+        for field in Notification._meta.concrete_fields:
+            assert getattr(n, field.attname) == getattr(stored, field.attname), field.name
+    assert tasks.claim_rows(emails(), 10) == []  # claimed: not claimed again
 
 
 def test_the_claim_lease_is_short_and_renewed_while_sending(
@@ -203,7 +221,8 @@ def test_a_row_whose_claim_another_worker_took_is_skipped_not_sent_twice(
     engagement_a, engineer_a, monkeypatch, settings
 ):
     changes(engagement_a, engineer_a, 3)
-    ids = tasks.claim(emails(), 10)
+    rows = tasks.claim_rows(emails(), 10)  # as a worker claims: the rows come back
+    ids = [n.pk for n in rows]
     assert len(ids) >= 2
     taken = ids[-1]
     clock = iter(range(0, 1000, 5))  # every message finds a renewal due
@@ -221,9 +240,37 @@ def test_a_row_whose_claim_another_worker_took_is_skipped_not_sent_twice(
         return len(seen)
 
     monkeypatch.setattr(tasks, "send_each", send)
-    assert tasks.deliver(ids) == len(ids) - 1
+    assert tasks.deliver_claimed(rows) == len(ids) - 1
     assert Notification.objects.get(pk=taken).sent_at is None  # the other worker sends it
     assert emails().filter(pk__in=ids, sent_at__isnull=False).count() == len(ids) - 1
+
+
+def test_a_failing_batch_leaves_a_row_another_worker_took_over_to_that_worker(
+    engagement_a, engineer_a, monkeypatch
+):
+    """The batch fails after a renewal found one row taken over by another worker (its claim
+    had expired): releasing the batch's claim leaves that row's claim alone, or a third
+    worker could send it while the second does."""
+    changes(engagement_a, engineer_a, 3)
+    rows = tasks.claim_rows(emails(), 10)
+    taken = rows[-1].pk
+    theirs = timezone.now() + dt.timedelta(seconds=1)
+    Notification.objects.filter(pk=taken).update(claimed_at=theirs)  # the other worker's
+    clock = iter(range(0, 1000, 5))  # the first message finds a renewal due
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: next(clock))
+
+    def send(items):
+        for _message, sent, _failed in items:
+            sent()
+            raise OperationalError("server closed the connection unexpectedly")
+        return 0
+
+    monkeypatch.setattr(tasks, "send_each", send)
+    with pytest.raises(OperationalError):
+        tasks.deliver_claimed(rows)
+    assert Notification.objects.get(pk=taken).claimed_at == theirs  # still the other's
+    released = emails().exclude(pk=taken).filter(sent_at__isnull=True)
+    assert released.exists() and not released.filter(claimed_at__isnull=False).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -233,7 +280,8 @@ def test_a_message_accepted_while_the_database_is_away_is_recorded_when_it_is_ba
     from django.db.models.query import QuerySet
 
     changes(engagement_a, engineer_a)
-    ids = tasks.claim(emails(), 10)
+    rows = tasks.claim_rows(emails(), 10)  # as a worker claims: the rows come back
+    ids = [n.pk for n in rows]
     real_update = QuerySet.update
     failures = {"left": 4}  # the database is away for four tries (two seconds)
 
@@ -252,6 +300,6 @@ def test_a_message_accepted_while_the_database_is_away_is_recorded_when_it_is_ba
         return len(ids)
 
     monkeypatch.setattr(tasks, "send_each", send)
-    tasks.deliver(ids)
+    tasks.deliver_claimed(rows)
     assert failures["left"] == 0
     assert emails().filter(pk__in=ids, sent_at__isnull=True).count() == 0  # recorded: no resend
