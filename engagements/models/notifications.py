@@ -156,8 +156,8 @@ class Notification(models.Model):
             # The outbox's queues, one per channel that is sent: its unsent rows (not the
             # digests), by id (the claim's order), so a claim reads its batch and stops,
             # however long the history. The key is the id alone, as the primary key's: the
-            # planner then always prefers the queue (same order, fewer rows), whatever its
-            # statistics say.
+            # planner then never prefers the primary key (same order, more rows), whatever
+            # its statistics say.
             # With (channel, digest, id) over every unsent row, the portal's rows included
             # (never sent), it walked the primary key instead once autovacuum had analyzed
             # the table, filtering the whole history out on every claim, even on an empty
