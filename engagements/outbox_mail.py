@@ -1,9 +1,8 @@
 """What an outbox row's email says, and reading a claimed batch for it.
 
 `read_batch` reads the rows and what their emails need (`with_related`, for rows already
-read); `unsendable` says why a row will
-not be sent; `message` builds its email (an event's email rendered once per batch for its
-recipients); `link` is where the email points.
+read); `unsendable` says why a row will not be sent; `message` builds its email (an event's
+email rendered once per batch for its recipients); `link` is where the email points.
 """
 
 from __future__ import annotations

@@ -61,28 +61,12 @@ def claim_rows(queryset, limit: int) -> list[Notification]:
     other rows, so more than `limit` were claimed (seen in the full suite: 6 claimed for a
     batch of 4)."""
     now = timezone.now()
-    if connection.vendor == "postgresql":
-        fields = Notification._meta.concrete_fields
-        table = Notification._meta.db_table
-        columns = [f.get_col(table) for f in fields]
-        # Each value through its column's converters, as the ORM's own reads do (none of
-        # the outbox's columns has one today; a field added with one stays right).
-        converters = [
-            (i, convert)
-            for i, col in enumerate(columns)
-            for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        ]
-        names = [f.attname for f in fields]
-        rows = []
-        for values in _claim_returning(queryset, limit, now, fields):
-            values = list(values)
-            for i, convert in converters:
-                values[i] = convert(values[i], columns[i], connection)
-            rows.append(Notification.from_db(connection.alias, names, values))
-        return sorted(rows, key=lambda n: n.pk)
+    if connection.vendor == "postgresql":  # raw() maps the columns as the ORM's reads do
+        return sorted(
+            Notification.objects.raw(*_claim_sql(queryset, limit, now, "*")), key=lambda n: n.pk
+        )
     with transaction.atomic():  # SQLite (make run): one writer at a time anyway
-        ids = _claim_sqlite(queryset, limit, now)
-        return list(Notification.objects.filter(id__in=ids).order_by("id"))
+        return list(_claim_sqlite(queryset, limit, now))
 
 
 def claim(queryset, limit: int) -> list[int]:
@@ -90,41 +74,33 @@ def claim(queryset, limit: int) -> list[int]:
     delivery, which reads its rows itself, needs)."""
     now = timezone.now()
     if connection.vendor == "postgresql":
-        key = Notification._meta.pk
-        return sorted(pk for (pk,) in _claim_returning(queryset, limit, now, [key]))
+        with connection.cursor() as cursor:
+            cursor.execute(*_claim_sql(queryset, limit, now, '"id"'))
+            return sorted(pk for (pk,) in cursor.fetchall())
     with transaction.atomic():
-        return _claim_sqlite(queryset, limit, now)
+        return list(_claim_sqlite(queryset, limit, now).values_list("id", flat=True))
 
 
-def _claim_returning(queryset, limit: int, now: dt.datetime, fields) -> list[tuple]:
-    """PostgreSQL: the claim's one statement, returning the claimed rows' `fields`."""
+def _claim_sql(queryset, limit: int, now: dt.datetime, returning: str) -> tuple[str, list]:
+    """PostgreSQL: the claim's one statement and its parameters, RETURNING `returning`."""
     pick, params = claimable(queryset, now).values("id")[:limit].query.sql_with_params()
-    quote = connection.ops.quote_name
-    returning = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Notification._meta.db_table)} "
-            f'SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
-            f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING {returning}',
-            [now, *params],
-        )
-        return cursor.fetchall()
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    return (
+        f'UPDATE {table} SET "claimed_at" = %s, "attempts" = "attempts" + 1 '
+        f'WHERE "id" = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING {returning}',
+        [now, *params],
+    )
 
 
-def _claim_sqlite(queryset, limit: int, now: dt.datetime) -> list[int]:
-    """SQLite (make run), inside the caller's transaction: pick, claim, and return the ids
-    this claim took."""
+def _claim_sqlite(queryset, limit: int, now: dt.datetime):
+    """SQLite (make run), inside the caller's transaction: pick and claim; the rows this
+    claim took, in id order."""
     ids = list(claimable(queryset, now).values_list("id", flat=True)[:limit])
-    if not ids:
-        return []
-    claimable(Notification.objects.filter(id__in=ids), now).update(
-        claimed_at=now, attempts=F("attempts") + 1
-    )
-    return list(
-        Notification.objects.filter(id__in=ids, claimed_at=now)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    if ids:
+        claimable(Notification.objects.filter(id__in=ids), now).update(
+            claimed_at=now, attempts=F("attempts") + 1
+        )
+    return Notification.objects.filter(id__in=ids, claimed_at=now).order_by("id")
 
 
 def _mark_failed(notification_id: int):

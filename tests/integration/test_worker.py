@@ -46,8 +46,13 @@ def test_a_worker_keeps_its_database_connection_between_tasks(start_worker):
 def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collector():
     import gc
 
+    from celery import signals
+
     from psaas_portal.celery import _freeze_start_up_objects
 
+    # Connected: each worker process runs it as it starts (the solo pool of these tests'
+    # workers never sends the signal, so it is called here).
+    assert _freeze_start_up_objects in signals.worker_process_init._live_receivers(None)
     assert gc.get_freeze_count() == 0
     try:
         _freeze_start_up_objects()
