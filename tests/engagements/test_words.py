@@ -117,6 +117,36 @@ def test_html_emails_carry_everything_the_text_part_says(engagement_a, cse, engi
         _assert_html_says_all(render_email("reminder", {**base, "n": n}, "cse@example.com"))
 
 
+def test_a_notification_email_says_when_in_the_portals_time_zone_and_why(
+    settings, engagement_a, cse, engineer_a
+):
+    """The time is formatted once per event for both parts (WHEN_FORMAT), as the `date`
+    filter would in the portal's time zone; the reason reads as its label."""
+    settings.TIME_ZONE = "Europe/Paris"
+    monitoring = task_of(engagement_a, "monitoring")
+    transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
+    event = Event.objects.filter(task=monitoring).latest("id")
+    event.created_at = dt.datetime(2027, 1, 5, 13, 7, tzinfo=dt.timezone.utc)  # in memory only
+    n = Notification(
+        engagement=engagement_a,
+        event=event,
+        task=monitoring,
+        recipient=cse,
+        channel=Channel.EMAIL,
+        kind=event.verb,
+        reason=Reason.INFORMED,
+    )
+    with timezone.override("Europe/Paris"):
+        message = render_email("notification", email_context(n, cse), "cse@example.com")
+        by_filter = Template('{{ t|date:"j M Y H:i e" }}').render(Context({"t": event.created_at}))
+    assert by_filter == "5 Jan 2027 14:07 CET"
+    assert f"on {by_filter}." in message.body
+    ((html_part, _),) = message.alternatives
+    assert f"on {by_filter}.</p>" in html_part
+    assert f"Why you: {Reason.INFORMED.label}" in message.body
+    assert f"Why you: {html.escape(str(Reason.INFORMED.label))}</p>" in html_part
+
+
 def test_subjects_are_never_html_escaped(engagement_a, cse):
     engagement_a.organization.name = "O'Brien & Sons"
     engagement_a.name = "Dana's appliance"
