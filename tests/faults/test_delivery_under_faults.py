@@ -146,7 +146,7 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_another_within_the_lease(
     wait_until(lambda: first.proc.poll() is not None, 30, "the first worker to be killed")
     killed = stopwatch()
     relay.handler.on_recipient = None
-    # Accepted messages are recorded a group at a time (NOTIFY_RECORD_EVERY, 20 by default):
+    # Accepted messages are recorded a group at a time (NOTIFY_RECORD_EVERY, 50 by default):
     # what the kill left unrecorded is sent again, with the same Message-ID.
     recorded = sent()
     assert recorded <= 10
