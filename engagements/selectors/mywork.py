@@ -134,6 +134,18 @@ def my_work(user, *, page: int | str = 1, today: dt.date | None = None) -> dict:
     }
 
 
+def my_work_page(user, *, page: int | str = 1) -> dict:
+    """My work as its page shows it: my_work, the operations, questions and escalations
+    waiting on the person (waiting_on_me), and whether there is nothing at all to do
+    (`nothing_to_do`: no task, no checklist to review, nothing waiting)."""
+    context = my_work(user, page=page)
+    context["operations"] = waiting_on_me(user, present=context["operations_present"])
+    context["nothing_to_do"] = not (
+        context["rows"] or context["to_review"] or context["operations"]
+    )
+    return context
+
+
 def _checklists_to_review(user) -> QuerySet[InfrastructureChecklist]:
     my_party = Membership.objects.filter(engagement_id=OuterRef("engagement_id"), user=user).values(
         "party_id"

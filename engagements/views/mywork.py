@@ -7,15 +7,12 @@ from django.views.decorators.http import require_GET
 from engagements import permissions
 from engagements.selectors import mywork as mywork_reads
 from engagements.selectors.admin_home import admin_home as admin_home_reads
-from engagements.selectors.mywork import waiting_on_me
 
 
 @require_GET
 def my_work(request):
-    context = mywork_reads.my_work(request.user, page=request.GET.get("page", 1))
-    context["operations"] = waiting_on_me(request.user, present=context["operations_present"])
-    empty = not (context["rows"] or context["to_review"] or context["operations"])
-    if empty and permissions.is_portal_admin(request.user):
+    context = mywork_reads.my_work_page(request.user, page=request.GET.get("page", 1))
+    if context["nothing_to_do"] and permissions.is_portal_admin(request.user):
         # A portal admin with nothing of their own to do lands on the admins' home.
         return render(
             request, "engagements/admin_home.html", {**admin_home_reads(), "my_work_empty": True}

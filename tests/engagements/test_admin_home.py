@@ -116,3 +116,15 @@ def test_admins_land_on_their_home_with_drafts_and_engagements_behind(
     assert "Admin home" not in client_for(cse).get(reverse("engagements:my-work")).content.decode()
     assert client_for(cse).get(reverse("engagements:admin-home")).status_code == 403
     assert TemplateVersion.objects.filter(status="draft").count() == 0
+
+
+def test_nothing_to_do_is_decided_by_my_works_reads(admin_user, engineer_a, engagement_a):
+    """The rule that sends an admin to their home is the selector's, not the view's: no task,
+    no checklist to review and nothing waiting."""
+    from engagements.selectors.mywork import my_work_page
+
+    engineers = my_work_page(engineer_a)
+    assert engineers["rows"] and not engineers["nothing_to_do"]
+    admins = my_work_page(admin_user)
+    assert admins["nothing_to_do"]
+    assert not (admins["rows"] or admins["to_review"] or admins["operations"])
