@@ -454,3 +454,33 @@ def test_search_at_two_sizes(
     n_small = count(client_for(engineer_a), url)
     n_large = count(client_for(engineer_b), url)
     assert n_small == n_large <= 7, (n_small, n_large)
+
+
+def test_issue_page_at_two_sizes(client_for, engagement_a, engineer_a, cse):
+    """An issue just raised, and one with a ticket and twenty events behind it: the same
+    queries (the issue read once, with the check that the person may see it)."""
+    from engagements.actions.issues import raise_issue, set_ticket_reference
+    from engagements.choices import Environment, Severity
+
+    def raise_one(title):
+        return raise_issue(
+            engagement_a,
+            actor=engineer_a,
+            title=title,
+            environment=Environment.PRODUCTION,
+            severity=Severity.HIGH,
+            description="Our app's login callback gets a 400.",
+        )
+
+    small, large = raise_one("Callback fails"), raise_one("Logs are late")
+    for i in range(20):
+        large = set_ticket_reference(large, actor=engineer_a, reference=f"SC-{100 + i}")
+    for person in (engineer_a, cse):
+        client = client_for(person)
+        n_small = count(client, reverse("engagements:issue-detail", args=[small.pk]))
+        n_large = count(client, reverse("engagements:issue-detail", args=[large.pk]))
+        assert n_small == n_large, (person, n_small, n_large)
+        # the session with the person (1), the issue with its access check and files (1),
+        # the issue tasks (1) and their letters (1) the policy reads, the person's seats
+        # (1), the issue's events (1)
+        assert n_large <= 6, (person, n_large)

@@ -77,9 +77,11 @@ def issues(request, engagement_id: int):
     )
 
 
-def _render_issue(request, issue, *, status=200):
+def _render_issue(request, issue_id: int, *, status=200):
+    """The issue page, read afresh (after a refused action, as it now stands) in one read
+    that also checks the person may see it."""
     issue = get_owned_for_view(
-        request.user, Issue, issue.pk, related=("raised_by", "cycle"), files="issue"
+        request.user, Issue, issue_id, related=("raised_by", "cycle"), files="issue"
     )
     context = issue_page(issue, user=request.user)
     return render(request, "engagements/ops/issue_detail.html", context, status=status)
@@ -87,9 +89,7 @@ def _render_issue(request, issue, *, status=200):
 
 @require_GET
 def issue_detail(request, issue_id: int):
-    return _render_issue(
-        request, get_owned_for_view(request.user, Issue, issue_id, related=("raised_by", "cycle"))
-    )
+    return _render_issue(request, issue_id)
 
 
 @require_POST
@@ -133,6 +133,6 @@ def issue_action(request, issue_id: int, action: str):
         form,
         call,
         success=success,
-        render_again=lambda status: _render_issue(request, issue, status=status),
+        render_again=lambda status: _render_issue(request, issue.pk, status=status),
         done_url=reverse("engagements:issue-detail", args=[issue.pk]),
     )
