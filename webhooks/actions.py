@@ -1,7 +1,8 @@
 """Writes on webhook endpoints: registering, enabling, deleting, replaying a delivery, and the
 portal disabling an endpoint that failed for a day. Each is one transaction with an actor
 (none for the portal's own move), checks the rule `engagement.manage_webhooks` and records an
-event of the registry (engagements.events)."""
+event of the registry (engagements.events). A URL's host is looked up (DNS) after the rule is
+checked and before the transaction opens, never inside it."""
 
 from __future__ import annotations
 
@@ -53,7 +54,6 @@ def clean_kinds(kinds: Iterable[str]) -> list[str]:
     return chosen
 
 
-@transaction.atomic
 def create_endpoint(
     engagement: Engagement,
     *,
@@ -64,9 +64,27 @@ def create_endpoint(
     description: str = "",
 ) -> tuple[WebhookEndpoint, str]:
     """Registers an endpoint; returns it and its secret (generated unless given), which the
-    page shows this once."""
+    page shows this once. The URL's host is looked up before the transaction opens (a slow
+    DNS answer never holds one open), and only for someone the rule allows (nobody else
+    learns what a host resolves to); the rule is checked again in the transaction."""
     policy.check(actor, "engagement.manage_webhooks", engagement)
     url = clean_url(url)
+    return _create_endpoint(
+        engagement, actor=actor, url=url, kinds=kinds, secret=secret, description=description
+    )
+
+
+@transaction.atomic
+def _create_endpoint(
+    engagement: Engagement,
+    *,
+    actor: Any,
+    url: str,
+    kinds: Iterable[str],
+    secret: str,
+    description: str,
+) -> tuple[WebhookEndpoint, str]:
+    policy.check(actor, "engagement.manage_webhooks", engagement)
     chosen = clean_kinds(kinds)
     secret = secret.strip()
     if secret and (problem := secret_problem(secret)):
@@ -99,14 +117,21 @@ def _locked(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     )
 
 
-@transaction.atomic
 def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> WebhookEndpoint:
-    """Turns a disabled endpoint back on; its deliveries not given up go out again."""
+    """Turns a disabled endpoint back on; its deliveries not given up go out again. Its URL
+    (which never changes) is looked up again first, before the row is locked: a slow DNS
+    answer never holds the lock."""
+    policy.check(actor, "engagement.manage_webhooks", endpoint.engagement)
+    clean_url(endpoint.url)
+    return _enable_endpoint(endpoint, actor=actor)
+
+
+@transaction.atomic
+def _enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> WebhookEndpoint:
     endpoint = _locked(endpoint)
     policy.check(actor, "engagement.manage_webhooks", endpoint.engagement)
     if endpoint.enabled:
         raise Conflict("That endpoint is already enabled.")
-    clean_url(endpoint.url)
     endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
     endpoint.failing_since = None
     endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason", "failing_since"])

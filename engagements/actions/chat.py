@@ -49,13 +49,15 @@ def _any_host() -> bool:
     return bool(settings.WEBHOOKS_ALLOW_PRIVATE)
 
 
-@transaction.atomic
 def set_personal_chat(user: Any, *, kind: str, url: str, delivery: str) -> ChatChannel:
-    """A person's own chat channel (one per person; setting it again replaces it)."""
+    """A person's own chat channel (one per person; setting it again replaces it). The URL's
+    host is looked up before the transaction opens: a slow DNS answer never holds one open."""
     kind, url, delivery = _clean(kind, url, delivery, allow_any_host=_any_host())
-    channel, _ = ChatChannel.objects.update_or_create(
-        user=user, defaults={"kind": kind, "url": url, "delivery": delivery, "created_by": user}
-    )
+    with transaction.atomic():
+        channel, _ = ChatChannel.objects.update_or_create(
+            user=user,
+            defaults={"kind": kind, "url": url, "delivery": delivery, "created_by": user},
+        )
     return channel
 
 
@@ -64,12 +66,21 @@ def remove_personal_chat(user: Any) -> bool:
     return ChatChannel.objects.filter(user=user).delete()[0] > 0
 
 
-@transaction.atomic
 def set_engagement_chat(
     engagement: Engagement, *, actor: Any, party_id: int, kind: str, url: str, delivery: str
 ) -> ChatChannel:
     """The engagement's chat channel for one of its parties: told what that party's letters
-    reach (setting it again replaces it)."""
+    reach (setting it again replaces it). The URL's host is looked up before the transaction
+    opens, and only for someone the rule allows; the rule is checked again in it."""
+    policy.check(actor, "engagement.manage_chat", engagement)
+    cleaned = _clean(kind, url, delivery, allow_any_host=_any_host())
+    return _set_engagement_chat(engagement, actor=actor, party_id=party_id, cleaned=cleaned)
+
+
+@transaction.atomic
+def _set_engagement_chat(
+    engagement: Engagement, *, actor: Any, party_id: int, cleaned: tuple[str, str, str]
+) -> ChatChannel:
     policy.check(actor, "engagement.manage_chat", engagement)
     party = Party.objects.filter(
         pk__in=VersionParty.objects.filter(version_id=engagement.template_version_id).values(
@@ -79,7 +90,7 @@ def set_engagement_chat(
     ).first()
     if party is None:
         raise DomainError("Party: choose a party of this engagement.")
-    kind, url, delivery = _clean(kind, url, delivery, allow_any_host=_any_host())
+    kind, url, delivery = cleaned
     channel, _ = ChatChannel.objects.update_or_create(
         engagement=engagement,
         party=party,

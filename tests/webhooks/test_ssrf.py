@@ -119,3 +119,65 @@ def test_an_ipv4_address_inside_an_ipv6_one_is_checked_too(address):
     """Found in review: Python calls some of these global; unwrapped, they are private."""
     assert not outbound._public(address)
     assert outbound._public("64:ff9b::5db8:d822")  # NAT64 of a public address stays public
+
+
+def test_urls_are_looked_up_outside_any_transaction_and_only_for_those_allowed(
+    settings, monkeypatch, engagement_a, cse, engineer_a
+):
+    """A slow DNS answer never holds a transaction (or an endpoint's row lock) open, and
+    nobody the rule refuses learns what a host resolves to (the lookup comes after it)."""
+    from django.db import connection
+
+    from engagements.actions.chat import set_engagement_chat, set_personal_chat
+    from engagements.errors import NotAllowed
+    from raci.models import Party
+    from webhooks.actions import enable_endpoint
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    depth = len(connection.atomic_blocks)  # the test's own transaction
+    lookups: list[tuple[str, int]] = []
+
+    def resolve(host, port):
+        lookups.append((host, len(connection.atomic_blocks) - depth))
+        return ("93.184.216.34",)
+
+    monkeypatch.setattr(outbound, "_resolve", resolve)
+    endpoint, _ = create_endpoint(
+        engagement_a, actor=cse, url="https://hooks.example.com/h", kinds=["task.commented"]
+    )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    endpoint.refresh_from_db()
+    enable_endpoint(endpoint, actor=cse)
+    set_personal_chat(
+        cse, kind="slack", url="https://hooks.slack.com/services/a", delivery="immediate"
+    )
+    party = Party.objects.get(name="Subscriber")
+    set_engagement_chat(
+        engagement_a,
+        actor=cse,
+        party_id=party.pk,
+        kind="slack",
+        url="https://hooks.slack.com/services/b",
+        delivery="immediate",
+    )
+    assert [depth for _, depth in lookups] == [0, 0, 0, 0], lookups
+
+    lookups.clear()
+    with pytest.raises(NotAllowed):
+        create_endpoint(
+            engagement_a,
+            actor=engineer_a,
+            url="https://other.example.com/h",
+            kinds=["task.commented"],
+        )
+    with pytest.raises(NotAllowed):
+        set_engagement_chat(
+            engagement_a,
+            actor=engineer_a,
+            party_id=party.pk,
+            kind="slack",
+            url="https://hooks.slack.com/services/c",
+            delivery="immediate",
+        )
+    assert lookups == []
+    assert WebhookEndpoint.objects.filter(engagement=engagement_a).count() == 1
