@@ -94,13 +94,14 @@ def chat_channels(request, engagement_id: int):
 
 @require_POST
 def chat_channel_remove(request, channel_id: int):
+    """The channel's read checks that its engagement is visible (404 otherwise); the service
+    checks the rule (403)."""
     channel = engagement_channel_for_view(request.user, channel_id)
     if channel is None or channel.engagement is None:
         raise Http404("No such chat channel.")
-    engagement = _managed(request.user, channel.engagement_id)
     try:
         remove_engagement_chat(channel, actor=request.user)
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from None
     messages.success(request, "Chat channel removed.")
-    return redirect("engagements:chat-channels", engagement.pk)
+    return redirect("engagements:chat-channels", channel.engagement_id)
