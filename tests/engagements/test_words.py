@@ -126,7 +126,7 @@ def test_a_notification_email_says_when_in_the_portals_time_zone_and_why(
     monitoring = task_of(engagement_a, "monitoring")
     transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     event = Event.objects.filter(task=monitoring).latest("id")
-    event.created_at = dt.datetime(2027, 1, 5, 13, 7, tzinfo=dt.timezone.utc)  # in memory only
+    event.created_at = dt.datetime(2027, 1, 5, 13, 7, tzinfo=dt.UTC)  # in memory only
     n = Notification(
         engagement=engagement_a,
         event=event,
