@@ -81,6 +81,19 @@ def _assert_html_says_all(message) -> None:
     assert not missing, (missing, message.body)
 
 
+def _informed_email(event, task, recipient) -> Notification:
+    """The email row of an Informed person about an event (not saved)."""
+    return Notification(
+        engagement=task.engagement,
+        event=event,
+        task=task,
+        recipient=recipient,
+        channel=Channel.EMAIL,
+        kind=event.verb,
+        reason=Reason.INFORMED,
+    )
+
+
 def test_html_emails_carry_everything_the_text_part_says(engagement_a, cse, engineer_a):
     monitoring = task_of(engagement_a, "monitoring")
     transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
@@ -93,15 +106,7 @@ def test_html_emails_carry_everything_the_text_part_says(engagement_a, cse, engi
         "recipient": cse,
         "link": "http://x/t/1",
     }
-    n = Notification(
-        engagement=engagement_a,
-        event=event,
-        task=monitoring,
-        recipient=cse,
-        channel=Channel.EMAIL,
-        kind=event.verb,
-        reason=Reason.INFORMED,
-    )
+    n = _informed_email(event, monitoring, cse)
     message = render_email("notification", email_context(n, cse), "cse@example.com")
     assert "Alerts reach the on-call rota" in message.body
     _assert_html_says_all(message)
@@ -127,15 +132,7 @@ def test_a_notification_email_says_when_in_the_portals_time_zone_and_why(
     transition_task(monitoring, to=TaskStatus.IN_PROGRESS, actor=engineer_a)
     event = Event.objects.filter(task=monitoring).latest("id")
     event.created_at = dt.datetime(2027, 1, 5, 13, 7, tzinfo=dt.UTC)  # in memory only
-    n = Notification(
-        engagement=engagement_a,
-        event=event,
-        task=monitoring,
-        recipient=cse,
-        channel=Channel.EMAIL,
-        kind=event.verb,
-        reason=Reason.INFORMED,
-    )
+    n = _informed_email(event, monitoring, cse)
     with timezone.override("Europe/Paris"):
         message = render_email("notification", email_context(n, cse), "cse@example.com")
         by_filter = Template('{{ t|date:"j M Y H:i e" }}').render(Context({"t": event.created_at}))

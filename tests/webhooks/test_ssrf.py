@@ -152,14 +152,18 @@ def test_urls_are_looked_up_outside_any_transaction_and_only_for_those_allowed(
         cse, kind="slack", url="https://hooks.slack.com/services/a", delivery="immediate"
     )
     party = Party.objects.get(name="Subscriber")
-    set_engagement_chat(
-        engagement_a,
-        actor=cse,
-        party_id=party.pk,
-        kind="slack",
-        url="https://hooks.slack.com/services/b",
-        delivery="immediate",
-    )
+
+    def set_subscribers_channel(actor, path):
+        set_engagement_chat(
+            engagement_a,
+            actor=actor,
+            party_id=party.pk,
+            kind="slack",
+            url=f"https://hooks.slack.com/services/{path}",
+            delivery="immediate",
+        )
+
+    set_subscribers_channel(cse, "b")
     assert [depth for _, depth in lookups] == [0, 0, 0, 0], lookups
 
     lookups.clear()
@@ -171,13 +175,6 @@ def test_urls_are_looked_up_outside_any_transaction_and_only_for_those_allowed(
             kinds=["task.commented"],
         )
     with pytest.raises(NotAllowed):
-        set_engagement_chat(
-            engagement_a,
-            actor=engineer_a,
-            party_id=party.pk,
-            kind="slack",
-            url="https://hooks.slack.com/services/c",
-            delivery="immediate",
-        )
+        set_subscribers_channel(engineer_a, "c")
     assert lookups == []
     assert WebhookEndpoint.objects.filter(engagement=engagement_a).count() == 1
