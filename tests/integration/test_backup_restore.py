@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 from pathlib import Path
 
@@ -79,8 +80,30 @@ def fresh_database(tmp_path):
     for conn in opened:
         conn.close()
     with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(cur, name)
     admin.close()
+
+
+def _drop_database(cur, name: str) -> None:
+    """A plain DROP first: PostgreSQL stops an autovacuum worker busy on the database itself
+    (one often is, on a database just restored), where WITH (FORCE) refuses to terminate it
+    ("must be a member of the role whose process is being terminated": it is nobody's);
+    FORCE only for a session of ours left open."""
+    import psycopg2.errors
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except psycopg2.errors.ObjectInUse:
+            try:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg2.errors.InsufficientPrivilege:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
 
 def rows_of(conn, table: str) -> list[tuple]:
