@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from engagements.actions.engagements import create_engagement
-from engagements.choices import Environment, OrganizationKind
+from engagements.choices import Environment, OrganizationKind, Severity
 from engagements.models import Organization, Profile
 from raci.models import Party
 from raci.services import load_seed_template
@@ -80,6 +80,21 @@ def make_engagement(
     if not in_order:
         let_go_ahead(engagement)
     return engagement
+
+
+def raise_production_issue(engagement, engineer, title: str = "Callback fails", **extra):
+    """A high-severity production issue raised by the subscriber's engineer."""
+    from engagements.actions.issues import raise_issue
+
+    return raise_issue(
+        engagement,
+        actor=engineer,
+        title=title,
+        environment=Environment.PRODUCTION,
+        severity=Severity.HIGH,
+        description="Our app's login callback gets a 400.",
+        **extra,
+    )
 
 
 def let_go_ahead(engagement) -> None:

@@ -459,20 +459,11 @@ def test_search_at_two_sizes(
 def test_issue_page_at_two_sizes(client_for, engagement_a, engineer_a, cse):
     """An issue just raised, and one with a ticket and twenty events behind it: the same
     queries (the issue read once, with the check that the person may see it)."""
-    from engagements.actions.issues import raise_issue, set_ticket_reference
-    from engagements.choices import Environment, Severity
+    from engagements.actions.issues import set_ticket_reference
+    from tests.factories import raise_production_issue
 
-    def raise_one(title):
-        return raise_issue(
-            engagement_a,
-            actor=engineer_a,
-            title=title,
-            environment=Environment.PRODUCTION,
-            severity=Severity.HIGH,
-            description="Our app's login callback gets a 400.",
-        )
-
-    small, large = raise_one("Callback fails"), raise_one("Logs are late")
+    small = raise_production_issue(engagement_a, engineer_a)
+    large = raise_production_issue(engagement_a, engineer_a, title="Logs are late")
     for i in range(20):
         large = set_ticket_reference(large, actor=engineer_a, reference=f"SC-{100 + i}")
     for person in (engineer_a, cse):
